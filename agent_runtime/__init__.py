@@ -1,0 +1,1 @@
+"""The live agent: dialogue engine, DST, NLG, compliance guard, speech plugins, events."""

@@ -1,0 +1,75 @@
+"""What the dialogue-state tracker reads from one user utterance."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DST_SCHEMA_VERSION = "dst.v1"
+
+
+class Intent(StrEnum):
+    """Order is part of the contract: it is the order of the intent one-hot in the state vector."""
+
+    COMMIT = "commit"  # agrees to pay or accepts an offer
+    WILLING = "willing"  # open to paying, asks about options; not yet committed
+    HARDSHIP = "hardship"  # financial or life difficulty
+    QUESTION = "question"  # asks for facts about the debt or the call
+    STALL = "stall"  # delays or avoids
+    REFUSE = "refuse"  # declines to pay, without abuse
+    HOSTILE = "hostile"  # abuse, threats, insults, scam/harassment accusations
+    DISPUTE = "dispute"  # contests the debt
+    CEASE = "cease"  # asks to stop contact
+    OTHER = "other"  # greetings, acknowledgements, off-topic, nothing recognisable
+
+
+INTENTS: tuple[Intent, ...] = tuple(Intent)
+
+
+class Period(StrEnum):
+    ONCE = "once"
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+
+
+PERIODS: tuple[Period, ...] = tuple(Period)
+
+
+class Flag(StrEnum):
+    """A fixed set of facts the guard and the policy care about, independent of the intent."""
+
+    MENTIONS_ATTORNEY = "mentions_attorney"  # has or will get a lawyer / attorney
+    MENTIONS_BANKRUPTCY = "mentions_bankruptcy"  # filed or is filing for bankruptcy
+    WRONG_PERSON = "wrong_person"  # "not me", "wrong number", "no one by that name"
+    IDENTITY_THEFT = "identity_theft"  # fraud, stolen identity
+    ALREADY_PAID = "already_paid"  # says the debt was paid
+    ASKS_VALIDATION = "asks_validation"  # prove it, send proof / validation / verification
+    ASKS_SUPERVISOR = "asks_supervisor"  # manager, supervisor
+    WRITTEN_ONLY = "written_only"  # contact in writing / by mail only
+    CALLBACK_REQUEST = "callback_request"  # call back later / another time
+
+
+FLAGS: tuple[Flag, ...] = tuple(Flag)
+
+
+class DSTOutput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    intent: Intent
+    sentiment: float = Field(ge=-1.0, le=1.0)
+    amount: float | None = Field(default=None, ge=0)
+    period: Period | None = None
+    flags: frozenset[Flag] = frozenset()
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+
+    def to_json_dict(self) -> dict:
+        return {
+            "intent": self.intent.value,
+            "sentiment": round(self.sentiment, 4),
+            "amount": self.amount,
+            "period": self.period.value if self.period else None,
+            "flags": sorted(f.value for f in self.flags),
+            "confidence": round(self.confidence, 4),
+        }

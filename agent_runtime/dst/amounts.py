@@ -1,0 +1,89 @@
+"""Money amounts and payment periods from raw STT text ("seventy five a month", "$75", "a couple hundred")."""
+
+from __future__ import annotations
+
+import re
+
+from agent_runtime.contracts.dst import Period
+
+_NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(k\b|grand\b)?"
+_AMOUNT = re.compile(rf"\$\s*{_NUMBER}|{_NUMBER}")
+# Numbers that count time or other things, not money.
+_NOT_MONEY_AFTER = re.compile(
+    r"\s*(?:-\s*)?(?:days?|weeks?|months?|years?|hours?|minutes?|mins?|seconds?|kids?|children|times|"
+    r"percent|%|am\b|pm\b|o'?clock|st\b|nd\b|rd\b|th\b|of (?:the|this|next) month|jobs?|people|calls?)"
+)
+_MONEY_AFTER = re.compile(r"\s*(?:dollars?|bucks?|usd)\b")
+_MONEY_BEFORE = re.compile(
+    r"(?:pay|paying|do|afford|manage|send|put down|give|offer|about|maybe|like|only|around|just|"
+    r"have|got|spare|make|at most|up to|over|under|of)\s+$"
+)
+# text2num leaves "a couple hundred" as "a couple 100"; both spellings are read.
+_COUPLE = re.compile(r"\b(?:a )?couple (?:of )?(?:hundred|100)\b")
+_FEW = re.compile(r"\b(?:a )?few (?:hundred|100)\b")
+_A_HUNDRED = re.compile(r"\ba hundred\b")
+_A_THOUSAND = re.compile(r"\ba thousand\b")
+
+_PERIODS = (
+    (
+        Period.BIWEEKLY,
+        re.compile(
+            r"every (?:two|2|other) weeks?|bi-?weekly|every other week|twice a month|every fortnight|"
+            r"fortnightly|each paycheck|every paycheck|per paycheck|every payday|each payday"
+        ),
+    ),
+    (Period.WEEKLY, re.compile(r"\b(?:a|per|each|every) week\b|weekly|\bweek to week\b")),
+    (Period.MONTHLY, re.compile(r"\b(?:a|per|each|every|this|next) month\b|monthly|\bmonth\b|\bmo\b")),
+    (
+        Period.ONCE,
+        re.compile(
+            r"one time|lump sum|all at once|in full|right now|one payment|single payment|\btoday\b|"
+            r"\btomorrow\b|\bonce\b|all of it|pay it off|on friday|this friday|\bnow\b"
+        ),
+    ),
+)
+
+
+def _expand_vague_amounts(text: str) -> str:
+    text = _COUPLE.sub("200", text)
+    text = _FEW.sub("300", text)
+    text = _A_THOUSAND.sub("1000", text)
+    return _A_HUNDRED.sub("100", text)
+
+
+def parse_amount(text: str) -> float | None:
+    """The first money amount in normalised text (number words already turned into digits), else None."""
+    text = _expand_vague_amounts(text)
+    for match in _AMOUNT.finditer(text):
+        raw = match.group(1) or match.group(3)
+        suffix = match.group(2) or match.group(4)
+        after = text[match.end() : match.end() + 24]
+        dollar_sign = match.group(1) is not None
+        if not dollar_sign and _NOT_MONEY_AFTER.match(after):
+            continue
+        value = float(raw.replace(",", ""))
+        if suffix:
+            value *= 1000
+        before = text[max(0, match.start() - 16) : match.start()]
+        money_like = dollar_sign or suffix or _MONEY_AFTER.match(after) or _MONEY_BEFORE.search(before)
+        if (money_like or value >= 20) and 0 < value <= 1_000_000:
+            return value
+    return None
+
+
+_RECURRING_CUES = ("week", "month", "fortnight", "pay", " mo")
+_ANY_PERIOD = re.compile("|".join(f"(?P<{period.value}>{pattern.pattern})" for period, pattern in _PERIODS))
+_PERIOD_RANK = {period.value: rank for rank, (period, _) in enumerate(_PERIODS)}
+
+
+def parse_period(text: str, amount: float | None) -> Period | None:
+    """How often the stated amount would be paid; 'once' only counts when an amount was stated.
+
+    Where several periods are named, the first in _PERIODS wins (biweekly before weekly before monthly).
+    """
+    if amount is None and not any(cue in text for cue in _RECURRING_CUES):
+        return None
+    found = {m.lastgroup for m in _ANY_PERIOD.finditer(text)}
+    if amount is None:
+        found.discard(Period.ONCE.value)
+    return Period(min(found, key=_PERIOD_RANK.__getitem__)) if found else None

@@ -1,0 +1,66 @@
+"""Text normalisation shared by the DST, its classifier training and the evaluation of STT-style text."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+
+from num2words import num2words
+from text_to_num import alpha2digit
+
+# Long monologues carry their intent early; reading past this only costs time.
+MAX_READ_CHARS = 2_000
+
+_CONTROL = dict.fromkeys(i for i in range(32) if i not in (9, 10, 13))
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+_TOKEN = re.compile(r"\$|\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?")
+_MONEY_WORDS = {"dollar", "dollars", "bucks", "buck", "usd"}
+_PUNCT = re.compile(r"[^\w\s'$]")
+_MONEY_DIGITS = re.compile(r"\$\s?(\d+(?:,\d{3})*(?:\.\d+)?)|(\d+(?:,\d{3})*(?:\.\d+)?)")
+
+
+def clean(text: str) -> str:
+    """Lower case, printable, apostrophes unified, length bounded. Never raises on a str."""
+    text = unicodedata.normalize("NFKC", text[:MAX_READ_CHARS]).translate(_APOSTROPHES).translate(_CONTROL)
+    return text.lower().strip()
+
+
+def digits_for_number_words(text: str) -> str:
+    """'seventy five a month' -> '75 a month' (text2num); a single 'one' stays a word."""
+    try:
+        return alpha2digit(text, "en")
+    except (ValueError, RuntimeError):
+        return text
+
+
+def tokens(text: str) -> list[str]:
+    """Classifier tokens of already-cleaned text: numbers become <num>, '$'/'bucks' become 'dollar'."""
+    out = []
+    for tok in _TOKEN.findall(text):
+        if tok[0].isdigit():
+            out.append("<num>")
+        elif tok == "$" or tok in _MONEY_WORDS:
+            out.append("dollar")
+        else:
+            out.append(tok.replace("'", ""))
+    return out
+
+
+def features(text: str) -> list[str]:
+    """Unigrams and bigrams of the normalised tokens (the analyzer of the intent classifier)."""
+    toks = tokens(digits_for_number_words(clean(text)))
+    return toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
+
+
+def _spell_number(match: re.Match) -> str:
+    raw = (match.group(1) or match.group(2)).replace(",", "")
+    words = num2words(float(raw) if "." in raw else int(raw)).replace("-", " ").replace(",", "")
+    return f"{words} dollars" if match.group(1) else words
+
+
+def to_stt_style(text: str) -> str:
+    """How a speech recogniser without formatting writes `text`: lower case, no punctuation, numbers as words."""
+    text = _MONEY_DIGITS.sub(_spell_number, clean(text))
+    text = _PUNCT.sub(" ", text).replace("'", "").replace("$", " ")
+    return " ".join(text.split())

@@ -1,0 +1,147 @@
+"""The dialogue-state tracker: an utterance (plus the call's context) -> intent, sentiment, amount, period, flags."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from functools import lru_cache
+
+from agent_runtime.contracts.dst import DSTOutput, Flag, Intent
+from agent_runtime.dst.amounts import parse_amount, parse_period
+from agent_runtime.dst.classifier import IntentClassifier, default_classifier
+from agent_runtime.dst.flags import read_flags
+from agent_runtime.dst.sentiment import sentiment
+from agent_runtime.dst.text import clean, digits_for_number_words, tokens
+
+DEFAULT_CACHE_SIZE = 65_536
+
+# Contact-stopping requests are legally binding, so a clear phrase wins over the classifier.
+_CEASE = re.compile(
+    r"(?:stop|quit|cease|no more) (?:calling|contacting|phoning|ringing|bothering)|"
+    r"(?:do not|dont|don't|never) (?:call|contact|phone|ring) (?:me|here|this number|again)|"
+    r"(?:remove|take|delete) (?:me|my (?:number|name|info))|lose my number|off (?:your|the) (?:list|call list)|"
+    r"cease and desist|do not contact|contact me (?:only )?in writing|(?:only )?in writing only"
+)
+_HARD_DISPUTE_FLAGS = frozenset({Flag.WRONG_PERSON, Flag.IDENTITY_THEFT, Flag.ALREADY_PAID, Flag.MENTIONS_BANKRUPTCY})
+# Short answers to a pending offer: "yeah ok", "sure", "nope".
+_AFFIRM = frozenset(
+    {
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "ok",
+        "okay",
+        "sure",
+        "deal",
+        "fine",
+        "alright",
+        "agreed",
+        "absolutely",
+        "definitely",
+        "sounds",
+        "good",
+        "works",
+        "that",
+        "go",
+        "ahead",
+        "lets",
+        "do",
+        "it",
+        "i",
+        "guess",
+        "can",
+        "will",
+        "uh",
+        "um",
+        "huh",
+        "mhm",
+        "right",
+        "great",
+        "perfect",
+    }
+)
+_AFFIRM_HEADS = frozenset(
+    {
+        "yes",
+        "yeah",
+        "yep",
+        "yup",
+        "ok",
+        "okay",
+        "sure",
+        "deal",
+        "fine",
+        "alright",
+        "agreed",
+        "absolutely",
+        "definitely",
+        "sounds",
+        "works",
+        "perfect",
+        "great",
+        "mhm",
+    }
+)
+_DENY = frozenset(
+    {
+        "no",
+        "nope",
+        "nah",
+        "not",
+        "cant",
+        "way",
+        "that",
+        "doesnt",
+        "work",
+        "for",
+        "me",
+        "thanks",
+        "thank",
+        "you",
+        "uh",
+        "um",
+        "sorry",
+        "i",
+    }
+)
+_DENY_HEADS = frozenset({"no", "nope", "nah"})
+SHORT_ANSWER_TOKENS = 6
+
+
+class DialogueStateTracker:
+    """Stateless per utterance; the call's context arrives as `offer_pending` (terms were just put to the debtor)."""
+
+    def __init__(self, classifier: IntentClassifier | None = None, cache_size: int = DEFAULT_CACHE_SIZE):
+        self.classifier = classifier or default_classifier()
+        self.read = lru_cache(maxsize=cache_size)(self._read) if cache_size else self._read
+
+    def _read(self, text: str, offer_pending: bool = False) -> DSTOutput:
+        if not isinstance(text, str):
+            raise TypeError(f"utterance must be str, got {type(text).__name__}")
+        normalised = digits_for_number_words(clean(text))
+        toks = tokens(normalised)
+        if not toks:
+            return DSTOutput(intent=Intent.OTHER, sentiment=0.0)
+        feats = toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
+        intent, confidence = self.classifier.predict(feats)
+        flags = read_flags(normalised)
+        if _CEASE.search(normalised) or Flag.WRITTEN_ONLY in flags:
+            intent = Intent.CEASE
+        elif flags & _HARD_DISPUTE_FLAGS and intent is not Intent.CEASE:
+            intent = Intent.DISPUTE
+        elif offer_pending and len(toks) <= SHORT_ANSWER_TOKENS:
+            words = set(toks)
+            if toks[0] in _AFFIRM_HEADS and words <= _AFFIRM:
+                intent = Intent.COMMIT
+            elif toks[0] in _DENY_HEADS and words <= _DENY:
+                intent = Intent.REFUSE
+        amount = parse_amount(normalised)
+        return DSTOutput(
+            intent=intent,
+            sentiment=sentiment(toks),
+            amount=amount,
+            period=parse_period(normalised, amount),
+            flags=flags,
+            confidence=confidence,
+        )

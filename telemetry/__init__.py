@@ -1,0 +1,1 @@
+"""Metric definitions, exporters, dashboard generation and provisioning."""

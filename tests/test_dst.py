@@ -1,0 +1,117 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from agent_runtime.contracts.dst import Flag, Intent, Period
+from agent_runtime.dst.text import to_stt_style
+
+INTENT_EXAMPLES = {
+    Intent.COMMIT: ["ok i'll pay fifty on friday", "deal, set it up", "alright put me down for that plan"],
+    Intent.WILLING: ["what are my options", "is there some kind of payment plan", "how can i pay this"],
+    Intent.HARDSHIP: ["i lost my job last month", "my wife is in the hospital and the bills keep coming",
+                      "i'm not refusing, i just can't afford it right now"],
+    Intent.QUESTION: ["who is this", "how much do i owe", "will this go on my credit report"],
+    Intent.STALL: ["call me back later", "i need to think about it", "i have to ask my husband first"],
+    Intent.REFUSE: ["i'm not paying that", "no i won't be paying anything", "not interested"],
+    Intent.HOSTILE: ["you people are scammers", "go to hell", "this is harassment you idiots"],
+    Intent.DISPUTE: ["this is not my debt", "i already paid this off", "someone stole my identity"],
+    Intent.CEASE: ["stop calling me", "do not call this number again", "take my number off your list"],
+    Intent.OTHER: ["hello", "uh huh", "hold on a second"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("intent", "text"), [(i, t) for i, texts in INTENT_EXAMPLES.items() for t in texts])
+def test_every_intent_clean_and_stt_style(tracker, intent, text):
+    assert tracker.read(text).intent is intent
+    assert tracker.read(to_stt_style(text)).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "period"),
+    [
+        ("i can do $75 a month", 75, Period.MONTHLY),
+        ("i could pay seventy five a month", 75, Period.MONTHLY),
+        ("maybe 40 bucks every two weeks", 40, Period.BIWEEKLY),
+        ("i can pay one hundred and twenty dollars a week", 120, Period.WEEKLY),
+        ("i can pay 1,500 today", 1500, Period.ONCE),
+        ("i could do a couple hundred right now", 200, Period.ONCE),
+        ("i can pay fifty on friday", 50, Period.ONCE),
+        ("i can pay 2k in one payment", 2000, Period.ONCE),
+        ("call me in 2 weeks", None, None),
+        ("i have 3 kids", None, None),
+        ("i can pay monthly", None, Period.MONTHLY),
+    ],
+)
+def test_amounts_and_periods_in_digits_dollar_signs_and_words(tracker, text, amount, period):
+    reading = tracker.read(text)
+    assert reading.amount == amount
+    assert reading.period is period
+
+
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        ("talk to my attorney", Flag.MENTIONS_ATTORNEY),
+        ("i filed chapter seven bankruptcy", Flag.MENTIONS_BANKRUPTCY),
+        ("you have the wrong number", Flag.WRONG_PERSON),
+        ("somebody stole my identity", Flag.IDENTITY_THEFT),
+        ("i already paid that", Flag.ALREADY_PAID),
+        ("prove it send me the paperwork", Flag.ASKS_VALIDATION),
+        ("let me talk to your supervisor", Flag.ASKS_SUPERVISOR),
+        ("contact me by mail only", Flag.WRITTEN_ONLY),
+        ("can you call me back tomorrow", Flag.CALLBACK_REQUEST),
+    ],
+)
+def test_flags(tracker, text, flag):
+    assert flag in tracker.read(text).flags
+
+
+def test_sentiment_has_sign_and_bounds(tracker):
+    assert tracker.read("thank you so much, that's really helpful").sentiment > 0.3
+    assert tracker.read("you are pathetic criminals, i hate this").sentiment < -0.3
+    assert tracker.read("i am not happy about this").sentiment < 0
+
+
+def test_short_answers_depend_on_a_pending_offer(tracker):
+    assert tracker.read("yeah okay", True).intent is Intent.COMMIT
+    assert tracker.read("yeah okay", False).intent is not Intent.COMMIT
+    assert tracker.read("nope", True).intent is Intent.REFUSE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "\x00\x07\x1b[31m", "😀🔥💸", "¿Dónde está mi dinero? no entiendo", "我不想付钱", "a" * 10_000,
+     "pay " * 2_500, "\ud800 broken surrogate"],
+)  # fmt: skip
+def test_bad_input_never_crashes(tracker, text):
+    reading = tracker.read(text)
+    assert -1.0 <= reading.sentiment <= 1.0
+    assert reading.intent in Intent
+
+
+def test_nothing_recognisable_is_other(tracker):
+    assert tracker.read("").intent is Intent.OTHER
+    assert tracker.read("😀🔥💸").intent is Intent.OTHER
+
+
+def test_non_string_input_is_a_clear_error(tracker):
+    with pytest.raises(TypeError, match="str"):
+        tracker.read(None)
+
+
+def test_cli_reads_lines_and_writes_json_lines():
+    lines = "stop calling me\ni can do seventy five a month\n\n"
+    result = subprocess.run([sys.executable, "-m", "agent_runtime.dst"], input=lines, capture_output=True,
+                            text=True, check=True, timeout=60)  # fmt: skip
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["intent"] for r in rows] == ["cease", "willing", "other"]
+    assert rows[1]["amount"] == 75 and rows[1]["period"] == "monthly"
+    assert set(rows[0]) >= {"intent", "sentiment", "amount", "period", "flags"}
+
+
+def test_cli_survives_invalid_utf8():
+    result = subprocess.run([sys.executable, "-m", "agent_runtime.dst"], input=b"\xff\xfe stop calling\n",
+                            capture_output=True, check=True, timeout=60)  # fmt: skip
+    assert json.loads(result.stdout)["intent"] == "cease"

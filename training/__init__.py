@@ -1,0 +1,1 @@
+"""Debtor simulator, trainers, evaluation, ablation, curriculum and reports."""

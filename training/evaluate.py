@@ -1,0 +1,92 @@
+"""Evaluate a policy on the debtor simulator.
+
+`python -m training.evaluate --policy random|constant:NAME|scripted:NAME|oracle|CHECKPOINT --episodes N --seed S`
+prints one JSON object: success_rate, recovery_rate, mean_return, mean_turns and per_persona. Episode i uses
+seed S + i; the held-out evaluation seeds are the contract's EVAL_SEEDS (the default).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import tyro
+from tqdm import tqdm
+
+from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START
+from training.baselines import Policy, make_policy
+from training.simulator.env import DebtorEnv
+
+
+@dataclass
+class Args:
+    policy: str = "scripted:best_practice"
+    """random, constant:NAME, scripted:linear, scripted:best_practice, oracle, or a checkpoint path"""
+    episodes: int = EVAL_EPISODES
+    seed: int = EVAL_SEED_START
+    stt_noise: float = 0.0
+    """word error rate of STT-style noise on the debtor's text (0 = clean)"""
+    progress: bool = True
+
+
+def _rates(returns: list[float], successes: list[bool], recoveries: list[float], turns: list[int]) -> dict:
+    return {
+        "episodes": len(returns),
+        "success_rate": round(float(np.mean(successes)), 4),
+        "recovery_rate": round(float(np.mean(recoveries)), 4),
+        "mean_return": round(float(np.mean(returns)), 4),
+        "mean_turns": round(float(np.mean(turns)), 3),
+    }
+
+
+def evaluate(
+    policy_for: Callable[[DebtorEnv], Policy],
+    episodes: int,
+    seed: int,
+    *,
+    stt_noise: float = 0.0,
+    progress: bool = False,
+    env: DebtorEnv | None = None,
+) -> dict:
+    """Run `episodes` calls (seeds seed..seed+episodes-1) and summarise overall and per persona."""
+    env = env or DebtorEnv(stt_noise=stt_noise)
+    policy = policy_for(env)
+    per: dict[str, list[list]] = defaultdict(lambda: [[], [], [], []])
+    outcomes: dict[str, int] = defaultdict(int)
+    for episode in tqdm(range(episodes), disable=not progress, desc="evaluate", unit="call"):
+        state, info = env.reset(seed=seed + episode)
+        total, done, turns = 0.0, False, 0
+        while not done:
+            state, reward, done, _, info = env.step(policy(state))
+            total += reward
+            turns += 1
+        for bucket in (per[info["persona"]], per["_all"]):
+            bucket[0].append(total)
+            bucket[1].append(info["success"])
+            bucket[2].append(info["recovery"])
+            bucket[3].append(turns)
+        outcomes[info["outcome"]] += 1
+    result = _rates(*per.pop("_all"))
+    result["outcomes"] = dict(sorted(outcomes.items()))
+    result["per_persona"] = {persona: _rates(*values) for persona, values in sorted(per.items())}
+    return result
+
+
+def main(args: Args) -> dict:
+    result = evaluate(
+        lambda env: make_policy(args.policy, env, args.seed),
+        args.episodes,
+        args.seed,
+        stt_noise=args.stt_noise,
+        progress=args.progress,
+    )
+    result = {"policy": args.policy, "seed": args.seed, **result}
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))

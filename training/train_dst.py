@@ -1,0 +1,105 @@
+"""Train the DST's intent classifier: `python -m training.train_dst [--c 4.0] [--seed 0]`.
+
+Training data: every `data/dst/train*.jsonl` (hand-written utterances, clean and STT-style, answers to offers,
+and the same utterances spoken by espeak-ng and transcribed by tiny.en) plus every debtor template of the
+simulator, each also in STT style. The held-out files `data/dst/heldout*.jsonl` are never read here.
+Writes `agent_runtime/dst/intent_model.npz` and prints cross-validated macro-F1 on the training data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tyro
+
+from agent_runtime.contracts.dst import INTENTS, Intent
+from agent_runtime.dst.classifier import MODEL_PATH, IntentClassifier
+from agent_runtime.dst.text import features, to_stt_style
+from training.simulator import utterances as say
+
+TRAIN_DIR = Path("data/dst")
+TEMPLATE_AMOUNTS = ("$75", "120 dollars", "fifty", "200 bucks", "three hundred and twenty")
+
+
+@dataclass
+class Args:
+    c: float = 4.0
+    """inverse regularisation strength of the logistic regression"""
+    seed: int = 0
+    train_dir: Path = TRAIN_DIR
+    """every train*.jsonl in this folder is read (never heldout*.jsonl)"""
+    out: Path = MODEL_PATH
+    cv_folds: int = 5
+
+
+def simulator_examples() -> list[tuple[str, Intent]]:
+    groups: list[tuple[tuple[str, ...], Intent]] = [(texts, intent) for intent, texts in say.COMMON.items()]
+    groups += [
+        (say.SOFT_DISPUTE, Intent.DISPUTE),
+        (say.LEGAL_DISPUTE, Intent.DISPUTE),
+        (say.SAD_HARDSHIP, Intent.HARDSHIP),
+        (say.AVOIDANT_STALL, Intent.STALL),
+        (say.ANGRY_HOSTILE, Intent.HOSTILE),
+        (say.CANT_AFFORD, Intent.REFUSE),
+        (say.STATED_MONTHLY, Intent.WILLING),
+        (say.STATED_LUMP, Intent.WILLING),
+        (say.COMMIT_OWN_MONTHLY, Intent.COMMIT),
+        (say.COMMIT_FULL, Intent.COMMIT),
+    ]
+    groups += [(texts, Intent.HARDSHIP) for texts in say.HARDSHIP_BY_EVENT.values()]
+    examples = []
+    for texts, intent in groups:
+        for i, text in enumerate(texts):
+            text = text.format(amount=TEMPLATE_AMOUNTS[i % len(TEMPLATE_AMOUNTS)])
+            examples += [(text, intent), (to_stt_style(text), intent)]
+    return examples
+
+
+def load_examples(path: Path) -> list[tuple[str, Intent]]:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [(row["text"], Intent(row["intent"])) for row in rows]
+
+
+def main(args: Args) -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    files = sorted(args.train_dir.glob("train*.jsonl"))
+    examples = [example for path in files for example in load_examples(path)] + simulator_examples()
+    texts = [t for t, _ in examples]
+    labels = [i.value for _, i in examples]
+    vectorizer = CountVectorizer(analyzer=features, binary=True, min_df=1)
+    x = vectorizer.fit_transform(texts)
+    model = LogisticRegression(C=args.c, max_iter=3000, random_state=args.seed)
+    folds = StratifiedKFold(n_splits=args.cv_folds, shuffle=True, random_state=args.seed)
+    predicted = cross_val_predict(model, x, labels, cv=folds)
+    print(
+        json.dumps(
+            {
+                "files": [str(f) for f in files],
+                "examples": len(texts),
+                "features": x.shape[1],
+                "cv_macro_f1": round(float(f1_score(labels, predicted, average="macro")), 4),
+            }
+        )
+    )
+    model.fit(x, labels)
+    vocabulary = [None] * len(vectorizer.vocabulary_)
+    for feature, index in vectorizer.vocabulary_.items():
+        vocabulary[index] = feature
+    missing = {i.value for i in INTENTS} - set(model.classes_)
+    if missing:
+        raise SystemExit(f"training data lacks intents {sorted(missing)}")
+    IntentClassifier(
+        vocabulary, model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32), list(model.classes_)
+    ).save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))
