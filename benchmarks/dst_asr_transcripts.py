@@ -1,4 +1,4 @@
-"""Produce real speech-recognition transcripts of the held-out DST set.
+"""Produce real speech-recognition transcripts of DST utterances (the held-out set, or training data).
 
 Each utterance of the input JSONL is synthesised with espeak-ng, decoded to
 16 kHz mono float32 and transcribed with faster-whisper (tiny.en CTranslate2
@@ -13,6 +13,12 @@ PATH, e.g. ``apt-get install -y espeak-ng sox``)::
 
 Options: --input data/dst/heldout.jsonl --output data/dst/heldout_asr.jsonl
 --voice en-us --cpu-threads 2.
+
+The training-side transcripts (`data/dst/train_asr.jsonl`, which teach the classifier recogniser errors) come
+from the training files only, never from the held-out set::
+
+    cat data/dst/train.jsonl data/dst/train_offers.jsonl > /tmp/train_all.jsonl
+    python benchmarks/dst_asr_transcripts.py --input /tmp/train_all.jsonl --output data/dst/train_asr.jsonl
 """
 
 from __future__ import annotations
@@ -86,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with out_path.open("w", encoding="utf-8") as out:
-        for row in tqdm(rows, desc="asr", unit="utt"):
+        for index, row in enumerate(tqdm(rows, desc="asr", unit="utt")):
             wav = synthesise(row["text"], args.voice)
             audio = decode_audio(io.BytesIO(wav), sampling_rate=16000)
             segments, _info = model.transcribe(
@@ -99,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             text = " ".join(s.text.strip() for s in segments)
             rec = {
-                "id": row["id"],
+                "id": row.get("id", index),
                 "text": text,
                 "reference": row["text"],
                 "intent": row["intent"],

@@ -13,5 +13,11 @@ def tracker() -> DialogueStateTracker:
 
 @pytest.fixture
 def facts() -> CallFacts:
-    return CallFacts(debtor_name="Sam Rivera", balance=1200.0, days_overdue=90, due_date=date(2025, 10, 1),
-                     timezone="America/Chicago", creditor="Northwind Bank")
+    return CallFacts(
+        debtor_name="Sam Rivera",
+        balance=1200.0,
+        days_overdue=90,
+        due_date=date(2025, 10, 1),
+        timezone="America/Chicago",
+        creditor="Northwind Bank",
+    )

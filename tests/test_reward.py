@@ -50,8 +50,14 @@ def test_a_policy_that_never_closes_earns_less_than_one_that_closes_99_percent(f
     # Closes in two turns 99 % of the time (a 6-month plan), hangs up otherwise.
     plan = compute_offer_terms(Action.OFFER_PAYMENT_PLAN, facts, CallHistory(), date(2026, 1, 5))
     first = compute_reward(opening, Action.EMPATHETIC_LISTENING, warm, None, facts)
-    win = _discounted([first, compute_reward(warm, Action.OFFER_PAYMENT_PLAN, warm,
-                                             Outcome(kind=OutcomeKind.COMMITMENT, terms=plan), facts)])
+    win = _discounted(
+        [
+            first,
+            compute_reward(
+                warm, Action.OFFER_PAYMENT_PLAN, warm, Outcome(kind=OutcomeKind.COMMITMENT, terms=plan), facts
+            ),
+        ]
+    )
     lose = _discounted([first, compute_reward(warm, Action.OFFER_PAYMENT_PLAN, warm,
                                               Outcome(kind=OutcomeKind.HANG_UP), facts)])  # fmt: skip
     closer = 0.99 * win + 0.01 * lose
@@ -65,6 +71,10 @@ def test_bigger_recovery_earns_more(facts):
     history = CallHistory()
     settlement = compute_offer_terms(Action.PROPOSE_SETTLEMENT, facts, history, date(2026, 1, 5))
     plan = compute_offer_terms(Action.OFFER_PAYMENT_PLAN, facts, history, date(2026, 1, 5))
-    reward = {t.kind: compute_reward(calm, Action.OFFER_PAYMENT_PLAN, calm,
-                                     Outcome(kind=OutcomeKind.COMMITMENT, terms=t), facts) for t in (settlement, plan)}
+    reward = {
+        t.kind: compute_reward(
+            calm, Action.OFFER_PAYMENT_PLAN, calm, Outcome(kind=OutcomeKind.COMMITMENT, terms=t), facts
+        )
+        for t in (settlement, plan)
+    }
     assert reward["plan"] > reward["settlement"] > 0

@@ -75,6 +75,19 @@ def evaluate(
     return result
 
 
+def greedy_evaluator(episodes: int, seed: int, stt_noise: float = 0.0) -> Callable[[Policy], dict]:
+    """The trainers' greedy evaluation on the debtor simulator, in the contract's EvalRecord keys."""
+    env = DebtorEnv(stt_noise=stt_noise)
+
+    def run(act: Policy) -> dict:
+        result = evaluate(lambda _: act, episodes, seed, env=env)
+        return {"eval_episodes": episodes, "eval_mean_return": result["mean_return"],
+                "eval_success_rate": result["success_rate"], "eval_recovery_rate": result["recovery_rate"],
+                "per_persona": result["per_persona"]}  # fmt: skip
+
+    return run
+
+
 def main(args: Args) -> dict:
     result = evaluate(
         lambda env: make_policy(args.policy, env, args.seed),

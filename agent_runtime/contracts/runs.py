@@ -15,6 +15,9 @@ TARGET_SUCCESS_RATE = 0.60
 EVAL_SEED_START = 1_000_000
 EVAL_EPISODES = 2_000
 EVAL_SEEDS = range(EVAL_SEED_START, EVAL_SEED_START + EVAL_EPISODES)
+# Greedy evaluations during training (learning curves, episodes to target) use this separate range.
+VALIDATION_SEED_START = 900_000
+VALIDATION_EPISODES = 200
 
 
 class QStats(BaseModel):

@@ -1,0 +1,256 @@
+"""DQN (double-DQN targets, target network, Huber loss, gradient clipping, epsilon-greedy, replay buffer).
+
+Read top to bottom: the hyperparameters, the learner (one gradient step), then the training loop. The loop is
+generic over any gymnasium env with Box observations and Discrete actions, and DDQ (policy/ddq.py) runs the
+same loop with an `Imagination` plugged in; with K=0 that plug-in does nothing, so DDQ(K=0) is exactly DQN.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from policy.buffers import Batch, ReplayBuffer
+from policy.networks import QNetwork
+from policy.schedules import linear_schedule
+
+if TYPE_CHECKING:
+    from policy.ddq import Imagination
+
+
+@dataclass
+class DQNConfig:
+    seed: int = 0
+    total_steps: int | None = None
+    """budget in real env steps (one of total_steps / total_episodes)"""
+    total_episodes: int | None = None
+    """budget in real episodes"""
+    learning_rate: float = 1e-3
+    buffer_size: int = 50_000
+    gamma: float = 0.99
+    batch_size: int = 64
+    hidden: tuple[int, ...] = (128, 128)
+    start_epsilon: float = 1.0
+    end_epsilon: float = 0.05
+    exploration_fraction: float = 0.3
+    """fraction of the budget over which epsilon decays linearly"""
+    learning_starts: int = 500
+    """real steps collected before the first gradient step"""
+    train_frequency: int = 1
+    """real steps between training phases"""
+    gradient_steps: int = 1
+    """gradient steps per training phase (DQN); DDQ multiplies it by 1 + K"""
+    target_update_interval: int = 250
+    """gradient steps between hard copies of the online network into the target network"""
+    max_grad_norm: float = 10.0
+    eval_every_episodes: int = 0
+    """greedy evaluation every N real episodes (0: only at the end)"""
+    eval_episodes: int = 100
+    eval_seed: int = 900_000
+    """first seed of the greedy evaluations made during training (see contracts.runs.VALIDATION_SEED_START)"""
+
+    def budget_progress(self, steps: int, episodes: int) -> float:
+        if self.total_steps:
+            return steps / self.total_steps
+        return episodes / self.total_episodes
+
+    def validate(self) -> None:
+        if (self.total_steps is None) == (self.total_episodes is None):
+            raise ValueError("set exactly one of total_steps and total_episodes")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+
+
+# ---------------------------------------------------------------------------------------------- ALGO LOGIC
+class QLearner:
+    """The online and target Q-networks and one double-DQN gradient step."""
+
+    def __init__(self, obs_size: int, n_actions: int, config: DQNConfig):
+        self.config = config
+        self.q_network = QNetwork(obs_size, n_actions, config.hidden)
+        self.target_network = QNetwork(obs_size, n_actions, config.hidden)
+        self.target_network.load_state_dict(self.q_network.state_dict())
+        self.optimizer = torch.optim.Adam(self.q_network.parameters(), lr=config.learning_rate)
+        self.updates = 0
+
+    def q_values(self, obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.q_network(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+
+    def td_target(self, rewards: torch.Tensor, next_obs: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
+        """Double DQN: the online network picks the next action, the target network values it."""
+        with torch.no_grad():
+            next_actions = self.q_network(next_obs).argmax(dim=1, keepdim=True)
+            next_values = self.target_network(next_obs).gather(1, next_actions).squeeze(1)
+            return rewards + self.config.gamma * next_values * (1.0 - dones)
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        obs = torch.as_tensor(batch.obs)
+        target = self.td_target(torch.as_tensor(batch.rewards), torch.as_tensor(batch.next_obs),
+                                torch.as_tensor(batch.dones))  # fmt: skip
+        predicted = self.q_network(obs).gather(1, torch.as_tensor(batch.actions).unsqueeze(1)).squeeze(1)
+        loss = F.smooth_l1_loss(predicted, target)
+        self.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.q_network.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.updates += 1
+        if self.updates % self.config.target_update_interval == 0:
+            self.target_network.load_state_dict(self.q_network.state_dict())
+        return {"losses/td_loss": loss.item(), "losses/q_values": predicted.detach().mean().item()}
+
+
+# ------------------------------------------------------------------------------------------- TRAINING LOOP
+class TrainingCallback(Protocol):
+    def on_episode(self, record: dict) -> None: ...
+    def on_eval(self, record: dict) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    learner: QLearner
+    real_steps: int
+    real_episodes: int
+    imagined_steps: int
+    wall_seconds: float
+    final_eval: dict
+    evals: list[dict] = field(default_factory=list)
+
+
+Evaluator = Callable[[Callable[[np.ndarray], int]], dict]
+
+
+def mean_return_evaluator(make_env: Callable[[], gym.Env], episodes: int, seed: int) -> Evaluator:
+    """Greedy evaluation for any env: mean return over seeds seed..seed+episodes-1."""
+
+    def evaluate(act: Callable[[np.ndarray], int]) -> dict:
+        env, returns = make_env(), []
+        for episode in range(episodes):
+            obs, _ = env.reset(seed=seed + episode)
+            total, done = 0.0, False
+            while not done:
+                obs, reward, terminated, truncated, _ = env.step(act(obs))
+                total += float(reward)
+                done = terminated or truncated
+            returns.append(total)
+        return {"eval_episodes": episodes, "eval_mean_return": float(np.mean(returns))}
+
+    return evaluate
+
+
+def train(
+    make_env: Callable[[], gym.Env],
+    config: DQNConfig,
+    *,
+    imagination: Imagination | None = None,
+    callbacks: tuple[TrainingCallback, ...] = (),
+    evaluate: Evaluator | None = None,
+    action_names: tuple[str, ...] | None = None,
+    info_keys: tuple[str, ...] = (),
+    progress: bool = False,
+) -> TrainResult:
+    """Train on `make_env()` until the budget is spent; DDQ passes its `imagination`.
+
+    `evaluate` scores the greedy policy (default: mean return); `info_keys` are copied from the last step's info
+    into each episode record (for the debtor env: success, recovery, outcome, persona).
+    """
+    config.validate()
+    seed_everything(config.seed)
+    torch.set_num_threads(1)  # small networks: one thread is fastest and keeps runs reproducible
+    env = make_env()
+    obs_size, n_actions = int(np.prod(env.observation_space.shape)), int(env.action_space.n)
+    learner = QLearner(obs_size, n_actions, config)
+    real = ReplayBuffer(config.buffer_size, obs_size)
+    rng = np.random.default_rng(config.seed)
+    names = action_names or tuple(str(a) for a in range(n_actions))
+    evaluate = evaluate or mean_return_evaluator(make_env, config.eval_episodes, config.eval_seed)
+
+    def greedy(observation: np.ndarray) -> int:
+        return int(learner.q_values(observation).argmax())
+
+    start = time.perf_counter()
+    obs, _ = env.reset(seed=config.seed)
+    steps = episodes = 0
+    episode_return, episode_actions, episode_q, losses = 0.0, Counter(), [], {}
+    evals: list[dict] = []
+    budget = config.total_steps or config.total_episodes
+    bar = tqdm(total=budget, disable=not progress, unit="step" if config.total_steps else "episode")
+    while True:
+        progress_fraction = config.budget_progress(steps, episodes)
+        epsilon = linear_schedule(config.start_epsilon, config.end_epsilon, config.exploration_fraction,
+                                  progress_fraction)  # fmt: skip
+        q = learner.q_values(obs)
+        action = int(rng.integers(n_actions)) if rng.random() < epsilon else int(q.argmax())
+        next_obs, reward, terminated, truncated, info = env.step(action)
+        if not np.isfinite(next_obs).all():
+            raise ValueError(f"the environment returned a non-finite observation at step {steps}: {next_obs}")
+        real.add(obs, action, float(reward), next_obs, terminated)  # truncation is not an end of the MDP
+        steps += 1
+        episode_return += float(reward)
+        episode_actions[names[action]] += 1
+        episode_q.append(float(q.max()))
+        obs = next_obs
+
+        if steps > config.learning_starts and steps % config.train_frequency == 0:
+            n_updates = config.gradient_steps
+            if imagination is not None:
+                n_updates *= imagination.after_real_step(real, learner, epsilon, rng)
+            for _ in range(n_updates):
+                batch = (
+                    imagination.sample(real, config.batch_size, rng)
+                    if imagination
+                    else real.sample(config.batch_size, rng)
+                )
+                losses = learner.update(batch)
+            if imagination is not None:
+                losses.update(imagination.losses)
+
+        if terminated or truncated:
+            episodes += 1
+            record = {"kind": "episode", "episode": episodes - 1, "real_steps": steps,
+                      "imagined_steps": imagination.imagined_steps if imagination else 0,
+                      "return": episode_return, "length": sum(episode_actions.values()),
+                      "action_counts": dict(episode_actions), "epsilon": epsilon, "losses": dict(losses),
+                      "q_stats": {"mean": float(np.mean(episode_q)), "std": float(np.std(episode_q)),
+                                  "min": float(np.min(episode_q)), "max": float(np.max(episode_q))}}  # fmt: skip
+            record.update({key: info[key] for key in info_keys if key in info})
+            for callback in callbacks:
+                callback.on_episode(record)
+            if config.eval_every_episodes and episodes % config.eval_every_episodes == 0:
+                evaluation = {"kind": "eval", "real_episodes": episodes, "real_steps": steps, **evaluate(greedy)}
+                evals.append(evaluation)
+                for callback in callbacks:
+                    callback.on_eval(evaluation)
+            obs, _ = env.reset()
+            episode_return, episode_actions, episode_q = 0.0, Counter(), []
+            if not config.total_steps:
+                bar.update(1)
+        if config.total_steps:
+            bar.update(1)
+        if config.total_steps and steps >= config.total_steps:
+            break
+        if config.total_episodes and episodes >= config.total_episodes:
+            break
+    bar.close()
+    final = evaluate(greedy)
+    return TrainResult(learner, steps, episodes, imagination.imagined_steps if imagination else 0,
+                       time.perf_counter() - start, final, evals)  # fmt: skip
+
+
+def config_dict(config: DQNConfig) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}

@@ -1,0 +1,192 @@
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from agent_runtime.contracts.actions import ACTION_SET_VERSION
+from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
+from policy.buffers import Batch, ReplayBuffer
+from policy.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from policy.ddq import DDQConfig, Imagination, train_ddq
+from policy.dqn import DQNConfig, QLearner, train
+from policy.inference import GreedyPolicy, InvalidObservationError
+from policy.metadata import CheckpointMetadata, CheckpointMismatchError
+from policy.schedules import linear_schedule
+from training.simulator.env import DebtorEnv
+
+SMALL = dict(learning_starts=32, batch_size=16, hidden=(16,), eval_episodes=5, target_update_interval=20)
+
+
+def test_replay_buffer_wraps_and_samples_what_was_added():
+    buffer = ReplayBuffer(capacity=3, obs_size=2)
+    for i in range(5):
+        buffer.add(np.full(2, i, np.float32), i % 2, float(i), np.full(2, i + 1, np.float32), i == 4)
+    assert len(buffer) == 3 and buffer.position == 2
+    assert sorted(buffer.rewards.tolist()) == [2.0, 3.0, 4.0]  # the two oldest were overwritten
+    batch = buffer.sample(50, np.random.default_rng(0))
+    assert set(batch.rewards.tolist()) <= {2.0, 3.0, 4.0}
+    assert np.all(batch.next_obs[:, 0] == batch.obs[:, 0] + 1)
+    assert np.all(batch.dones == (batch.rewards == 4.0))
+    with pytest.raises(ValueError, match="empty"):
+        ReplayBuffer(2, 2).sample(1, np.random.default_rng(0))
+
+
+def test_linear_schedule():
+    assert linear_schedule(1.0, 0.1, 0.5, 0.0) == 1.0
+    assert linear_schedule(1.0, 0.1, 0.5, 0.25) == pytest.approx(0.55)
+    assert linear_schedule(1.0, 0.1, 0.5, 0.9) == pytest.approx(0.1)
+
+
+def test_double_dqn_target_matches_a_hand_computed_example():
+    learner = QLearner(obs_size=1, n_actions=2, config=DQNConfig(gamma=0.9, hidden=()))
+    with torch.no_grad():  # online: Q(s) = [s, 2s]; target: Q(s) = [10s, 1s]
+        learner.q_network.net[0].weight.copy_(torch.tensor([[1.0], [2.0]]))
+        learner.q_network.net[0].bias.zero_()
+        learner.target_network.net[0].weight.copy_(torch.tensor([[10.0], [1.0]]))
+        learner.target_network.net[0].bias.zero_()
+    target = learner.td_target(torch.tensor([1.0, 1.0]), torch.tensor([[3.0], [3.0]]), torch.tensor([0.0, 1.0]))
+    # online argmax at s'=3 is action 1 (6 > 3); the target network values it at 3, not at its own max 30.
+    assert target.tolist() == pytest.approx([1.0 + 0.9 * 3.0, 1.0])
+
+
+def test_update_moves_q_towards_the_target():
+    torch.manual_seed(0)
+    learner = QLearner(obs_size=2, n_actions=2, config=DQNConfig(hidden=(8,), learning_rate=1e-2))
+    batch = Batch(np.ones((8, 2), np.float32), np.zeros(8, np.int64), np.full(8, 5.0, np.float32),
+                  np.ones((8, 2), np.float32), np.ones(8, np.float32))  # fmt: skip
+    before = learner.update(batch)["losses/td_loss"]
+    for _ in range(200):
+        after = learner.update(batch)["losses/td_loss"]
+    assert after < before / 10
+    assert learner.q_values(np.ones(2, np.float32))[0] == pytest.approx(5.0, abs=0.2)
+
+
+def _debtor_weights(result) -> list[np.ndarray]:
+    return [p.detach().numpy().copy() for p in result.learner.q_network.parameters()]
+
+
+def test_ddq_with_k_zero_is_exactly_dqn():
+    dqn = train(DebtorEnv, DQNConfig(seed=3, total_episodes=40, **SMALL))
+    ddq, imagination = train_ddq(DebtorEnv, DDQConfig(seed=3, total_episodes=40, k=0, **SMALL))
+    assert imagination.imagined_steps == 0 and imagination.model is None
+    assert dqn.real_steps == ddq.real_steps
+    for a, b in zip(_debtor_weights(dqn), _debtor_weights(ddq), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_ddq_imagines_k_transitions_per_real_step_and_mixes_batches():
+    config = DDQConfig(seed=1, total_episodes=30, k=3, real_ratio=0.5, world_model_updates=5, **SMALL)
+    result, imagination = train_ddq(DebtorEnv, config)
+    trained_steps = result.real_steps - config.learning_starts
+    assert imagination.imagined_steps == 3 * trained_steps  # horizon 1
+    real = ReplayBuffer(100, STATE_SIZE)
+    real.add(np.zeros(STATE_SIZE, np.float32), 0, 7.0, np.zeros(STATE_SIZE, np.float32), True)
+    batch = imagination.sample(real, 16, np.random.default_rng(0))
+    assert len(batch) == 16 and int((batch.rewards == 7.0).sum()) == 8
+
+
+def test_imagination_rejects_bad_settings():
+    with pytest.raises(ValueError, match="real_ratio"):
+        Imagination(4, 2, DDQConfig(total_episodes=1, real_ratio=0.0))
+    with pytest.raises(ValueError, match="horizon"):
+        Imagination(4, 2, DDQConfig(total_episodes=1, horizon=0))
+
+
+@pytest.mark.parametrize("algo", ["dqn", "ddq"])
+def test_training_is_deterministic_under_a_seed(algo):
+    def run():
+        if algo == "dqn":
+            return train(DebtorEnv, DQNConfig(seed=5, total_episodes=30, **SMALL))
+        return train_ddq(DebtorEnv, DDQConfig(seed=5, total_episodes=30, k=2, world_model_updates=5, **SMALL))[0]
+
+    first, second = run(), run()
+    assert first.final_eval == second.final_eval
+    for a, b in zip(_debtor_weights(first), _debtor_weights(second), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_trains_on_a_generic_gymnasium_env():
+    result = train(lambda: gym.make("CartPole-v1"), DQNConfig(seed=0, total_steps=300, **SMALL))
+    assert result.real_steps == 300 and result.final_eval["eval_episodes"] == 5
+    assert "eval_success_rate" not in result.final_eval
+
+
+def _metadata(**overrides) -> CheckpointMetadata:
+    fields = dict(algorithm="dqn", hyperparameters={"hidden": [16]}, obs_spec_version=STATE_SPEC_VERSION,
+                  action_set_version=ACTION_SET_VERSION, obs_size=STATE_SIZE, n_actions=9)  # fmt: skip
+    return CheckpointMetadata(**{**fields, **overrides})
+
+
+EXPECTED = dict(obs_spec_version=STATE_SPEC_VERSION, action_set_version=ACTION_SET_VERSION, obs_size=STATE_SIZE,
+                n_actions=9)  # fmt: skip
+
+
+def test_checkpoint_round_trip_and_inference_matches_torch(tmp_path):
+    learner = QLearner(STATE_SIZE, 9, DQNConfig(hidden=(32, 16)))
+    path = save_checkpoint(tmp_path / "c.pt", _metadata(), learner.q_network.state_dict())
+    metadata, q_state, world = load_checkpoint(path, **EXPECTED)
+    assert metadata.algorithm == "dqn" and world is None
+    policy = GreedyPolicy.load(path, **EXPECTED)
+    state = np.random.default_rng(0).uniform(-1, 1, STATE_SIZE).astype(np.float32)
+    action, q = policy.act(state)
+    np.testing.assert_allclose(q, learner.q_values(state), rtol=1e-5, atol=1e-6)
+    assert action == int(learner.q_values(state).argmax())
+
+
+def test_mismatched_checkpoint_names_the_mismatch(tmp_path):
+    learner = QLearner(STATE_SIZE, 9, DQNConfig(hidden=(8,)))
+    path = save_checkpoint(tmp_path / "c.pt", _metadata(obs_spec_version="state.v0"), learner.q_network.state_dict())
+    with pytest.raises(CheckpointMismatchError, match=r"obs_spec_version.*state\.v0"):
+        GreedyPolicy.load(path, **EXPECTED)
+    with pytest.raises(CheckpointMismatchError, match="n_actions"):
+        load_checkpoint(path, **{**EXPECTED, "obs_spec_version": "state.v0", "n_actions": 10})
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04garbage"])
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_checkpoint_with_bad_metadata_is_a_clear_error(tmp_path):
+    path = tmp_path / "c.pt"
+    torch.save({"metadata": {"algorithm": "dqn"}, "q_network": {}}, path)
+    with pytest.raises(CheckpointError, match="invalid metadata"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_inference_rejects_non_finite_observations(tmp_path, bad):
+    learner = QLearner(STATE_SIZE, 9, DQNConfig(hidden=(8,)))
+    policy = GreedyPolicy.load(save_checkpoint(tmp_path / "c.pt", _metadata(), learner.q_network.state_dict()),
+                               **EXPECTED)  # fmt: skip
+    state = np.zeros(STATE_SIZE, np.float32)
+    state[3] = bad
+    with pytest.raises(InvalidObservationError, match=r"NaN or inf at positions \[3\]"):
+        policy.act(state)
+    with pytest.raises(InvalidObservationError, match="shape"):
+        policy.act(np.zeros(5, np.float32))
+
+
+def test_train_cli_writes_the_run_outputs(tmp_path):
+    from training.train import Args, run
+
+    summary = run(Args(algo="ddq", episodes=25, seed=2, out=tmp_path, k=2, eval_every=10, eval_episodes=5,
+                       progress=False))  # fmt: skip
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    episodes = [r for r in lines if r["kind"] == "episode"]
+    evals = [r for r in lines if r["kind"] == "eval"]
+    assert len(episodes) == 25 and [e["real_episodes"] for e in evals] == [10, 20]
+    assert {"return", "action_counts", "epsilon", "persona", "success", "q_stats"} <= set(episodes[-1])
+    assert summary.real_episodes == 25 and summary.eval_success_rate is not None
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["real_steps"] == episodes[-1]["real_steps"]
+    metadata, _, world_model = load_checkpoint(tmp_path / "checkpoint.pt", **EXPECTED)
+    assert metadata.world_model.kind == "mlp" and world_model is not None
+    assert metadata.provenance["real_episodes"] == 25

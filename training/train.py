@@ -1,0 +1,156 @@
+"""Train DQN or DDQ on the debtor simulator or any gymnasium env with Box observations and Discrete actions.
+
+    python -m training.train --algo dqn|ddq --env debtor|gymnasium:ENV_ID [--k 5 --real-ratio 0.75 --horizon 1
+        --world-model mlp --lr ...] (--episodes N | --steps N) --seed S --out RUN_DIR
+
+Writes RUN_DIR/metrics.jsonl, RUN_DIR/summary.json and RUN_DIR/checkpoint.pt (see agent_runtime.contracts.runs
+and policy.metadata).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Literal
+
+import gymnasium as gym
+import tyro
+
+from agent_runtime.contracts.actions import ACTION_NAMES, ACTION_SET_VERSION
+from agent_runtime.contracts.runs import VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
+from agent_runtime.contracts.state import STATE_SPEC_VERSION
+from policy.checkpoint import save_checkpoint
+from policy.ddq import DDQConfig, train_ddq
+from policy.dqn import DQNConfig, TrainingCallback, TrainResult, config_dict, train
+from policy.metadata import CheckpointMetadata, WorldModelMetadata
+from training.evaluate import greedy_evaluator
+from training.run_outputs import MetricsWriter, episodes_to_target, write_summary
+from training.simulator.env import DebtorEnv
+
+DEBTOR_INFO_KEYS = ("success", "recovery", "outcome", "persona")
+
+# Per-environment defaults; command-line flags override them.
+PRESETS: dict[str, dict] = {
+    "debtor": {"eval_every_episodes": 100, "eval_episodes": VALIDATION_EPISODES, "eval_seed": VALIDATION_SEED_START},
+    # RL Zoo's tuned CartPole-v1 DQN (rl-baselines3-zoo hyperparams/dqn.yml), with double-DQN targets here.
+    "gymnasium:CartPole-v1": {
+        "learning_rate": 2.3e-3, "batch_size": 64, "buffer_size": 100_000, "learning_starts": 1000,
+        "target_update_interval": 10, "train_frequency": 256, "gradient_steps": 128, "exploration_fraction": 0.16,
+        "end_epsilon": 0.04, "hidden": (256, 256), "eval_episodes": 100, "eval_seed": 10_000,
+    },
+}  # fmt: skip
+
+
+@dataclass
+class Args:
+    algo: Literal["dqn", "ddq"] = "dqn"
+    env: str = "debtor"
+    """debtor, or gymnasium:ENV_ID"""
+    episodes: int | None = None
+    steps: int | None = None
+    seed: int = 0
+    out: Path = Path("runs/latest")
+    lr: float | None = None
+    k: int = 5
+    real_ratio: float = 0.75
+    horizon: int = 1
+    world_model: str = "mlp"
+    eval_every: int | None = None
+    """greedy evaluation every N real episodes (default per env)"""
+    eval_episodes: int | None = None
+    stt_noise: float = 0.0
+    """word error rate of STT-style noise in the simulated debtor's text"""
+    progress: bool = True
+
+
+def env_factory(env_id: str, stt_noise: float = 0.0) -> Callable[[], gym.Env]:
+    if env_id == "debtor":
+        return lambda: DebtorEnv(stt_noise=stt_noise)
+    if env_id.startswith("gymnasium:"):
+        name = env_id.split(":", 1)[1]
+        return lambda: gym.make(name)
+    raise ValueError(f"unknown env {env_id!r}: use debtor or gymnasium:ENV_ID")
+
+
+def build_config(args: Args) -> DQNConfig:
+    cls = DDQConfig if args.algo == "ddq" else DQNConfig
+    values = dict(PRESETS.get(args.env, {}))
+    values.update(seed=args.seed, total_episodes=args.episodes, total_steps=args.steps)
+    if args.lr is not None:
+        values["learning_rate"] = args.lr
+    if args.eval_every is not None:
+        values["eval_every_episodes"] = args.eval_every
+    if args.eval_episodes is not None:
+        values["eval_episodes"] = args.eval_episodes
+    if cls is DDQConfig:
+        values.update(k=args.k, real_ratio=args.real_ratio, horizon=args.horizon, world_model=args.world_model)
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
+    """Train, then write the run outputs; `callbacks` receive every episode and eval record (telemetry)."""
+    config = build_config(args)
+    make_env = env_factory(args.env, args.stt_noise)
+    writer = MetricsWriter(args.out)
+    debtor = args.env == "debtor"
+    extras = (
+        {
+            "action_names": ACTION_NAMES,
+            "info_keys": DEBTOR_INFO_KEYS,
+            "evaluate": greedy_evaluator(config.eval_episodes, config.eval_seed, args.stt_noise),
+        }
+        if debtor
+        else {}
+    )
+    try:
+        if isinstance(config, DDQConfig):
+            result, imagination = train_ddq(make_env, config, callbacks=(writer, *callbacks), progress=args.progress,
+                                            **extras)  # fmt: skip
+            world_model = imagination.model
+        else:
+            result = train(make_env, config, callbacks=(writer, *callbacks), progress=args.progress, **extras)
+            world_model = None
+    finally:
+        writer.close()
+    checkpoint = save_checkpoint(args.out / "checkpoint.pt", checkpoint_metadata(args, config, result, world_model),
+                                 result.learner.q_network.state_dict(),
+                                 world_model.state_dict() if world_model is not None else None)  # fmt: skip
+    summary = RunSummary(
+        algo=args.algo, env=args.env, seed=args.seed, hyperparameters=config_dict(config),
+        eval_episodes=result.final_eval["eval_episodes"], eval_mean_return=result.final_eval["eval_mean_return"],
+        eval_success_rate=result.final_eval.get("eval_success_rate"),
+        eval_recovery_rate=result.final_eval.get("eval_recovery_rate"),
+        per_persona=result.final_eval.get("per_persona"), real_episodes=result.real_episodes,
+        real_steps=result.real_steps, episodes_to_target=episodes_to_target(result.evals),
+        wall_seconds=round(result.wall_seconds, 2), checkpoint=str(checkpoint),
+    )  # fmt: skip
+    write_summary(args.out, summary)
+    return summary
+
+
+def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, world_model) -> CheckpointMetadata:
+    env = env_factory(args.env)()
+    obs_size, n_actions = int(env.observation_space.shape[0]), int(env.action_space.n)
+    debtor = args.env == "debtor"
+    return CheckpointMetadata(
+        algorithm=args.algo, hyperparameters=config_dict(config),
+        obs_spec_version=STATE_SPEC_VERSION if debtor else args.env,
+        action_set_version=ACTION_SET_VERSION if debtor else f"{args.env}:discrete{n_actions}",
+        obs_size=obs_size, n_actions=n_actions,
+        world_model=WorldModelMetadata(kind=world_model.kind, hyperparameters=world_model.hyperparameters)
+        if world_model is not None else None,
+        provenance={"source": "simulator" if debtor else args.env, "seed": args.seed, "stt_noise": args.stt_noise,
+                    "real_steps": result.real_steps, "real_episodes": result.real_episodes,
+                    "imagined_steps": result.imagined_steps},
+    )  # fmt: skip
+
+
+def main(args: Args) -> None:
+    summary = run(args)
+    print(summary.model_dump_json(indent=2, exclude_none=True, exclude={"hyperparameters", "per_persona"}))
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))
