@@ -126,7 +126,7 @@ EXPECTED = dict(obs_spec_version=STATE_SPEC_VERSION, action_set_version=ACTION_S
 def test_checkpoint_round_trip_and_inference_matches_torch(tmp_path):
     learner = QLearner(STATE_SIZE, 9, DQNConfig(hidden=(32, 16)))
     path = save_checkpoint(tmp_path / "c.pt", _metadata(), learner.q_network.state_dict())
-    metadata, q_state, world = load_checkpoint(path, **EXPECTED)
+    metadata, _q_state, world = load_checkpoint(path, **EXPECTED)
     assert metadata.algorithm == "dqn" and world is None
     policy = GreedyPolicy.load(path, **EXPECTED)
     state = np.random.default_rng(0).uniform(-1, 1, STATE_SIZE).astype(np.float32)

@@ -1,3 +1,4 @@
+import itertools
 from datetime import date
 
 import numpy as np
@@ -33,7 +34,7 @@ def test_pressure_after_cease_or_dispute_is_penalised(facts):
 def test_shaping_is_potential_based_so_mood_cycles_cannot_be_farmed(facts):
     happy, sad = _state(facts, Intent.WILLING, 0.9), _state(facts, Intent.HARDSHIP, -0.9)
     states = [sad, happy] * 6 + [sad]
-    rewards = [compute_reward(s, Action.EMPATHETIC_LISTENING, s2, None, facts) for s, s2 in zip(states, states[1:])]
+    rewards = [compute_reward(s, Action.EMPATHETIC_LISTENING, s2, None, facts) for s, s2 in itertools.pairwise(states)]
     shaping = _discounted(rewards) - _discounted([-0.05] * len(rewards))
     # Potential-based shaping telescopes: its discounted sum is gamma^T * phi(s_T) - phi(s_0), whatever the path.
     assert shaping == pytest.approx(GAMMA ** len(rewards) * potential(states[-1]) - potential(states[0]), abs=1e-9)
