@@ -55,8 +55,13 @@ class Imagination:
         self.config = config
         self.k = config.k
         self.n_actions = n_actions
-        self.model = make_world_model(config.world_model, obs_size, n_actions, hidden=config.world_model_hidden,
-                                      lr=config.world_model_lr) if config.k else None  # fmt: skip
+        self.model = (
+            make_world_model(
+                config.world_model, obs_size, n_actions, hidden=config.world_model_hidden, lr=config.world_model_lr
+            )
+            if config.k
+            else None
+        )
         self.imagined = ReplayBuffer(config.imagined_buffer_size, obs_size)
         self.imagined_steps = 0
         self.real_seen = 0

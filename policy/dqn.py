@@ -101,8 +101,9 @@ class QLearner:
 
     def update(self, batch: Batch) -> dict[str, float]:
         obs = torch.as_tensor(batch.obs)
-        target = self.td_target(torch.as_tensor(batch.rewards), torch.as_tensor(batch.next_obs),
-                                torch.as_tensor(batch.dones))  # fmt: skip
+        target = self.td_target(
+            torch.as_tensor(batch.rewards), torch.as_tensor(batch.next_obs), torch.as_tensor(batch.dones)
+        )
         predicted = self.q_network(obs).gather(1, torch.as_tensor(batch.actions).unsqueeze(1)).squeeze(1)
         loss = F.smooth_l1_loss(predicted, target)
         self.optimizer.zero_grad()
@@ -192,8 +193,9 @@ def train(
     bar = tqdm(total=budget, disable=not progress, unit="step" if config.total_steps else "episode")
     while True:
         progress_fraction = config.budget_progress(steps, episodes)
-        epsilon = linear_schedule(config.start_epsilon, config.end_epsilon, config.exploration_fraction,
-                                  progress_fraction)  # fmt: skip
+        epsilon = linear_schedule(
+            config.start_epsilon, config.end_epsilon, config.exploration_fraction, progress_fraction
+        )
         q = learner.q_values(obs)
         action = int(rng.integers(n_actions)) if rng.random() < epsilon else int(q.argmax())
         next_obs, reward, terminated, truncated, info = env.step(action)
@@ -222,12 +224,23 @@ def train(
 
         if terminated or truncated:
             episodes += 1
-            record = {"kind": "episode", "episode": episodes - 1, "real_steps": steps,
-                      "imagined_steps": imagination.imagined_steps if imagination else 0,
-                      "return": episode_return, "length": sum(episode_actions.values()),
-                      "action_counts": dict(episode_actions), "epsilon": epsilon, "losses": dict(losses),
-                      "q_stats": {"mean": float(np.mean(episode_q)), "std": float(np.std(episode_q)),
-                                  "min": float(np.min(episode_q)), "max": float(np.max(episode_q))}}  # fmt: skip
+            record = {
+                "kind": "episode",
+                "episode": episodes - 1,
+                "real_steps": steps,
+                "imagined_steps": imagination.imagined_steps if imagination else 0,
+                "return": episode_return,
+                "length": sum(episode_actions.values()),
+                "action_counts": dict(episode_actions),
+                "epsilon": epsilon,
+                "losses": dict(losses),
+                "q_stats": {
+                    "mean": float(np.mean(episode_q)),
+                    "std": float(np.std(episode_q)),
+                    "min": float(np.min(episode_q)),
+                    "max": float(np.max(episode_q)),
+                },
+            }
             record.update({key: info[key] for key in info_keys if key in info})
             for callback in callbacks:
                 callback.on_episode(record)
@@ -248,8 +261,15 @@ def train(
             break
     bar.close()
     final = evaluate(greedy)
-    return TrainResult(learner, steps, episodes, imagination.imagined_steps if imagination else 0,
-                       time.perf_counter() - start, final, evals)  # fmt: skip
+    return TrainResult(
+        learner,
+        steps,
+        episodes,
+        imagination.imagined_steps if imagination else 0,
+        time.perf_counter() - start,
+        final,
+        evals,
+    )
 
 
 def config_dict(config: DQNConfig) -> dict:

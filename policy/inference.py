@@ -24,17 +24,24 @@ class GreedyPolicy:
         self.obs_size = metadata.obs_size
 
     @classmethod
-    def load(cls, path: Path, *, obs_spec_version: str, action_set_version: str, obs_size: int,
-             n_actions: int) -> GreedyPolicy:  # fmt: skip
+    def load(
+        cls, path: Path, *, obs_spec_version: str, action_set_version: str, obs_size: int, n_actions: int
+    ) -> GreedyPolicy:
         from policy.checkpoint import load_checkpoint
 
-        metadata, q_state, _ = load_checkpoint(path, obs_spec_version=obs_spec_version,
-                                               action_set_version=action_set_version, obs_size=obs_size,
-                                               n_actions=n_actions)  # fmt: skip
+        metadata, q_state, _ = load_checkpoint(
+            path,
+            obs_spec_version=obs_spec_version,
+            action_set_version=action_set_version,
+            obs_size=obs_size,
+            n_actions=n_actions,
+        )
         weights = sorted(k for k in q_state if k.endswith(".weight"))
         weights.sort(key=lambda k: int(k.split(".")[-2]))
-        layers = [(q_state[k].numpy().T.astype(np.float32), q_state[k[:-6] + "bias"].numpy().astype(np.float32))
-                  for k in weights]  # fmt: skip
+        layers = [
+            (q_state[k].numpy().T.astype(np.float32), q_state[k[:-6] + "bias"].numpy().astype(np.float32))
+            for k in weights
+        ]
         return cls(layers, metadata)
 
     def q_values(self, state: np.ndarray) -> np.ndarray:

@@ -50,8 +50,11 @@ class MLPWorldModel(nn.Module):
         reward_loss = F.mse_loss(reward, torch.as_tensor(batch.rewards))
         done_loss = F.binary_cross_entropy_with_logits(done_logit, torch.as_tensor(batch.dones))
         total = state_loss + reward_loss + done_loss
-        return total, {"losses/world_model_state": state_loss.item(), "losses/world_model_reward": reward_loss.item(),
-                       "losses/world_model_done": done_loss.item()}  # fmt: skip
+        return total, {
+            "losses/world_model_state": state_loss.item(),
+            "losses/world_model_reward": reward_loss.item(),
+            "losses/world_model_done": done_loss.item(),
+        }
 
     def fit(self, data: Batch, updates: int, batch_size: int, rng: np.random.Generator) -> dict[str, float]:
         stats: dict[str, float] = {}

@@ -39,9 +39,16 @@ TODAY = date(2026, 1, 5)
 
 def test_action_ids_are_frozen_in_design_order():
     assert ACTION_NAMES == (
-        "empathetic_listening", "ask_about_situation", "firm_reminder", "offer_payment_plan", "propose_settlement",
-        "hard_close", "acknowledge_and_redirect", "validate_then_offer", "gentle_urgency",
-    )  # fmt: skip
+        "empathetic_listening",
+        "ask_about_situation",
+        "firm_reminder",
+        "offer_payment_plan",
+        "propose_settlement",
+        "hard_close",
+        "acknowledge_and_redirect",
+        "validate_then_offer",
+        "gentle_urgency",
+    )
     assert N_ACTIONS == 9
 
 
@@ -124,12 +131,20 @@ def test_outcome_success_and_recovery(facts):
 
 def _turn_event(**overrides) -> TurnEvent:
     fields = dict(
-        call_id="call-1", turn=0, started_at="2026-01-05T15:00:00Z", user_text="i lost my job",
-        dst=DSTOutput(intent=Intent.HARDSHIP, sentiment=-0.4), state=[0.0] * STATE_SIZE,
-        proposed_action=Action.HARD_CLOSE, executed_action=Action.ACKNOWLEDGE_AND_REDIRECT,
-        guard_rule=GuardRule.DISPUTE_VALIDATION, q_values=[0.1] * N_ACTIONS, policy_version="dqn-1",
-        agent_text="I understand.", latencies_ms={LatencyStage.STT: 120.0, LatencyStage.E2E: 480.0},
-    )  # fmt: skip
+        call_id="call-1",
+        turn=0,
+        started_at="2026-01-05T15:00:00Z",
+        user_text="i lost my job",
+        dst=DSTOutput(intent=Intent.HARDSHIP, sentiment=-0.4),
+        state=[0.0] * STATE_SIZE,
+        proposed_action=Action.HARD_CLOSE,
+        executed_action=Action.ACKNOWLEDGE_AND_REDIRECT,
+        guard_rule=GuardRule.DISPUTE_VALIDATION,
+        q_values=[0.1] * N_ACTIONS,
+        policy_version="dqn-1",
+        agent_text="I understand.",
+        latencies_ms={LatencyStage.STT: 120.0, LatencyStage.E2E: 480.0},
+    )
     fields.update(overrides)
     return TurnEvent(**fields)
 
@@ -138,9 +153,13 @@ def test_events_round_trip_through_json(facts):
     events = [
         CallOpened(call_id="call-1", facts=facts, policy_version="dqn-1", channel="simulated", persona="angry"),
         _turn_event(),
-        CallClosed(call_id="call-1", turns=1, final_state=[0.0] * STATE_SIZE,
-                   outcome=OutcomeSummary.of(Outcome(kind=OutcomeKind.CEASE, do_not_contact=True), facts)),
-    ]  # fmt: skip
+        CallClosed(
+            call_id="call-1",
+            turns=1,
+            final_state=[0.0] * STATE_SIZE,
+            outcome=OutcomeSummary.of(Outcome(kind=OutcomeKind.CEASE, do_not_contact=True), facts),
+        ),
+    ]
     for event in events:
         parsed = parse_event(event.model_dump_json())
         assert parsed == event
@@ -168,19 +187,35 @@ def test_turn_event_rejects_unknown_latency_stage():
 
 
 def test_checkpoint_metadata_names_every_mismatch():
-    meta = CheckpointMetadata(algorithm="dqn", hyperparameters={"lr": 1e-3}, obs_spec_version="state.v1",
-                              action_set_version="actions.v1", obs_size=STATE_SIZE, n_actions=9)  # fmt: skip
-    meta.check_compatible(obs_spec_version="state.v1", action_set_version="actions.v1", obs_size=STATE_SIZE,
-                          n_actions=9)  # fmt: skip
+    meta = CheckpointMetadata(
+        algorithm="dqn",
+        hyperparameters={"lr": 1e-3},
+        obs_spec_version="state.v1",
+        action_set_version="actions.v1",
+        obs_size=STATE_SIZE,
+        n_actions=9,
+    )
+    meta.check_compatible(
+        obs_spec_version="state.v1", action_set_version="actions.v1", obs_size=STATE_SIZE, n_actions=9
+    )
     with pytest.raises(CheckpointMismatchError, match=r"obs_spec_version.*'state\.v2'.*n_actions") as info:
-        meta.check_compatible(obs_spec_version="state.v2", action_set_version="actions.v1", obs_size=STATE_SIZE,
-                              n_actions=10)  # fmt: skip
+        meta.check_compatible(
+            obs_spec_version="state.v2", action_set_version="actions.v1", obs_size=STATE_SIZE, n_actions=10
+        )
     assert "obs_size" not in str(info.value)
 
 
 def test_run_schema_and_constants():
-    record = EpisodeRecord(episode=0, real_steps=5, length=5, episode_return=1.5, success=True, persona="sad",
-                           action_counts={"offer_payment_plan": 2}, epsilon=0.5)  # fmt: skip
+    record = EpisodeRecord(
+        episode=0,
+        real_steps=5,
+        length=5,
+        episode_return=1.5,
+        success=True,
+        persona="sad",
+        action_counts={"offer_payment_plan": 2},
+        epsilon=0.5,
+    )
     line = json.loads(record.model_dump_json(by_alias=True))
     assert line["kind"] == "episode" and line["return"] == 1.5
     assert 0 < TARGET_SUCCESS_RATE < 1
@@ -188,8 +223,10 @@ def test_run_schema_and_constants():
 
 
 def test_contracts_dst_and_simulator_import_without_livekit_or_torch():
-    code = ("import sys, agent_runtime.contracts, agent_runtime.dst, agent_runtime.engine, training.simulator.env, "
-            "training.evaluate, policy.metadata; "
-            "print(sorted(m for m in ('torch', 'livekit') if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys, agent_runtime.contracts, agent_runtime.dst, agent_runtime.engine, training.simulator.env, "
+        "training.evaluate, policy.metadata; "
+        "print(sorted(m for m in ('torch', 'livekit') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -10,8 +10,11 @@ from agent_runtime.dst.text import to_stt_style
 INTENT_EXAMPLES = {
     Intent.COMMIT: ["ok i'll pay fifty on friday", "deal, set it up", "alright put me down for that plan"],
     Intent.WILLING: ["what are my options", "is there some kind of payment plan", "how can i pay this"],
-    Intent.HARDSHIP: ["i lost my job last month", "my wife is in the hospital and the bills keep coming",
-                      "i'm not refusing, i just can't afford it right now"],
+    Intent.HARDSHIP: [
+        "i lost my job last month",
+        "my wife is in the hospital and the bills keep coming",
+        "i'm not refusing, i just can't afford it right now",
+    ],
     Intent.QUESTION: ["who is this", "how much do i owe", "will this go on my credit report"],
     Intent.STALL: ["call me back later", "i need to think about it", "i have to ask my husband first"],
     Intent.REFUSE: ["i'm not paying that", "no i won't be paying anything", "not interested"],
@@ -19,7 +22,7 @@ INTENT_EXAMPLES = {
     Intent.DISPUTE: ["this is not my debt", "i already paid this off", "someone stole my identity"],
     Intent.CEASE: ["stop calling me", "do not call this number again", "take my number off your list"],
     Intent.OTHER: ["hello", "uh huh", "hold on a second"],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(("intent", "text"), [(i, t) for i, texts in INTENT_EXAMPLES.items() for t in texts])
@@ -82,9 +85,18 @@ def test_short_answers_depend_on_a_pending_offer(tracker):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "\x00\x07\x1b[31m", "😀🔥💸", "¿Dónde está mi dinero? no entiendo", "我不想付钱", "a" * 10_000,
-     "pay " * 2_500, "\ud800 broken surrogate"],
-)  # fmt: skip
+    [
+        "",
+        "   ",
+        "\x00\x07\x1b[31m",
+        "😀🔥💸",
+        "¿Dónde está mi dinero? no entiendo",
+        "我不想付钱",
+        "a" * 10_000,
+        "pay " * 2_500,
+        "\ud800 broken surrogate",
+    ],
+)
 def test_bad_input_never_crashes(tracker, text):
     reading = tracker.read(text)
     assert -1.0 <= reading.sentiment <= 1.0
@@ -103,8 +115,9 @@ def test_non_string_input_is_a_clear_error(tracker):
 
 def test_cli_reads_lines_and_writes_json_lines():
     lines = "stop calling me\ni can do seventy five a month\n\n"
-    result = subprocess.run([sys.executable, "-m", "agent_runtime.dst"], input=lines, capture_output=True,
-                            text=True, check=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_runtime.dst"], input=lines, capture_output=True, text=True, check=True, timeout=60
+    )
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["intent"] for r in rows] == ["cease", "willing", "other"]
     assert rows[1]["amount"] == 75 and rows[1]["period"] == "monthly"
@@ -112,6 +125,11 @@ def test_cli_reads_lines_and_writes_json_lines():
 
 
 def test_cli_survives_invalid_utf8():
-    result = subprocess.run([sys.executable, "-m", "agent_runtime.dst"], input=b"\xff\xfe stop calling\n",
-                            capture_output=True, check=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_runtime.dst"],
+        input=b"\xff\xfe stop calling\n",
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
     assert json.loads(result.stdout)["intent"] == "cease"

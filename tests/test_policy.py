@@ -54,8 +54,13 @@ def test_double_dqn_target_matches_a_hand_computed_example():
 def test_update_moves_q_towards_the_target():
     torch.manual_seed(0)
     learner = QLearner(obs_size=2, n_actions=2, config=DQNConfig(hidden=(8,), learning_rate=1e-2))
-    batch = Batch(np.ones((8, 2), np.float32), np.zeros(8, np.int64), np.full(8, 5.0, np.float32),
-                  np.ones((8, 2), np.float32), np.ones(8, np.float32))  # fmt: skip
+    batch = Batch(
+        np.ones((8, 2), np.float32),
+        np.zeros(8, np.int64),
+        np.full(8, 5.0, np.float32),
+        np.ones((8, 2), np.float32),
+        np.ones(8, np.float32),
+    )
     before = learner.update(batch)["losses/td_loss"]
     for _ in range(200):
         after = learner.update(batch)["losses/td_loss"]
@@ -114,13 +119,20 @@ def test_trains_on_a_generic_gymnasium_env():
 
 
 def _metadata(**overrides) -> CheckpointMetadata:
-    fields = dict(algorithm="dqn", hyperparameters={"hidden": [16]}, obs_spec_version=STATE_SPEC_VERSION,
-                  action_set_version=ACTION_SET_VERSION, obs_size=STATE_SIZE, n_actions=9)  # fmt: skip
+    fields = dict(
+        algorithm="dqn",
+        hyperparameters={"hidden": [16]},
+        obs_spec_version=STATE_SPEC_VERSION,
+        action_set_version=ACTION_SET_VERSION,
+        obs_size=STATE_SIZE,
+        n_actions=9,
+    )
     return CheckpointMetadata(**{**fields, **overrides})
 
 
-EXPECTED = dict(obs_spec_version=STATE_SPEC_VERSION, action_set_version=ACTION_SET_VERSION, obs_size=STATE_SIZE,
-                n_actions=9)  # fmt: skip
+EXPECTED = dict(
+    obs_spec_version=STATE_SPEC_VERSION, action_set_version=ACTION_SET_VERSION, obs_size=STATE_SIZE, n_actions=9
+)
 
 
 def test_checkpoint_round_trip_and_inference_matches_torch(tmp_path):
@@ -164,8 +176,9 @@ def test_checkpoint_with_bad_metadata_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_inference_rejects_non_finite_observations(tmp_path, bad):
     learner = QLearner(STATE_SIZE, 9, DQNConfig(hidden=(8,)))
-    policy = GreedyPolicy.load(save_checkpoint(tmp_path / "c.pt", _metadata(), learner.q_network.state_dict()),
-                               **EXPECTED)  # fmt: skip
+    policy = GreedyPolicy.load(
+        save_checkpoint(tmp_path / "c.pt", _metadata(), learner.q_network.state_dict()), **EXPECTED
+    )
     state = np.zeros(STATE_SIZE, np.float32)
     state[3] = bad
     with pytest.raises(InvalidObservationError, match=r"NaN or inf at positions \[3\]"):
@@ -177,8 +190,9 @@ def test_inference_rejects_non_finite_observations(tmp_path, bad):
 def test_train_cli_writes_the_run_outputs(tmp_path):
     from training.train import Args, run
 
-    summary = run(Args(algo="ddq", episodes=25, seed=2, out=tmp_path, k=2, eval_every=10, eval_episodes=5,
-                       progress=False))  # fmt: skip
+    summary = run(
+        Args(algo="ddq", episodes=25, seed=2, out=tmp_path, k=2, eval_every=10, eval_episodes=5, progress=False)
+    )
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     episodes = [r for r in lines if r["kind"] == "episode"]
     evals = [r for r in lines if r["kind"] == "eval"]

@@ -59,8 +59,9 @@ def test_a_policy_that_never_closes_earns_less_than_one_that_closes_99_percent(f
             ),
         ]
     )
-    lose = _discounted([first, compute_reward(warm, Action.OFFER_PAYMENT_PLAN, warm,
-                                              Outcome(kind=OutcomeKind.HANG_UP), facts)])  # fmt: skip
+    lose = _discounted(
+        [first, compute_reward(warm, Action.OFFER_PAYMENT_PLAN, warm, Outcome(kind=OutcomeKind.HANG_UP), facts)]
+    )
     closer = 0.99 * win + 0.01 * lose
     assert _discounted(stall) < 0 < closer
     # Even a closer that succeeds only 30 % of the time beats never closing.

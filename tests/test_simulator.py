@@ -84,10 +84,23 @@ def test_baselines_meet_the_foundation_bounds():
 
 def test_evaluate_cli_prints_the_contract_keys():
     result = subprocess.run(
-        [sys.executable, "-m", "training.evaluate", "--policy", "constant:offer_payment_plan", "--episodes", "30",
-         "--seed", "3", "--no-progress"],
-        capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "training.evaluate",
+            "--policy",
+            "constant:offer_payment_plan",
+            "--episodes",
+            "30",
+            "--seed",
+            "3",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     report = json.loads(result.stdout)
     assert {"success_rate", "recovery_rate", "mean_return", "mean_turns", "per_persona"} <= set(report)
     assert set(report["per_persona"]) <= {p.value for p in PERSONAS}

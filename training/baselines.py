@@ -14,6 +14,7 @@ Scripts read only the observation (the contract's state vector); the oracle read
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -109,8 +110,24 @@ def oracle_policy(env: DebtorEnv) -> Policy:
     return act
 
 
+def checkpoint_policy(path: Path) -> Policy:
+    """The greedy policy of a trained checkpoint (policy.inference; needs the `train` extra for torch)."""
+    from agent_runtime.contracts.actions import ACTION_SET_VERSION, N_ACTIONS
+    from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
+    from policy.inference import GreedyPolicy
+
+    greedy = GreedyPolicy.load(
+        path,
+        obs_spec_version=STATE_SPEC_VERSION,
+        action_set_version=ACTION_SET_VERSION,
+        obs_size=STATE_SIZE,
+        n_actions=N_ACTIONS,
+    )
+    return lambda state: greedy.act(state)[0]
+
+
 def make_policy(spec: str, env: DebtorEnv, seed: int) -> Policy:
-    """`random`, `constant:NAME`, `scripted:linear`, `scripted:best_practice` or `oracle`."""
+    """`random`, `constant:NAME`, `scripted:linear`, `scripted:best_practice`, `oracle` or a checkpoint path."""
     if spec == "random":
         return random_policy(np.random.default_rng(seed))
     if spec.startswith("constant:"):
@@ -121,6 +138,8 @@ def make_policy(spec: str, env: DebtorEnv, seed: int) -> Policy:
         return best_practice_script
     if spec == "oracle":
         return oracle_policy(env)
+    if spec.endswith(".pt") or Path(spec).is_file():
+        return checkpoint_policy(Path(spec))
     raise ValueError(
         f"unknown policy {spec!r}; use random, constant:NAME, scripted:linear, "
         "scripted:best_practice, oracle or a checkpoint path"

@@ -81,9 +81,13 @@ def greedy_evaluator(episodes: int, seed: int, stt_noise: float = 0.0) -> Callab
 
     def run(act: Policy) -> dict:
         result = evaluate(lambda _: act, episodes, seed, env=env)
-        return {"eval_episodes": episodes, "eval_mean_return": result["mean_return"],
-                "eval_success_rate": result["success_rate"], "eval_recovery_rate": result["recovery_rate"],
-                "per_persona": result["per_persona"]}  # fmt: skip
+        return {
+            "eval_episodes": episodes,
+            "eval_mean_return": result["mean_return"],
+            "eval_success_rate": result["success_rate"],
+            "eval_recovery_rate": result["recovery_rate"],
+            "per_persona": result["per_persona"],
+        }
 
     return run
 

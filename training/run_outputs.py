@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent_runtime.contracts.runs import TARGET_SUCCESS_RATE, EpisodeRecord, EvalRecord, RunSummary
+from agent_runtime.contracts.runs import EpisodeRecord, EvalRecord, RunSummary
 
 
 class MetricsWriter:
@@ -28,14 +28,6 @@ class MetricsWriter:
 
     def close(self) -> None:
         self._file.close()
-
-
-def episodes_to_target(evals: list[dict], target: float = TARGET_SUCCESS_RATE) -> int | None:
-    """Real episodes at the first greedy evaluation whose success rate reached the target."""
-    for evaluation in evals:
-        if evaluation.get("eval_success_rate") is not None and evaluation["eval_success_rate"] >= target:
-            return evaluation["real_episodes"]
-    return None
 
 
 def write_summary(run_dir: Path, summary: RunSummary) -> Path:

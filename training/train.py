@@ -18,15 +18,16 @@ import gymnasium as gym
 import tyro
 
 from agent_runtime.contracts.actions import ACTION_NAMES, ACTION_SET_VERSION
-from agent_runtime.contracts.runs import VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
+from agent_runtime.contracts.runs import TARGET_SUCCESS_RATE, VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
 from agent_runtime.contracts.state import STATE_SPEC_VERSION
 from policy.checkpoint import save_checkpoint
 from policy.ddq import DDQConfig, train_ddq
 from policy.dqn import DQNConfig, TrainingCallback, TrainResult, config_dict, train
 from policy.metadata import CheckpointMetadata, WorldModelMetadata
 from training.evaluate import greedy_evaluator
-from training.run_outputs import MetricsWriter, episodes_to_target, write_summary
+from training.run_outputs import MetricsWriter, write_summary
 from training.simulator.env import DebtorEnv
+from training.stats import episodes_to_target
 
 DEBTOR_INFO_KEYS = ("success", "recovery", "outcome", "persona")
 
@@ -35,11 +36,20 @@ PRESETS: dict[str, dict] = {
     "debtor": {"eval_every_episodes": 100, "eval_episodes": VALIDATION_EPISODES, "eval_seed": VALIDATION_SEED_START},
     # RL Zoo's tuned CartPole-v1 DQN (rl-baselines3-zoo hyperparams/dqn.yml), with double-DQN targets here.
     "gymnasium:CartPole-v1": {
-        "learning_rate": 2.3e-3, "batch_size": 64, "buffer_size": 100_000, "learning_starts": 1000,
-        "target_update_interval": 10, "train_frequency": 256, "gradient_steps": 128, "exploration_fraction": 0.16,
-        "end_epsilon": 0.04, "hidden": (256, 256), "eval_episodes": 100, "eval_seed": 10_000,
+        "learning_rate": 2.3e-3,
+        "batch_size": 64,
+        "buffer_size": 100_000,
+        "learning_starts": 1000,
+        "target_update_interval": 10,
+        "train_frequency": 256,
+        "gradient_steps": 128,
+        "exploration_fraction": 0.16,
+        "end_epsilon": 0.04,
+        "hidden": (256, 256),
+        "eval_episodes": 100,
+        "eval_seed": 10_000,
     },
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -106,26 +116,37 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     )
     try:
         if isinstance(config, DDQConfig):
-            result, imagination = train_ddq(make_env, config, callbacks=(writer, *callbacks), progress=args.progress,
-                                            **extras)  # fmt: skip
+            result, imagination = train_ddq(
+                make_env, config, callbacks=(writer, *callbacks), progress=args.progress, **extras
+            )
             world_model = imagination.model
         else:
             result = train(make_env, config, callbacks=(writer, *callbacks), progress=args.progress, **extras)
             world_model = None
     finally:
         writer.close()
-    checkpoint = save_checkpoint(args.out / "checkpoint.pt", checkpoint_metadata(args, config, result, world_model),
-                                 result.learner.q_network.state_dict(),
-                                 world_model.state_dict() if world_model is not None else None)  # fmt: skip
+    checkpoint = save_checkpoint(
+        args.out / "checkpoint.pt",
+        checkpoint_metadata(args, config, result, world_model),
+        result.learner.q_network.state_dict(),
+        world_model.state_dict() if world_model is not None else None,
+    )
     summary = RunSummary(
-        algo=args.algo, env=args.env, seed=args.seed, hyperparameters=config_dict(config),
-        eval_episodes=result.final_eval["eval_episodes"], eval_mean_return=result.final_eval["eval_mean_return"],
+        algo=args.algo,
+        env=args.env,
+        seed=args.seed,
+        hyperparameters=config_dict(config),
+        eval_episodes=result.final_eval["eval_episodes"],
+        eval_mean_return=result.final_eval["eval_mean_return"],
         eval_success_rate=result.final_eval.get("eval_success_rate"),
         eval_recovery_rate=result.final_eval.get("eval_recovery_rate"),
-        per_persona=result.final_eval.get("per_persona"), real_episodes=result.real_episodes,
-        real_steps=result.real_steps, episodes_to_target=episodes_to_target(result.evals),
-        wall_seconds=round(result.wall_seconds, 2), checkpoint=str(checkpoint),
-    )  # fmt: skip
+        per_persona=result.final_eval.get("per_persona"),
+        real_episodes=result.real_episodes,
+        real_steps=result.real_steps,
+        episodes_to_target=episodes_to_target(result.evals, TARGET_SUCCESS_RATE),
+        wall_seconds=round(result.wall_seconds, 2),
+        checkpoint=str(checkpoint),
+    )
     write_summary(args.out, summary)
     return summary
 
@@ -135,16 +156,24 @@ def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, worl
     obs_size, n_actions = int(env.observation_space.shape[0]), int(env.action_space.n)
     debtor = args.env == "debtor"
     return CheckpointMetadata(
-        algorithm=args.algo, hyperparameters=config_dict(config),
+        algorithm=args.algo,
+        hyperparameters=config_dict(config),
         obs_spec_version=STATE_SPEC_VERSION if debtor else args.env,
         action_set_version=ACTION_SET_VERSION if debtor else f"{args.env}:discrete{n_actions}",
-        obs_size=obs_size, n_actions=n_actions,
+        obs_size=obs_size,
+        n_actions=n_actions,
         world_model=WorldModelMetadata(kind=world_model.kind, hyperparameters=world_model.hyperparameters)
-        if world_model is not None else None,
-        provenance={"source": "simulator" if debtor else args.env, "seed": args.seed, "stt_noise": args.stt_noise,
-                    "real_steps": result.real_steps, "real_episodes": result.real_episodes,
-                    "imagined_steps": result.imagined_steps},
-    )  # fmt: skip
+        if world_model is not None
+        else None,
+        provenance={
+            "source": "simulator" if debtor else args.env,
+            "seed": args.seed,
+            "stt_noise": args.stt_noise,
+            "real_steps": result.real_steps,
+            "real_episodes": result.real_episodes,
+            "imagined_steps": result.imagined_steps,
+        },
+    )
 
 
 def main(args: Args) -> None:
