@@ -51,7 +51,7 @@ class DQNConfig:
     gradient_steps: int = 1
     """gradient steps per training phase (DQN); DDQ multiplies it by 1 + K"""
     target_update_interval: int = 250
-    """gradient steps between hard copies of the online network into the target network"""
+    """real env steps between hard copies of the online network into the target network (as in CleanRL and SB3)"""
     max_grad_norm: float = 10.0
     eval_every_episodes: int = 0
     """greedy evaluation every N real episodes (0: only at the end)"""
@@ -99,6 +99,9 @@ class QLearner:
             next_values = self.target_network(next_obs).gather(1, next_actions).squeeze(1)
             return rewards + self.config.gamma * next_values * (1.0 - dones)
 
+    def sync_target(self) -> None:
+        self.target_network.load_state_dict(self.q_network.state_dict())
+
     def update(self, batch: Batch) -> dict[str, float]:
         obs = torch.as_tensor(batch.obs)
         target = self.td_target(
@@ -111,8 +114,6 @@ class QLearner:
         torch.nn.utils.clip_grad_norm_(self.q_network.parameters(), self.config.max_grad_norm)
         self.optimizer.step()
         self.updates += 1
-        if self.updates % self.config.target_update_interval == 0:
-            self.target_network.load_state_dict(self.q_network.state_dict())
         return {"losses/td_loss": loss.item(), "losses/q_values": predicted.detach().mean().item()}
 
 
@@ -221,6 +222,8 @@ def train(
                 losses = learner.update(batch)
             if imagination is not None:
                 losses.update(imagination.losses)
+        if steps % config.target_update_interval == 0:
+            learner.sync_target()
 
         if terminated or truncated:
             episodes += 1

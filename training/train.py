@@ -9,6 +9,7 @@ and policy.metadata).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -71,6 +72,8 @@ class Args:
     eval_episodes: int | None = None
     stt_noise: float = 0.0
     """word error rate of STT-style noise in the simulated debtor's text"""
+    pushgateway: str | None = None
+    """push training metrics to this Pushgateway (default: $PUSHGATEWAY_URL; none when unset)"""
     progress: bool = True
 
 
@@ -104,6 +107,8 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     config = build_config(args)
     make_env = env_factory(args.env, args.stt_noise)
     writer = MetricsWriter(args.out)
+    telemetry = training_metrics(args)
+    callbacks = (*callbacks, telemetry) if telemetry else callbacks
     debtor = args.env == "debtor"
     extras = (
         {
@@ -149,6 +154,23 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     )
     write_summary(args.out, summary)
     return summary
+
+
+def training_metrics(args: Args):
+    """Prometheus metrics of this run, pushed to a Pushgateway when one is configured; None otherwise."""
+    url = args.pushgateway or os.environ.get("PUSHGATEWAY_URL")
+    if not url:
+        return None
+    from telemetry.metrics import TrainingMetrics
+
+    labels = {
+        "algo": args.algo,
+        "seed": args.seed,
+        "k": args.k if args.algo == "ddq" else 0,
+        "real_ratio": args.real_ratio if args.algo == "ddq" else 1.0,
+        "world_model": args.world_model if args.algo == "ddq" else "none",
+    }
+    return TrainingMetrics(labels, simulated=args.env == "debtor", pushgateway=url)
 
 
 def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, world_model) -> CheckpointMetadata:

@@ -1,0 +1,177 @@
+"""Every Prometheus metric of the system, defined once.
+
+Names follow Prometheus style (snake_case, unit suffixes; counters are exposed with `_total`). Latency stage
+labels are the contracts' `LatencyStage` values and nothing else. Runtime metrics describe live calls; training
+metrics carry the run's labels (algo, k, real_ratio, world_model, seed) and, for simulated runs only, persona.
+Batch jobs push to a Pushgateway when `PUSHGATEWAY_URL` is set; the runtime serves /metrics.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
+
+from agent_runtime.contracts.events import CallClosed, TurnEvent
+from agent_runtime.contracts.stages import LatencyStage
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0)
+RECOVERY_BUCKETS = (0.0, 0.1, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+RUN_LABELS = ("algo", "k", "real_ratio", "world_model", "seed")
+ROLLING_EPISODES = 100
+
+
+class RuntimeMetrics:
+    """Metrics of live calls (one instance per process; pass a registry in tests)."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY):
+        self.stage_latency = Histogram(
+            "agent_stage_latency_seconds",
+            "Turn latency per stage (e2e: last debtor speech to first agent audio)",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.actions = Counter(
+            "agent_actions", "Executed strategies by the debtor's intent", ["action", "intent"], registry=registry
+        )
+        self.guard_overrides = Counter(
+            "agent_guard_overrides", "Policy proposals replaced by the compliance guard", ["rule"], registry=registry
+        )
+        self.guard_rules = Counter(
+            "agent_guard_rules", "Compliance rules that fired, override or not", ["rule"], registry=registry
+        )
+        self.calls = Counter("agent_calls", "Closed calls by outcome", ["outcome"], registry=registry)
+        self.call_recovery = Histogram(
+            "agent_call_recovery_ratio",
+            "Committed value / balance per closed call",
+            buckets=RECOVERY_BUCKETS,
+            registry=registry,
+        )
+        self.do_not_contact = Counter(
+            "agent_do_not_contact", "Calls closed with a do-not-contact mark", registry=registry
+        )
+        self.outbox_backlog = Gauge(
+            "agent_outbox_backlog_events",
+            "Events written but not yet delivered to the broker",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.speech_errors = Counter("agent_speech_errors", "STT / TTS failures", ["component"], registry=registry)
+
+    def observe_turn(self, event: TurnEvent) -> None:
+        if event.executed_action is not None:
+            self.actions.labels(action=event.executed_action.label, intent=event.dst.intent.value).inc()
+        if event.guard_rule is not None:
+            self.guard_rules.labels(rule=event.guard_rule.value).inc()
+            if event.proposed_action is not None and event.proposed_action != event.executed_action:
+                self.guard_overrides.labels(rule=event.guard_rule.value).inc()
+        self.observe_latencies(event.latencies_ms)
+
+    def observe_latencies(self, latencies_ms: dict[LatencyStage, float]) -> None:
+        for stage, milliseconds in latencies_ms.items():
+            self.stage_latency.labels(stage=LatencyStage(stage).value).observe(milliseconds / 1000.0)
+
+    def observe_call_closed(self, event: CallClosed) -> None:
+        self.calls.labels(outcome=event.outcome.kind.value).inc()
+        self.call_recovery.observe(event.outcome.recovery)
+        if event.outcome.do_not_contact:
+            self.do_not_contact.inc()
+
+
+class TrainingMetrics:
+    """A training callback (policy.dqn.TrainingCallback) that records and, if configured, pushes run metrics."""
+
+    def __init__(
+        self,
+        run: dict[str, object],
+        *,
+        simulated: bool,
+        registry: CollectorRegistry | None = None,
+        pushgateway: str | None = None,
+        push_every: int = 50,
+    ):
+        self.registry = registry or CollectorRegistry()
+        self.run = {name: str(run.get(name, "")) for name in RUN_LABELS}
+        self.simulated = simulated
+        self.pushgateway = pushgateway if pushgateway is not None else os.environ.get("PUSHGATEWAY_URL")
+        self.push_every = push_every
+        self._window: deque[tuple[float, float | None, float | None]] = deque(maxlen=ROLLING_EPISODES)
+        labels = list(RUN_LABELS)
+
+        def gauge(name: str, doc: str, extra: tuple[str, ...] = ()) -> Gauge:
+            return Gauge(name, doc, [*labels, *extra], registry=self.registry)
+
+        self.episode_return = gauge("training_episode_return", "Return of the last real episode")
+        self.rolling_return = gauge("training_rolling_return", f"Mean return of the last {ROLLING_EPISODES} episodes")
+        self.success_rate = gauge("training_success_rate", f"Success rate of the last {ROLLING_EPISODES} episodes")
+        self.recovery_rate = gauge("training_recovery_rate", f"Recovery rate of the last {ROLLING_EPISODES} episodes")
+        self.eval_success = gauge("training_eval_success_rate", "Greedy-evaluation success rate")
+        self.eval_recovery = gauge("training_eval_recovery_rate", "Greedy-evaluation recovery rate")
+        self.eval_return = gauge("training_eval_mean_return", "Greedy-evaluation mean return")
+        self.loss = gauge("training_loss", "Last loss value by kind (td, world_model_*)", ("loss",))
+        self.epsilon = gauge("training_epsilon", "Exploration rate")
+        self.q_mean = gauge("training_q_value_mean", "Mean max-Q of the last episode")
+        self.real_episodes = gauge("training_real_episodes", "Real episodes so far")
+        self.samples = gauge("training_samples", "Transitions so far by kind (real, imagined)", ("kind",))
+        self.actions = Counter(
+            "training_actions", "Actions chosen in training episodes", [*labels, "action"], registry=self.registry
+        )
+        if simulated:
+            self.persona_actions = Counter(
+                "training_persona_actions",
+                "Actions chosen per simulated persona",
+                [*labels, "persona", "action"],
+                registry=self.registry,
+            )
+            self.persona_success = Gauge(
+                "training_persona_eval_success_rate",
+                "Greedy success per simulated persona",
+                [*labels, "persona"],
+                registry=self.registry,
+            )
+
+    def on_episode(self, record: dict) -> None:
+        run = self.run
+        self.episode_return.labels(**run).set(record["return"])
+        self._window.append((record["return"], record.get("success"), record.get("recovery")))
+        self.rolling_return.labels(**run).set(sum(w[0] for w in self._window) / len(self._window))
+        if record.get("success") is not None:
+            self.success_rate.labels(**run).set(sum(bool(w[1]) for w in self._window) / len(self._window))
+            self.recovery_rate.labels(**run).set(sum(w[2] or 0.0 for w in self._window) / len(self._window))
+        for name, value in record.get("losses", {}).items():
+            self.loss.labels(**run, loss=name.removeprefix("losses/")).set(value)
+        self.epsilon.labels(**run).set(record["epsilon"])
+        if record.get("q_stats"):
+            self.q_mean.labels(**run).set(record["q_stats"]["mean"])
+        self.real_episodes.labels(**run).set(record["episode"] + 1)
+        self.samples.labels(**run, kind="real").set(record["real_steps"])
+        self.samples.labels(**run, kind="imagined").set(record.get("imagined_steps", 0))
+        for action, count in record["action_counts"].items():
+            self.actions.labels(**run, action=action).inc(count)
+            if self.simulated and record.get("persona"):
+                self.persona_actions.labels(**run, persona=record["persona"], action=action).inc(count)
+        if self.pushgateway and (record["episode"] + 1) % self.push_every == 0:
+            self.push()
+
+    def on_eval(self, record: dict) -> None:
+        run = self.run
+        self.eval_return.labels(**run).set(record["eval_mean_return"])
+        if record.get("eval_success_rate") is not None:
+            self.eval_success.labels(**run).set(record["eval_success_rate"])
+            self.eval_recovery.labels(**run).set(record["eval_recovery_rate"])
+        if self.simulated:
+            for persona, values in (record.get("per_persona") or {}).items():
+                self.persona_success.labels(**run, persona=persona).set(values["success_rate"])
+        if self.pushgateway:
+            self.push()
+
+    def push(self) -> None:
+        """Push to the Pushgateway under job 'training', grouped by the run's labels."""
+        push_to_gateway(
+            self.pushgateway,
+            job="training",
+            registry=self.registry,
+            grouping_key={k: v or "none" for k, v in self.run.items()},
+        )

@@ -1,0 +1,86 @@
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from agent_runtime.contracts.actions import Action
+from agent_runtime.contracts.dst import DSTOutput, Intent
+from agent_runtime.contracts.events import CallClosed, TurnEvent
+from agent_runtime.contracts.guard import GuardRule
+from agent_runtime.contracts.outcome import Outcome, OutcomeKind, OutcomeSummary
+from agent_runtime.contracts.stages import LATENCY_STAGES, LatencyStage
+from agent_runtime.contracts.state import STATE_SIZE
+from telemetry.metrics import RuntimeMetrics, TrainingMetrics
+
+
+def _turn(proposed: Action, executed: Action, rule: GuardRule | None) -> TurnEvent:
+    return TurnEvent(
+        call_id="c",
+        turn=1,
+        started_at=datetime.now(UTC),
+        user_text="prove it",
+        dst=DSTOutput(intent=Intent.DISPUTE, sentiment=-0.2),
+        state=[0.0] * STATE_SIZE,
+        proposed_action=proposed,
+        executed_action=executed,
+        guard_rule=rule,
+        policy_version="v",
+        agent_text="...",
+        latencies_ms={LatencyStage.STT: 380.0, LatencyStage.E2E: 650.0},
+    )
+
+
+def test_runtime_metrics_count_actions_overrides_latency_and_outcomes(facts):
+    registry = CollectorRegistry()
+    metrics = RuntimeMetrics(registry)
+    metrics.observe_turn(_turn(Action.HARD_CLOSE, Action.ACKNOWLEDGE_AND_REDIRECT, GuardRule.DISPUTE_VALIDATION))
+    metrics.observe_turn(_turn(Action.VALIDATE_THEN_OFFER, Action.VALIDATE_THEN_OFFER, GuardRule.DISPUTE_VALIDATION))
+    outcome = OutcomeSummary.of(Outcome(kind=OutcomeKind.CEASE, do_not_contact=True), facts)
+    metrics.observe_call_closed(CallClosed(call_id="c", outcome=outcome, turns=2, final_state=[0.0] * STATE_SIZE))
+    value = registry.get_sample_value
+    assert value("agent_actions_total", {"action": "acknowledge_and_redirect", "intent": "dispute"}) == 1
+    assert value("agent_guard_overrides_total", {"rule": "dispute_validation"}) == 1  # the compliant one is no override
+    assert value("agent_guard_rules_total", {"rule": "dispute_validation"}) == 2
+    assert value("agent_stage_latency_seconds_count", {"stage": "e2e"}) == 2
+    assert value("agent_stage_latency_seconds_sum", {"stage": "stt"}) == 0.76
+    assert value("agent_calls_total", {"outcome": "cease"}) == 1
+    assert value("agent_do_not_contact_total") == 1
+
+
+def test_latency_stage_labels_come_from_the_contract():
+    registry = CollectorRegistry()
+    RuntimeMetrics(registry).observe_latencies({stage: 1.0 for stage in LATENCY_STAGES})
+    stages = {
+        sample.labels["stage"]
+        for metric in registry.collect()
+        if metric.name == "agent_stage_latency_seconds"
+        for sample in metric.samples
+    }
+    assert stages == {s.value for s in LATENCY_STAGES}
+
+
+def test_training_metrics_label_runs_and_only_simulated_runs_carry_persona():
+    run = {"algo": "ddq", "k": 5, "real_ratio": 0.75, "world_model": "mlp", "seed": 3}
+    record = {
+        "episode": 9,
+        "real_steps": 50,
+        "imagined_steps": 250,
+        "return": 2.5,
+        "success": True,
+        "recovery": 0.8,
+        "persona": "angry",
+        "action_counts": {"offer_payment_plan": 2},
+        "epsilon": 0.3,
+        "losses": {"losses/td_loss": 0.1},
+        "q_stats": {"mean": 1.0, "std": 0, "min": 1, "max": 1},
+    }
+    simulated = TrainingMetrics(run, simulated=True, pushgateway="")
+    simulated.on_episode(record)
+    labels = {k: str(v) for k, v in run.items()}
+    value = simulated.registry.get_sample_value
+    assert value("training_samples", {**labels, "kind": "imagined"}) == 250
+    assert value("training_success_rate", labels) == 1.0
+    assert value("training_loss", {**labels, "loss": "td_loss"}) == 0.1
+    assert value("training_persona_actions_total", {**labels, "persona": "angry", "action": "offer_payment_plan"}) == 2
+    replayed = TrainingMetrics(run, simulated=False, pushgateway="")
+    replayed.on_episode(record)
+    assert "persona" not in generate_latest(replayed.registry).decode()
