@@ -35,7 +35,7 @@ def main() -> None:
     returns = [r["summary"]["eval_mean_return"] for r in results]
     report = {
         "env": "CartPole-v1",
-        "algo": "dqn (double DQN, RL Zoo hyperparameters)",
+        "algo": "dqn (double DQN, soft target updates; preset in training/train.py)",
         "steps": args.steps,
         "eval_episodes": 100,
         "per_seed": dict(zip(map(str, args.seeds), returns, strict=True)),

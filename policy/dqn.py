@@ -51,7 +51,9 @@ class DQNConfig:
     gradient_steps: int = 1
     """gradient steps per training phase (DQN); DDQ multiplies it by 1 + K"""
     target_update_interval: int = 250
-    """real env steps between hard copies of the online network into the target network (as in CleanRL and SB3)"""
+    """real env steps between updates of the target network (as in CleanRL and SB3)"""
+    tau: float = 1.0
+    """target update rate: 1 copies the online network, < 1 is a Polyak (soft) update"""
     max_grad_norm: float = 10.0
     eval_every_episodes: int = 0
     """greedy evaluation every N real episodes (0: only at the end)"""
@@ -100,7 +102,10 @@ class QLearner:
             return rewards + self.config.gamma * next_values * (1.0 - dones)
 
     def sync_target(self) -> None:
-        self.target_network.load_state_dict(self.q_network.state_dict())
+        tau = self.config.tau
+        with torch.no_grad():
+            for target, online in zip(self.target_network.parameters(), self.q_network.parameters(), strict=True):
+                target.mul_(1.0 - tau).add_(online, alpha=tau)
 
     def update(self, batch: Batch) -> dict[str, float]:
         obs = torch.as_tensor(batch.obs)
