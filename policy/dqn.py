@@ -137,6 +137,8 @@ class TrainResult:
     wall_seconds: float
     final_eval: dict
     evals: list[dict] = field(default_factory=list)
+    best_eval: dict | None = None  # the evaluation (periodic or final) with the highest mean return
+    best_state: dict | None = None  # the Q-network's weights at that evaluation
 
 
 Evaluator = Callable[[Callable[[np.ndarray], int]], dict]
@@ -195,6 +197,7 @@ def train(
     steps = episodes = 0
     episode_return, episode_actions, episode_q, losses = 0.0, Counter(), [], {}
     evals: list[dict] = []
+    best: tuple[dict, dict] | None = None
     budget = config.total_steps or config.total_episodes
     bar = tqdm(total=budget, disable=not progress, unit="step" if config.total_steps else "episode")
     while True:
@@ -255,6 +258,7 @@ def train(
             if config.eval_every_episodes and episodes % config.eval_every_episodes == 0:
                 evaluation = {"kind": "eval", "real_episodes": episodes, "real_steps": steps, **evaluate(greedy)}
                 evals.append(evaluation)
+                best = keep_best(best, evaluation, learner)
                 for callback in callbacks:
                     callback.on_eval(evaluation)
             obs, _ = env.reset()
@@ -269,6 +273,7 @@ def train(
             break
     bar.close()
     final = evaluate(greedy)
+    best = keep_best(best, {"real_episodes": episodes, "real_steps": steps, **final}, learner)
     return TrainResult(
         learner,
         steps,
@@ -277,7 +282,15 @@ def train(
         time.perf_counter() - start,
         final,
         evals,
+        best[0],
+        best[1],
     )
+
+
+def keep_best(best: tuple[dict, dict] | None, evaluation: dict, learner: QLearner) -> tuple[dict, dict]:
+    if best is None or evaluation["eval_mean_return"] > best[0]["eval_mean_return"]:
+        return evaluation, {k: v.clone() for k, v in learner.q_network.state_dict().items()}
+    return best
 
 
 def config_dict(config: DQNConfig) -> dict:

@@ -132,6 +132,11 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
             world_model = None
     finally:
         writer.close()
+    best_metadata = checkpoint_metadata(args, config, result, world_model)
+    best_metadata.provenance.update(
+        selected_at_real_episodes=result.best_eval["real_episodes"], selected_by="highest validation mean return"
+    )
+    save_checkpoint(args.out / "best.pt", best_metadata, result.best_state)
     checkpoint = save_checkpoint(
         args.out / "checkpoint.pt",
         checkpoint_metadata(args, config, result, world_model),

@@ -51,8 +51,13 @@ def _expand_vague_amounts(text: str) -> str:
     return _A_HUNDRED.sub("100", text)
 
 
+_MAY_HAVE_NUMBER = re.compile(r"\d|hundred|thousand")
+
+
 def parse_amount(text: str) -> float | None:
     """The first money amount in normalised text (number words already turned into digits), else None."""
+    if not _MAY_HAVE_NUMBER.search(text):
+        return None
     text = _expand_vague_amounts(text)
     for match in _AMOUNT.finditer(text):
         raw = match.group(1) or match.group(3)

@@ -22,8 +22,10 @@ _MONEY_DIGITS = re.compile(r"\$\s?(\d+(?:,\d{3})*(?:\.\d+)?)|(\d+(?:,\d{3})*(?:\
 
 def clean(text: str) -> str:
     """Lower case, printable, apostrophes unified, length bounded. Never raises on a str."""
-    text = unicodedata.normalize("NFKC", text[:MAX_READ_CHARS]).translate(_APOSTROPHES).translate(_CONTROL)
-    return text.lower().strip()
+    text = text[:MAX_READ_CHARS]
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+    return text.translate(_CONTROL).lower().strip()
 
 
 def digits_for_number_words(text: str) -> str:

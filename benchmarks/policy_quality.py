@@ -1,0 +1,108 @@
+"""Policy quality on the held-out evaluation seeds (2,000 episodes): does the best trained checkpoint beat the
+best-practice script by >= 10 points of success with recovery no worse, and every constant action on every
+persona (higher mean return)?
+
+    python benchmarks/policy_quality.py [--algo dqn] [--seeds 0 1 2] [--episodes 3000] [--workers 2]
+
+Trains the runs, selects the checkpoint with the highest *validation* mean return (validation seeds, never the
+held-out ones), evaluates it once on the held-out seeds, writes results/policy_quality.json and copies the
+checkpoint to checkpoints/debtor_policy.pt (the default policy of the runtime).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from agent_runtime.contracts.actions import ACTION_NAMES
+from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START
+from training.baselines import make_policy
+from training.evaluate import evaluate
+from training.runner import run_many
+from training.train import Args
+
+MARGIN = 0.10
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--algo", default="dqn")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--episodes", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=Path, default=Path("runs/policy_quality"))
+    parser.add_argument("--out", type=Path, default=Path("results/policy_quality.json"))
+    parser.add_argument("--checkpoint-out", type=Path, default=Path("checkpoints/debtor_policy.pt"))
+    args = parser.parse_args()
+    jobs = [Args(algo=args.algo, episodes=args.episodes, seed=s, out=args.runs / f"seed{s}") for s in args.seeds]
+    run_many(jobs, workers=args.workers)
+    candidates = []
+    for job in jobs:
+        metrics = [json.loads(line) for line in (job.out / "metrics.jsonl").read_text().splitlines()]
+        evals = [m for m in metrics if m["kind"] == "eval"]
+        best = max(evals, key=lambda e: e["eval_mean_return"])
+        candidates.append((best["eval_mean_return"], str(job.out / "best.pt"), best))
+    _, chosen, validation = max(candidates)
+
+    def held_out(spec: str) -> dict:
+        return evaluate(lambda env: make_policy(spec, env, EVAL_SEED_START), EVAL_EPISODES, EVAL_SEED_START)
+
+    learned = held_out(chosen)
+    best_practice = held_out("scripted:best_practice")
+    constants = {name: held_out(f"constant:{name}") for name in ACTION_NAMES}
+    personas = sorted(learned["per_persona"])
+    beats_constants = {
+        persona: all(
+            learned["per_persona"][persona]["mean_return"] > c["per_persona"][persona]["mean_return"]
+            for c in constants.values()
+        )
+        for persona in personas
+    }
+    report = {
+        "checkpoint": chosen,
+        "validation_at_selection": {
+            k: validation[k] for k in ("real_episodes", "eval_success_rate", "eval_mean_return")
+        },
+        "held_out_episodes": EVAL_EPISODES,
+        "held_out_seed_start": EVAL_SEED_START,
+        "learned": learned,
+        "best_practice": best_practice,
+        "success_margin_over_best_practice": learned["success_rate"] - best_practice["success_rate"],
+        "beats_best_practice_by_10_points": learned["success_rate"] >= best_practice["success_rate"] + MARGIN,
+        "recovery_no_worse": learned["recovery_rate"] >= best_practice["recovery_rate"],
+        "beats_every_constant_per_persona": beats_constants,
+        "constants_mean_return_per_persona": {
+            name: {p: c["per_persona"][p]["mean_return"] for p in personas} for name, c in constants.items()
+        },
+        "command": f"python benchmarks/policy_quality.py --algo {args.algo} --seeds "
+        f"{' '.join(map(str, args.seeds))} --episodes {args.episodes}",
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    args.checkpoint_out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(chosen, args.checkpoint_out)
+    print(
+        json.dumps(
+            {
+                k: report[k]
+                for k in (
+                    "checkpoint",
+                    "success_margin_over_best_practice",
+                    "beats_best_practice_by_10_points",
+                    "recovery_no_worse",
+                    "beats_every_constant_per_persona",
+                )
+            },
+            indent=2,
+        )
+    )
+    print(
+        f"learned: success {learned['success_rate']:.1%}, recovery {learned['recovery_rate']:.1%}; "
+        f"best practice: {best_practice['success_rate']:.1%}, {best_practice['recovery_rate']:.1%}"
+    )
+
+
+if __name__ == "__main__":
+    main()
