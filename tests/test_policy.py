@@ -204,3 +204,18 @@ def test_train_cli_writes_the_run_outputs(tmp_path):
     metadata, _, world_model = load_checkpoint(tmp_path / "checkpoint.pt", **EXPECTED)
     assert metadata.world_model.kind == "mlp" and world_model is not None
     assert metadata.provenance["real_episodes"] == 25
+    best, _, _ = load_checkpoint(tmp_path / "best.pt", **EXPECTED)
+    assert best.provenance["selected_at_real_episodes"] in (10, 20, 25)
+
+    from training.report import Args as ReportArgs
+    from training.report import main as report
+
+    written = report(ReportArgs(runs=[tmp_path], out=tmp_path / "plots", rollouts=5))
+    assert [p.name for p in written] == [
+        "learning_curves.png",
+        "actions_by_persona.png",
+        "actions_over_training.png",
+        "q_values.png",
+        "feature_action_values.png",
+    ]
+    assert all(p.read_bytes().startswith(b"\x89PNG") and p.stat().st_size > 10_000 for p in written)
