@@ -1,0 +1,1 @@
+"""Turn events on the move: the SQLite outbox, the MQTT publisher, the recorder's store, redaction."""

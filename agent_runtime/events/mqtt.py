@@ -1,0 +1,69 @@
+"""MQTT connection settings and topic layout.
+
+Topics: `{prefix}/events/{type}/{call_id}` with type one of call_opened, turn, call_closed; QoS 1 everywhere
+(at-least-once; the stores are idempotent on event_id). The recorder subscribes to `{prefix}/events/#`.
+Credentials come from the environment (MQTT_USERNAME, MQTT_PASSWORD) and are never logged; `mqtts://` turns on
+TLS (MQTT_CA_FILE for a private CA).
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+DEFAULT_PREFIX = "debtcollect/v1"
+QOS = 1
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_file: str | None = None
+    prefix: str = DEFAULT_PREFIX
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> MqttSettings:
+        """mqtt://host[:port] or mqtts://host[:port]; secrets only from the environment."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ValueError(f"MQTT URL must start with mqtt:// or mqtts://, got {parts.scheme or 'no scheme'}")
+        if parts.password:
+            raise ValueError("put the MQTT password in MQTT_PASSWORD, not in the URL (URLs end up in logs)")
+        tls = parts.scheme == "mqtts"
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (8883 if tls else 1883),
+            username=parts.username or os.environ.get("MQTT_USERNAME"),
+            password=os.environ.get("MQTT_PASSWORD"),
+            tls=tls,
+            ca_file=os.environ.get("MQTT_CA_FILE"),
+            prefix=prefix,
+        )
+
+    def topic(self, event_type: str, call_id: str) -> str:
+        return f"{self.prefix}/events/{event_type}/{call_id}"
+
+    @property
+    def subscription(self) -> str:
+        return f"{self.prefix}/events/#"
+
+    def client(self, identifier: str, *, clean_session: bool = True) -> aiomqtt.Client:
+        tls_context = ssl.create_default_context(cafile=self.ca_file) if self.tls else None
+        return aiomqtt.Client(
+            self.host,
+            self.port,
+            identifier=identifier,
+            username=self.username,
+            password=self.password,
+            clean_session=clean_session,
+            tls_context=tls_context,
+            keepalive=10,
+        )

@@ -1,0 +1,121 @@
+"""The producer side: every event is committed to the local SQLite outbox first, then published from it.
+
+`Outbox.add` returns once the event is committed (concurrent adds share one transaction: group commit), so a
+completed turn survives a crash of the agent. `MqttPublisher` drains the outbox to the broker at QoS 1 and marks
+each event delivered on its PUBACK; after a broker outage it reconnects with backoff and delivers the backlog.
+With no broker configured the outbox file simply is the events database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+import aiomqtt
+
+from agent_runtime.events.mqtt import QOS, MqttSettings
+from agent_runtime.events.store import Event, EventStore, event_row
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 1000
+MAX_IN_FLIGHT = 100
+BACKOFF_START, BACKOFF_MAX = 0.2, 5.0
+
+
+class Outbox:
+    def __init__(self, store: EventStore, max_batch: int = MAX_BATCH):
+        self.store = store
+        self.max_batch = max_batch
+        self.written = asyncio.Event()  # set after each commit; the publisher waits on it
+        self._queue: asyncio.Queue[tuple[tuple, asyncio.Future]] = asyncio.Queue()
+        self._writer: asyncio.Task | None = None
+
+    async def add(self, event: Event) -> None:
+        await self.add_many([event])
+
+    async def add_many(self, events: Sequence[Event]) -> None:
+        """Return once all the events are committed to the outbox."""
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop(), name="outbox-writer")
+        loop = asyncio.get_running_loop()
+        futures = []
+        for event in events:
+            future = loop.create_future()
+            self._queue.put_nowait((event_row(event, redact_text=self.store.redact_text), future))
+            futures.append(future)
+        await asyncio.gather(*futures)
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self.store.append_rows([row for row, _ in batch])
+            except Exception as exc:  # the callers see the failure; the loop keeps serving
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+            self.written.set()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+
+
+class MqttPublisher:
+    def __init__(
+        self,
+        store: EventStore,
+        settings: MqttSettings,
+        identifier: str = "agent-publisher",
+        written: asyncio.Event | None = None,
+        on_backlog=None,
+    ):
+        self.store, self.settings, self.identifier = store, settings, identifier
+        self.written = written or asyncio.Event()
+        self.on_backlog = on_backlog  # e.g. RuntimeMetrics.outbox_backlog.set
+        self.published = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop` is set and the outbox is empty; reconnect with backoff on any broker failure."""
+        backoff = BACKOFF_START
+        while not (stop.is_set() and await self.store.backlog() == 0):
+            try:
+                async with self.settings.client(self.identifier) as client:
+                    client.pending_calls_threshold = MAX_IN_FLIGHT * 2
+                    backoff = BACKOFF_START
+                    await self._drain(client, stop)
+            except aiomqtt.MqttError as exc:
+                log.warning("broker unavailable (%s); retrying in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(BACKOFF_MAX, backoff * 2)
+
+    async def _drain(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        while True:
+            pending = await self.store.pending(MAX_IN_FLIGHT)
+            if self.on_backlog is not None:
+                self.on_backlog(await self.store.backlog())
+            if not pending:
+                if stop.is_set():
+                    return
+                self.written.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.written.wait(), timeout=0.2)
+                continue
+            await asyncio.gather(
+                *(
+                    client.publish(self.settings.topic(kind, call), payload, qos=QOS, timeout=5)
+                    for _, kind, call, payload in pending
+                )
+            )
+            await self.store.mark_delivered([event_id for event_id, *_ in pending])
+            self.published += len(pending)

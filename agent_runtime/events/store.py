@@ -1,0 +1,116 @@
+"""The events database: one SQLite file (WAL), idempotent on event_id, used as the producer's outbox and as the
+recorder's central store alike (same schema). `training.replay` reads either file with `read_events`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import aiosqlite
+
+from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent
+from agent_runtime.events.redaction import redact
+
+Event = CallOpened | TurnEvent | CallClosed
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    schema_version INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    turn INTEGER,
+    at TEXT NOT NULL,
+    state_spec_version TEXT,
+    payload TEXT NOT NULL CHECK (json_valid(payload)),
+    delivered INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS events_by_call ON events (call_id, turn);
+CREATE INDEX IF NOT EXISTS events_pending ON events (delivered) WHERE delivered = 0;
+"""
+INSERT = (
+    "INSERT OR IGNORE INTO events (event_id, schema_version, type, call_id, turn, at, state_spec_version, payload, "
+    "delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def event_row(event: Event, *, redact_text: bool = False, delivered: bool = False) -> tuple:
+    if redact_text and isinstance(event, TurnEvent):
+        event = event.model_copy(update={"user_text": redact(event.user_text)})
+    return (
+        event.event_id,
+        event.schema_version,
+        event.type,
+        event.call_id,
+        getattr(event, "turn", None),
+        event.at.isoformat(),
+        getattr(event, "state_spec_version", None),
+        event.model_dump_json(),
+        int(delivered),
+    )
+
+
+class EventStore:
+    """Async access for the agent (outbox) and the recorder. Writes are batched: one transaction per call."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, redact_text: bool):
+        self.db, self.path, self.redact_text = db, path, redact_text
+
+    @classmethod
+    async def open(cls, path: Path | str, *, redact_text: bool = False) -> EventStore:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.executescript(SCHEMA)
+        await db.commit()
+        return cls(db, path, redact_text)
+
+    async def append(self, events: Sequence[Event], *, delivered: bool = False) -> int:
+        """Insert the events not already stored; returns how many were new."""
+        return await self.append_rows([event_row(e, redact_text=self.redact_text, delivered=delivered) for e in events])
+
+    async def append_rows(self, rows: Sequence[tuple]) -> int:
+        before = self.db.total_changes
+        await self.db.executemany(INSERT, rows)
+        await self.db.commit()
+        return self.db.total_changes - before
+
+    async def pending(self, limit: int = 500) -> list[tuple[str, str, str, str]]:
+        """(event_id, type, call_id, payload) of undelivered events, oldest first."""
+        cursor = await self.db.execute(
+            "SELECT event_id, type, call_id, payload FROM events WHERE delivered = 0 ORDER BY rowid LIMIT ?", (limit,)
+        )
+        return list(await cursor.fetchall())
+
+    async def mark_delivered(self, event_ids: Sequence[str]) -> None:
+        await self.db.executemany("UPDATE events SET delivered = 1 WHERE event_id = ?", [(i,) for i in event_ids])
+        await self.db.commit()
+
+    async def backlog(self) -> int:
+        cursor = await self.db.execute("SELECT count(*) FROM events WHERE delivered = 0")
+        return (await cursor.fetchone())[0]
+
+    async def event_ids(self) -> list[str]:
+        cursor = await self.db.execute("SELECT event_id FROM events ORDER BY rowid")
+        return [row[0] for row in await cursor.fetchall()]
+
+    async def close(self) -> None:
+        await self.db.close()
+
+
+def read_events(path: Path | str) -> Iterator[dict]:
+    """Every stored event as a JSON dict, grouped by call and in turn order (synchronous, for offline readers)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no events database at {path}")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        try:
+            rows = db.execute("SELECT payload FROM events ORDER BY call_id, rowid")
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{path} is not an events database: {exc}") from None
+        for (payload,) in rows:
+            yield json.loads(payload)

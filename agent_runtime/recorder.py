@@ -1,0 +1,126 @@
+"""The recorder: subscribes to the event topics and writes the central events database.
+
+    python -m agent_runtime.recorder --mqtt mqtt://127.0.0.1:1883 --db data/events.db [--identifier recorder]
+
+A persistent session (clean_session=False, a fixed identifier) keeps the broker queueing while the recorder is
+away. Messages are acknowledged only after their batch is committed, so a crash redelivers instead of losing;
+the store is idempotent on event_id, so redeliveries are absorbed. Malformed messages and unknown schema
+versions are counted, logged and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiomqtt
+
+from agent_runtime.contracts.events import MalformedEventError, UnknownSchemaVersionError, parse_event
+from agent_runtime.events.mqtt import QOS, MqttSettings
+from agent_runtime.events.outbox import BACKOFF_MAX, BACKOFF_START
+from agent_runtime.events.store import EventStore, event_row
+
+log = logging.getLogger("agent_runtime.recorder")
+COMMIT_EVERY = 200
+COMMIT_AFTER_SECONDS = 0.05
+
+
+@dataclass
+class RecorderStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    unknown_schema: int = 0
+
+
+class Recorder:
+    def __init__(self, settings: MqttSettings, store: EventStore, identifier: str = "recorder"):
+        self.settings, self.store, self.identifier = settings, store, identifier
+        self.stats = RecorderStats()
+        self.subscribed = asyncio.Event()  # set once the subscription is live (readiness)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = BACKOFF_START
+        while not stop.is_set():
+            try:
+                client = self.settings.client(self.identifier, clean_session=False)
+                # aiomqtt has no public manual-ack API; paho's acks only after our commit (see the notes).
+                client._client.manual_ack_set(True)
+                async with client:
+                    await client.subscribe(self.settings.subscription, qos=QOS)
+                    self.subscribed.set()
+                    backoff = BACKOFF_START
+                    await self._consume(client, stop)
+            except aiomqtt.MqttError as exc:
+                log.warning("broker unavailable (%s); retrying in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(BACKOFF_MAX, backoff * 2)
+
+    async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        messages = aiter(client.messages)
+        batch: list[tuple] = []
+        unacked: list[aiomqtt.Message] = []
+        while not stop.is_set():
+            try:
+                message = await asyncio.wait_for(anext(messages), timeout=COMMIT_AFTER_SECONDS)
+            except TimeoutError:
+                message = None
+            if message is not None:
+                self.stats.received += 1
+                unacked.append(message)
+                row = self._row(message)
+                if row is not None:
+                    batch.append(row)
+            if unacked and (message is None or len(unacked) >= COMMIT_EVERY):
+                new = await self.store.append_rows(batch) if batch else 0
+                self.stats.stored += new
+                self.stats.duplicates += len(batch) - new
+                for done in unacked:
+                    client._client.ack(done.mid, done.qos)
+                batch, unacked = [], []
+
+    def _row(self, message: aiomqtt.Message) -> tuple | None:
+        try:
+            return event_row(parse_event(message.payload), delivered=True)
+        except UnknownSchemaVersionError as exc:
+            self.stats.unknown_schema += 1
+            log.warning("skipped a message on %s: %s", message.topic, exc)
+        except MalformedEventError as exc:
+            self.stats.malformed += 1
+            log.warning("skipped a malformed message on %s: %s", message.topic, exc)
+        return None
+
+
+async def serve(url: str, db: Path, identifier: str) -> RecorderStats:
+    store = await EventStore.open(db)
+    recorder = Recorder(MqttSettings.from_url(url), store, identifier)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("recording %s into %s", recorder.settings.subscription, db)
+    try:
+        await recorder.run(stop)
+    finally:
+        await store.close()
+        log.info("stopped: %s", recorder.stats)
+    return recorder.stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL (mqtt:// or mqtts://)")
+    parser.add_argument("--db", type=Path, default=Path("data/events.db"))
+    parser.add_argument("--identifier", default="recorder", help="MQTT client id of the persistent session")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve(args.mqtt, args.db, args.identifier))
+
+
+if __name__ == "__main__":
+    main()

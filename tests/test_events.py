@@ -1,0 +1,248 @@
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime
+
+import aiomqtt
+import pytest
+
+from agent_runtime.contracts.actions import Action
+from agent_runtime.contracts.dst import DSTOutput, Intent
+from agent_runtime.contracts.events import TurnEvent
+from agent_runtime.contracts.state import STATE_SIZE
+from agent_runtime.events.mqtt import MqttSettings
+from agent_runtime.events.outbox import MqttPublisher, Outbox
+from agent_runtime.events.redaction import redact
+from agent_runtime.events.store import EventStore, read_events
+from agent_runtime.recorder import Recorder
+from tests.services import Mosquitto
+
+
+def turn_event(call_id: str, turn: int, text: str = "i can pay fifty dollars a month") -> TurnEvent:
+    return TurnEvent(
+        call_id=call_id,
+        turn=turn,
+        started_at=datetime.now(UTC),
+        user_text=text,
+        dst=DSTOutput(intent=Intent.WILLING, sentiment=0.1, amount=50),
+        state=[0.1] * STATE_SIZE,
+        proposed_action=Action.OFFER_PAYMENT_PLAN,
+        executed_action=Action.OFFER_PAYMENT_PLAN,
+        q_values=[0.5] * 9,
+        policy_version="test",
+        agent_text="We can set up a plan of $50 a month.",
+    )
+
+
+@pytest.fixture
+def broker(tmp_path):
+    server = Mosquitto(tmp_path / "broker").start()
+    yield server
+    server.stop()
+
+
+async def wait_until(predicate, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def test_redaction_masks_numbers_cards_and_emails():
+    text = "my card is 4111 1111 1111 1111, mail me at jo.doe@example.com, i can pay seventy five or 80"
+    masked = redact(text)
+    assert "4111" not in masked and "example.com" not in masked and "seventy" not in masked and "80" not in masked
+    assert "[card]" in masked and "[email]" in masked and "[number]" in masked
+    assert masked.startswith("my card is")
+    assert redact("my ssn is one two three four five") == "my ssn is [number] [number] [number] [number] [number]"
+
+
+async def test_store_is_idempotent_and_tracks_delivery(tmp_path):
+    store = await EventStore.open(tmp_path / "events.db")
+    events = [turn_event("c1", i) for i in range(3)]
+    assert await store.append(events) == 3
+    assert await store.append(events) == 0
+    assert await store.backlog() == 3
+    await store.mark_delivered([e.event_id for e in events[:2]])
+    assert [row[0] for row in await store.pending()] == [events[2].event_id]
+    await store.close()
+    assert [e["turn"] for e in read_events(tmp_path / "events.db")] == [0, 1, 2]
+
+
+async def test_redacting_store_masks_user_text_only(tmp_path):
+    store = await EventStore.open(tmp_path / "events.db", redact_text=True)
+    await store.append([turn_event("c1", 0, "call me on 555 0100")])
+    await store.close()
+    (stored,) = read_events(tmp_path / "events.db")
+    assert stored["user_text"] == "call me on [number] [number]"
+    assert stored["agent_text"] == "We can set up a plan of $50 a month."
+
+
+async def test_outbox_add_returns_after_commit(tmp_path):
+    store = await EventStore.open(tmp_path / "outbox.db")
+    outbox = Outbox(store)
+    await asyncio.gather(*(outbox.add(turn_event("c", i)) for i in range(50)))
+    assert len(list(read_events(tmp_path / "outbox.db"))) == 50  # visible to another connection at once
+    await outbox.close()
+    await store.close()
+
+
+def test_reading_a_file_that_is_not_an_events_database_fails_clearly(tmp_path):
+    bad = tmp_path / "x.db"
+    bad.write_bytes(b"garbage" * 100)
+    with pytest.raises(ValueError, match="not an events database"):
+        list(read_events(bad))
+    with pytest.raises(FileNotFoundError):
+        list(read_events(tmp_path / "missing.db"))
+
+
+async def _start_recorder(url: str, db, identifier: str = "recorder-test"):
+    store = await EventStore.open(db)
+    recorder = Recorder(MqttSettings.from_url(url), store, identifier)
+    stop = asyncio.Event()
+    task = asyncio.create_task(recorder.run(stop))
+    await asyncio.wait_for(recorder.subscribed.wait(), timeout=10)
+    return recorder, store, stop, task
+
+
+async def test_events_reach_the_recorder_exactly_once_across_a_broker_crash(tmp_path, broker):
+    _recorder, central, stop_recorder, recorder_task = await _start_recorder(broker.url, tmp_path / "central.db")
+    outbox_store = await EventStore.open(tmp_path / "outbox.db")
+    outbox = Outbox(outbox_store)
+    publisher = MqttPublisher(outbox_store, MqttSettings.from_url(broker.url), written=outbox.written)
+    stop_publisher = asyncio.Event()
+    publisher_task = asyncio.create_task(publisher.run(stop_publisher))
+    produced = []
+    for i in range(600):
+        event = turn_event(f"call-{i // 10}", i % 10)
+        await outbox.add(event)
+        produced.append(event.event_id)
+        if i == 250:
+            broker.kill()  # mid-stream, no clean shutdown
+        if i == 400:
+            broker.start()
+        await asyncio.sleep(0.001)
+
+    async def all_recorded():
+        return len(await central.event_ids()) >= len(produced) and await outbox_store.backlog() == 0
+
+    await wait_until(all_recorded, timeout=40)
+    stop_publisher.set()
+    await publisher_task
+    await asyncio.sleep(0.3)  # let any late redelivery arrive: it must not duplicate
+    stored = await central.event_ids()
+    assert len(stored) == len(produced)
+    assert sorted(stored) == sorted(produced)
+    stop_recorder.set()
+    await recorder_task
+    await outbox.close()
+    await outbox_store.close()
+    await central.close()
+
+
+PRODUCER = textwrap.dedent("""
+    import asyncio, sys
+    from tests.test_events import turn_event
+    from agent_runtime.events.outbox import Outbox
+    from agent_runtime.events.store import EventStore
+
+    async def main():
+        store = await EventStore.open(sys.argv[1])
+        outbox = Outbox(store)
+        for i in range(1000):
+            await outbox.add(turn_event("call-killed", i))
+            print(i, flush=True)  # the turn is complete once its event is committed
+            await asyncio.sleep(0.005)
+
+    asyncio.run(main())
+""")
+
+
+async def test_a_killed_producer_loses_no_completed_turn(tmp_path, broker):
+    outbox_path = tmp_path / "outbox.db"
+    producer = subprocess.Popen(
+        [sys.executable, "-c", PRODUCER, str(outbox_path)], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+    )
+    completed = -1
+    while completed < 40:
+        completed = int(producer.stdout.readline())
+    producer.send_signal(signal.SIGKILL)
+    producer.wait()
+    turns_in_outbox = [e["turn"] for e in read_events(outbox_path)]
+    assert set(range(completed + 1)) <= set(turns_in_outbox)
+    # After a restart the agent's publisher delivers the whole outbox.
+    _recorder, central, stop_recorder, recorder_task = await _start_recorder(broker.url, tmp_path / "central.db")
+    store = await EventStore.open(outbox_path)
+    publisher = MqttPublisher(store, MqttSettings.from_url(broker.url))
+    stop = asyncio.Event()
+    stop.set()  # drain what is there, then return
+    await asyncio.wait_for(publisher.run(stop), timeout=20)
+
+    async def delivered():
+        return len(await central.event_ids()) == len(turns_in_outbox)
+
+    await wait_until(delivered)
+    stop_recorder.set()
+    await recorder_task
+    await store.close()
+    await central.close()
+
+
+async def test_malformed_and_unknown_schema_messages_are_counted_and_skipped(tmp_path, broker):
+    recorder, central, stop, task = await _start_recorder(broker.url, tmp_path / "central.db")
+    settings = MqttSettings.from_url(broker.url)
+    good = turn_event("c", 0)
+    future = json.loads(good.model_dump_json()) | {"schema_version": 2, "event_id": "f" * 32}
+    async with settings.client("rogue") as client:
+        await client.publish(settings.topic("turn", "c"), b"\xff\x00 not json", qos=1)
+        await client.publish(settings.topic("turn", "c"), json.dumps({"schema_version": 1, "type": "turn"}), qos=1)
+        await client.publish(settings.topic("turn", "c"), json.dumps(future), qos=1)
+        await client.publish(settings.topic("turn", "c"), good.model_dump_json(), qos=1)
+
+    async def seen_all():
+        return recorder.stats.received >= 4
+
+    await wait_until(seen_all)
+    await asyncio.sleep(0.2)
+    assert (recorder.stats.malformed, recorder.stats.unknown_schema, recorder.stats.stored) == (2, 1, 1)
+    assert await central.event_ids() == [good.event_id]
+    stop.set()
+    await task
+    await central.close()
+
+
+def test_mqtt_settings_keep_secrets_out_of_urls_and_reprs(monkeypatch):
+    monkeypatch.setenv("MQTT_USERNAME", "agent")
+    monkeypatch.setenv("MQTT_PASSWORD", "s3cret")
+    settings = MqttSettings.from_url("mqtts://broker.example:8884")
+    assert (settings.username, settings.password, settings.tls, settings.port) == ("agent", "s3cret", True, 8884)
+    assert "s3cret" not in repr(settings)
+    with pytest.raises(ValueError, match="MQTT_PASSWORD"):
+        MqttSettings.from_url("mqtt://agent:s3cret@broker.example")
+    with pytest.raises(ValueError, match="mqtt://"):
+        MqttSettings.from_url("http://broker.example")
+
+
+async def test_password_protected_broker(tmp_path):
+    broker = Mosquitto(tmp_path / "auth")
+    passwords = tmp_path / "auth" / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "agent", "s3cret"], check=True)
+    broker.config.write_text(
+        broker.config.read_text().replace("allow_anonymous true", "allow_anonymous false")
+        + f"password_file {passwords}\n"
+    )
+    broker.start()
+    try:
+        good = MqttSettings(port=broker.port, username="agent", password="s3cret")
+        async with good.client("authorised") as client:
+            await client.publish(good.topic("turn", "c"), b"{}", qos=1)
+        with pytest.raises(aiomqtt.MqttError):
+            async with MqttSettings(port=broker.port, username="agent", password="wrong").client("intruder"):
+                pass
+    finally:
+        broker.stop()
