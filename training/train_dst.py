@@ -33,6 +33,8 @@ class Args:
     """every train*.jsonl in this folder is read (never heldout*.jsonl)"""
     out: Path = MODEL_PATH
     cv_folds: int = 5
+    asr_weight: float = 0.5
+    """weight of the recogniser transcripts (train_asr*.jsonl): their wording is noisy, their labels are not"""
 
 
 def simulator_examples() -> list[tuple[str, Intent]]:
@@ -70,14 +72,16 @@ def main(args: Args) -> None:
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     files = sorted(args.train_dir.glob("train*.jsonl"))
-    examples = [example for path in files for example in load_examples(path)] + simulator_examples()
-    texts = [t for t, _ in examples]
-    labels = [i.value for _, i in examples]
+    weighted = [(e, args.asr_weight if "_asr" in path.name else 1.0) for path in files for e in load_examples(path)]
+    weighted += [(e, 1.0) for e in simulator_examples()]
+    texts = [t for (t, _), _ in weighted]
+    labels = [i.value for (_, i), _ in weighted]
+    weights = np.array([w for _, w in weighted])
     vectorizer = CountVectorizer(analyzer=features, binary=True, min_df=1)
     x = vectorizer.fit_transform(texts)
     model = LogisticRegression(C=args.c, max_iter=3000, random_state=args.seed)
     folds = StratifiedKFold(n_splits=args.cv_folds, shuffle=True, random_state=args.seed)
-    predicted = cross_val_predict(model, x, labels, cv=folds)
+    predicted = cross_val_predict(model, x, labels, cv=folds, params={"sample_weight": weights})
     print(
         json.dumps(
             {
@@ -88,7 +92,7 @@ def main(args: Args) -> None:
             }
         )
     )
-    model.fit(x, labels)
+    model.fit(x, labels, sample_weight=weights)
     vocabulary = [None] * len(vectorizer.vocabulary_)
     for feature, index in vectorizer.vocabulary_.items():
         vocabulary[index] = feature
