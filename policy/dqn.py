@@ -295,3 +295,35 @@ def keep_best(best: tuple[dict, dict] | None, evaluation: dict, learner: QLearne
 
 def config_dict(config: DQNConfig) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+
+
+def train_offline(
+    learner: QLearner,
+    real: ReplayBuffer,
+    updates: int,
+    rng: np.random.Generator,
+    *,
+    imagination: Imagination | None = None,
+    epsilon: float = 0.1,
+    on_progress: Callable[[int, dict[str, float]], None] | None = None,
+    progress_every: int = 1000,
+) -> dict[str, float]:
+    """Gradient steps on a fixed buffer of logged transitions (batch RL from events).
+
+    With an imagination, every 1 + K updates count as one "real step": the world model is refit on its schedule
+    and K imagined rollouts join the imagined buffer, exactly as online. The target network follows
+    `target_update_interval` counted in updates. Returns the last losses.
+    """
+    config = learner.config
+    losses: dict[str, float] = {}
+    group = 1 + (imagination.k if imagination else 0)
+    for update in range(updates):
+        if imagination is not None and update % group == 0:
+            imagination.after_real_step(real, learner, epsilon, rng)
+        batch = imagination.sample(real, config.batch_size, rng) if imagination else real.sample(config.batch_size, rng)
+        losses = learner.update(batch)
+        if (update + 1) % config.target_update_interval == 0:
+            learner.sync_target()
+        if on_progress is not None and (update + 1) % progress_every == 0:
+            on_progress(update + 1, losses)
+    return losses

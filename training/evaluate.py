@@ -50,8 +50,12 @@ def evaluate(
     stt_noise: float = 0.0,
     progress: bool = False,
     env: DebtorEnv | None = None,
+    per_episode: bool = False,
 ) -> dict:
-    """Run `episodes` calls (seeds seed..seed+episodes-1) and summarise overall and per persona."""
+    """Run `episodes` calls (seeds seed..seed+episodes-1) and summarise overall and per persona.
+
+    With per_episode, also the lists `episode_returns` and `episode_successes` in seed order (for paired tests).
+    """
     env = env or DebtorEnv(stt_noise=stt_noise)
     policy = policy_for(env)
     per: dict[str, list[list]] = defaultdict(lambda: [[], [], [], []])
@@ -69,7 +73,10 @@ def evaluate(
             bucket[2].append(info["recovery"])
             bucket[3].append(turns)
         outcomes[info["outcome"]] += 1
-    result = _rates(*per.pop("_all"))
+    everything = per.pop("_all")
+    result = _rates(*everything)
+    if per_episode:
+        result["episode_returns"], result["episode_successes"] = everything[0], everything[1]
     result["outcomes"] = dict(sorted(outcomes.items()))
     result["per_persona"] = {persona: _rates(*values) for persona, values in sorted(per.items())}
     return result

@@ -3,12 +3,12 @@ recorder's central store alike (same schema). `training.replay` reads either fil
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import aiosqlite
+import orjson
 
 from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent
 from agent_runtime.events.redaction import redact
@@ -109,8 +109,8 @@ def read_events(path: Path | str) -> Iterator[dict]:
         raise FileNotFoundError(f"no events database at {path}")
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         try:
-            rows = db.execute("SELECT payload FROM events ORDER BY call_id, rowid")
+            rows = db.execute("SELECT payload FROM events ORDER BY call_id, turn, rowid")
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{path} is not an events database: {exc}") from None
         for (payload,) in rows:
-            yield json.loads(payload)
+            yield orjson.loads(payload)

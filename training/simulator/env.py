@@ -60,7 +60,7 @@ class DebtorEnv(gym.Env):
         observation = self.engine.observe(opening.text)
         self.transcript = [f"debtor: {opening.text}"]
         self._state = observation.state
-        return observation.state, self._info(observation)
+        return observation.state, {**self._info(observation), "debtor_text": opening.text}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self.engine is None:
@@ -78,6 +78,7 @@ class DebtorEnv(gym.Env):
             guard_rule=decision.guard_rule,
             terms=decision.terms,
             debtor_intent=reply.intent,
+            debtor_text=reply.text,
         )
         return observation.state, reward, observation.ended, False, info
 

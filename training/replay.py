@@ -1,0 +1,266 @@
+"""Offline training from logged events: `python -m training.replay --events PATH.db --algo dqn|ddq
+[--init CHECKPOINT] --out RUN_DIR [--updates N] [--seed S]`.
+
+Rebuilds the transitions of every complete call with the shared reward function (events store facts, never
+rewards), trains DQN or DDQ on them, and writes RUN_DIR/checkpoint.pt with its provenance (which events file,
+how many calls and transitions), RUN_DIR/metrics.jsonl and RUN_DIR/summary.json. Calls without their
+call_opened or call_closed event, or with a malformed event, are skipped and counted. Events built on another
+state-spec version than the policy's are refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from itertools import groupby
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import tyro
+from tqdm import tqdm
+
+from agent_runtime.contracts.actions import ACTION_SET_VERSION, N_ACTIONS, Action
+from agent_runtime.contracts.facts import CallFacts
+from agent_runtime.contracts.offers import OfferTerms
+from agent_runtime.contracts.outcome import Outcome, OutcomeKind
+from agent_runtime.contracts.reward import compute_reward
+from agent_runtime.contracts.runs import VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
+from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION, StateSpecMismatchError
+from agent_runtime.events.store import read_events
+from policy.buffers import ReplayBuffer
+from policy.checkpoint import load_checkpoint, save_checkpoint
+from policy.ddq import DDQConfig, Imagination
+from policy.dqn import DQNConfig, QLearner, config_dict, seed_everything, train_offline
+from policy.metadata import CheckpointMetadata, WorldModelMetadata
+from training.evaluate import greedy_evaluator
+from training.run_outputs import MetricsWriter, write_summary
+
+
+@dataclass
+class Args:
+    events: Path
+    """an events database: an agent's outbox or the recorder's central file"""
+    out: Path = Path("runs/replay")
+    algo: Literal["dqn", "ddq"] = "ddq"
+    init: Path | None = None
+    """start from this checkpoint (its weights; its hyperparameters unless overridden)"""
+    updates: int = 20_000
+    seed: int = 0
+    lr: float = 3e-4
+    k: int = 5
+    real_ratio: float = 0.75
+    eval_every: int = 5_000
+    """greedy evaluation on the simulator's validation seeds every N updates (0: only at the end)"""
+    eval_episodes: int = VALIDATION_EPISODES
+    progress: bool = True
+
+
+@dataclass
+class Transitions:
+    obs: list[np.ndarray] = field(default_factory=list)
+    actions: list[int] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    next_obs: list[np.ndarray] = field(default_factory=list)
+    dones: list[bool] = field(default_factory=list)
+    calls: int = 0
+    events: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+class IncompleteCall(ValueError):
+    pass
+
+
+def _outcome(closed: dict) -> Outcome:
+    summary = closed["outcome"]
+    terms = OfferTerms.model_validate(summary["terms"]) if summary.get("terms") else None
+    return Outcome(kind=OutcomeKind(summary["kind"]), terms=terms, do_not_contact=summary["do_not_contact"])
+
+
+def call_transitions(events: list[dict]) -> list[tuple[np.ndarray, int, float, np.ndarray, bool]]:
+    """(s, a, r, s', done) of one call, rewards from the shared reward function."""
+    by_type = {t: [e for e in events if e.get("type") == t] for t in ("call_opened", "turn", "call_closed")}
+    if len(by_type["call_opened"]) != 1 or len(by_type["call_closed"]) != 1:
+        raise IncompleteCall("missing call_opened or call_closed")
+    opened, closed = by_type["call_opened"][0], by_type["call_closed"][0]
+    for event in (opened, *by_type["turn"], closed):
+        version = event.get("state_spec_version", STATE_SPEC_VERSION)
+        if version != STATE_SPEC_VERSION:
+            raise StateSpecMismatchError(
+                f"call {opened.get('call_id')} was logged with state spec {version!r}; this policy uses "
+                f"{STATE_SPEC_VERSION!r}. Replay only events of the policy's state spec (or rebuild the states)."
+            )
+    facts = CallFacts.model_validate(opened["facts"])
+    decisions = sorted((e for e in by_type["turn"] if e["proposed_action"] is not None), key=lambda e: e["turn"])
+    if not decisions:
+        raise IncompleteCall("no policy decision in the call")
+    states = [np.asarray(e["state"], dtype=np.float32) for e in decisions]
+    states.append(np.asarray(closed["final_state"], dtype=np.float32))
+    if any(s.shape != (STATE_SIZE,) or not np.isfinite(s).all() for s in states):
+        raise IncompleteCall("a state vector has the wrong size or non-finite values")
+    outcome = _outcome(closed)
+    out = []
+    for i, event in enumerate(decisions):
+        last = i == len(decisions) - 1
+        action = Action(event["proposed_action"])
+        reward = compute_reward(states[i], action, states[i + 1], outcome if last else None, facts)
+        out.append((states[i], int(action), reward, states[i + 1], last))
+    return out
+
+
+def load_transitions(path: Path, progress: bool = False) -> Transitions:
+    data = Transitions()
+    stream = tqdm(read_events(path), disable=not progress, desc="events", unit="ev", miniters=10_000)
+    for _, group in groupby(stream, key=lambda e: e.get("call_id")):
+        events = list(group)
+        data.events += len(events)
+        try:
+            rows = call_transitions(events)
+        except StateSpecMismatchError:
+            raise
+        except IncompleteCall as exc:
+            data.skipped[str(exc)] += 1
+            continue
+        except (KeyError, TypeError, ValueError) as exc:
+            data.skipped[f"malformed: {type(exc).__name__}"] += 1
+            continue
+        data.calls += 1
+        for s, a, r, s2, d in rows:
+            data.obs.append(s)
+            data.actions.append(a)
+            data.rewards.append(r)
+            data.next_obs.append(s2)
+            data.dones.append(d)
+    return data
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run(args: Args) -> RunSummary:
+    start = time.perf_counter()
+    data = load_transitions(args.events, args.progress)
+    if not len(data):
+        raise SystemExit(f"no complete call in {args.events} ({dict(data.skipped)} skipped)")
+    cls = DDQConfig if args.algo == "ddq" else DQNConfig
+    config = cls(
+        seed=args.seed,
+        total_steps=args.updates,
+        learning_rate=args.lr,
+        eval_episodes=args.eval_episodes,
+        eval_seed=VALIDATION_SEED_START,
+        learning_starts=0,
+    )
+    if isinstance(config, DDQConfig):
+        config = replace(config, k=args.k, real_ratio=args.real_ratio)
+    parent = None
+    if args.init is not None:
+        parent, weights, _ = load_checkpoint(
+            args.init,
+            obs_spec_version=STATE_SPEC_VERSION,
+            action_set_version=ACTION_SET_VERSION,
+            obs_size=STATE_SIZE,
+            n_actions=N_ACTIONS,
+        )
+        config = replace(config, hidden=tuple(parent.hyperparameters.get("hidden", config.hidden)))
+    seed_everything(args.seed)
+    learner = QLearner(STATE_SIZE, N_ACTIONS, config)
+    if parent is not None:
+        learner.q_network.load_state_dict(weights)
+        learner.sync_target()
+    real = ReplayBuffer(max(len(data), 1), STATE_SIZE)
+    for row in zip(data.obs, data.actions, data.rewards, data.next_obs, data.dones, strict=True):
+        real.add(*row)
+    imagination = Imagination(STATE_SIZE, N_ACTIONS, config) if isinstance(config, DDQConfig) else None
+    evaluate = greedy_evaluator(args.eval_episodes, VALIDATION_SEED_START)
+    writer = MetricsWriter(args.out)
+
+    def greedy(state: np.ndarray) -> int:
+        return int(learner.q_values(state).argmax())
+
+    def record_eval(updates: int) -> dict:
+        evaluation = {"kind": "eval", "real_episodes": data.calls, "real_steps": updates, **evaluate(greedy)}
+        writer.on_eval(evaluation)
+        return evaluation
+
+    record_eval(0)
+    rng = np.random.default_rng(args.seed)
+    bar = tqdm(total=args.updates, disable=not args.progress, desc="updates", unit="upd")
+
+    def on_progress(done: int, losses: dict[str, float]) -> None:
+        bar.update(1000)
+        if args.eval_every and done % args.eval_every == 0 and done < args.updates:
+            record_eval(done)
+
+    train_offline(learner, real, args.updates, rng, imagination=imagination, on_progress=on_progress)
+    bar.close()
+    final = record_eval(args.updates)
+    writer.close()
+    world_model = imagination.model if imagination else None
+    metadata = CheckpointMetadata(
+        algorithm=args.algo,
+        hyperparameters=config_dict(config),
+        obs_spec_version=STATE_SPEC_VERSION,
+        action_set_version=ACTION_SET_VERSION,
+        obs_size=STATE_SIZE,
+        n_actions=N_ACTIONS,
+        world_model=WorldModelMetadata(kind=world_model.kind, hyperparameters=world_model.hyperparameters)
+        if world_model is not None
+        else None,
+        provenance={
+            "source": "events",
+            "events_file": str(args.events),
+            "events_sha256": file_digest(args.events),
+            "events_read": data.events,
+            "calls_used": data.calls,
+            "calls_skipped": dict(data.skipped),
+            "transitions": len(data),
+            "updates": args.updates,
+            "seed": args.seed,
+            "parent_checkpoint": str(args.init) if args.init else None,
+            "parent_provenance": parent.provenance if parent else None,
+        },
+    )
+    checkpoint = save_checkpoint(
+        args.out / "checkpoint.pt",
+        metadata,
+        learner.q_network.state_dict(),
+        world_model.state_dict() if world_model is not None else None,
+    )
+    summary = RunSummary(
+        algo=f"replay-{args.algo}",
+        env="events",
+        seed=args.seed,
+        hyperparameters=config_dict(config),
+        eval_episodes=final["eval_episodes"],
+        eval_mean_return=final["eval_mean_return"],
+        eval_success_rate=final["eval_success_rate"],
+        eval_recovery_rate=final["eval_recovery_rate"],
+        per_persona=final["per_persona"],
+        real_episodes=data.calls,
+        real_steps=len(data),
+        wall_seconds=round(time.perf_counter() - start, 2),
+        checkpoint=str(checkpoint),
+    )
+    write_summary(args.out, summary)
+    return summary
+
+
+def main(args: Args) -> None:
+    summary = run(args)
+    print(summary.model_dump_json(indent=2, exclude_none=True, exclude={"hyperparameters", "per_persona"}))
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args))
