@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass
@@ -62,31 +63,53 @@ class Recorder:
                 backoff = min(BACKOFF_MAX, backoff * 2)
 
     async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
-        messages = aiter(client.messages)
-        batch: list[tuple] = []
-        unacked: list[aiomqtt.Message] = []
-        while not stop.is_set():
-            try:
-                message = await asyncio.wait_for(anext(messages), timeout=COMMIT_AFTER_SECONDS)
-            except TimeoutError:
-                message = None
-            if message is not None:
+        """Buffer messages; a flusher commits every COMMIT_EVERY messages or COMMIT_AFTER_SECONDS, then acks."""
+        pending: list[tuple[aiomqtt.Message, tuple | None]] = []
+        full = asyncio.Event()
+
+        async def flush_forever() -> None:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(full.wait(), COMMIT_AFTER_SECONDS)
+                full.clear()
+                await self._commit(client, pending)
+
+        async def receive() -> None:
+            async for message in client.messages:
                 self.stats.received += 1
-                unacked.append(message)
-                row = self._row(message)
-                if row is not None:
-                    batch.append(row)
-            if unacked and (message is None or len(unacked) >= COMMIT_EVERY):
-                new = await self.store.append_rows(batch) if batch else 0
-                self.stats.stored += new
-                self.stats.duplicates += len(batch) - new
-                for done in unacked:
-                    client._client.ack(done.mid, done.qos)
-                batch, unacked = [], []
+                pending.append((message, self._row(message)))
+                if len(pending) >= COMMIT_EVERY:
+                    full.set()
+
+        tasks = [asyncio.create_task(flush_forever()), asyncio.create_task(receive())]
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+            for task in done - {stopped}:
+                task.result()  # a broker failure surfaces here and reaches run()'s reconnect loop
+        finally:
+            for task in (*tasks, stopped):
+                task.cancel()
+            await asyncio.gather(*tasks, stopped, return_exceptions=True)
+            # Keep what arrived even when the broker is gone: storing is idempotent, acking waits for a connection.
+            await self._commit(client, pending, ack=client._client.is_connected())
+
+    async def _commit(self, client: aiomqtt.Client, pending: list, ack: bool = True) -> None:
+        if not pending:
+            return
+        batch = pending[:]
+        del pending[: len(batch)]
+        rows = [row for _, row in batch if row is not None]
+        new = await self.store.append_rows(rows) if rows else 0
+        self.stats.stored += new
+        self.stats.duplicates += len(rows) - new
+        if ack:
+            for message, _ in batch:
+                client._client.ack(message.mid, message.qos)
 
     def _row(self, message: aiomqtt.Message) -> tuple | None:
         try:
-            return event_row(parse_event(message.payload), delivered=True)
+            return event_row(parse_event(message.payload), delivered=True, payload=message.payload.decode())
         except UnknownSchemaVersionError as exc:
             self.stats.unknown_schema += 1
             log.warning("skipped a message on %s: %s", message.topic, exc)

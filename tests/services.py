@@ -41,7 +41,7 @@ class Mosquitto:
         self.config.write_text(
             f"{as_root}listener {self.port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
             f"persistence true\npersistence_location {folder}/\nautosave_interval 1\nautosave_on_changes true\n"
-            f"max_queued_messages 0\nmax_inflight_messages 100\nlog_dest file {folder}/mosquitto.log\n"
+            f"max_queued_messages 0\nmax_inflight_messages 1000\nlog_dest file {folder}/mosquitto.log\n"
         )
 
     @property

@@ -17,6 +17,7 @@ import aiomqtt
 
 DEFAULT_PREFIX = "debtcollect/v1"
 QOS = 1
+MAX_IN_FLIGHT = 500  # QoS 1 publishes awaiting PUBACK at once (paho's default of 20 caps throughput)
 
 
 @dataclass(frozen=True)
@@ -66,4 +67,5 @@ class MqttSettings:
             clean_session=clean_session,
             tls_context=tls_context,
             keepalive=10,
+            max_inflight_messages=MAX_IN_FLIGHT,
         )

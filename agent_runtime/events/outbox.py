@@ -15,12 +15,11 @@ from collections.abc import Sequence
 
 import aiomqtt
 
-from agent_runtime.events.mqtt import QOS, MqttSettings
+from agent_runtime.events.mqtt import MAX_IN_FLIGHT, QOS, MqttSettings
 from agent_runtime.events.store import Event, EventStore, event_row
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
-MAX_IN_FLIGHT = 100
 BACKOFF_START, BACKOFF_MAX = 0.2, 5.0
 
 

@@ -36,8 +36,10 @@ INSERT = (
 )
 
 
-def event_row(event: Event, *, redact_text: bool = False, delivered: bool = False) -> tuple:
+def event_row(event: Event, *, redact_text: bool = False, delivered: bool = False, payload: str | None = None) -> tuple:
+    """The table row of an event; `payload` reuses JSON already validated as this event (the recorder's case)."""
     if redact_text and isinstance(event, TurnEvent):
+        payload = None
         event = event.model_copy(update={"user_text": redact(event.user_text)})
     return (
         event.event_id,
@@ -47,7 +49,7 @@ def event_row(event: Event, *, redact_text: bool = False, delivered: bool = Fals
         getattr(event, "turn", None),
         event.at.isoformat(),
         getattr(event, "state_spec_version", None),
-        event.model_dump_json(),
+        payload or event.model_dump_json(),
         int(delivered),
     )
 
