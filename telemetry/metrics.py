@@ -59,6 +59,8 @@ class RuntimeMetrics:
             multiprocess_mode="livesum",
         )
         self.speech_errors = Counter("agent_speech_errors", "STT / TTS failures", ["component"], registry=registry)
+        for component in ("stt", "tts"):  # exported at zero from the start, so "no errors" is data, not absence
+            self.speech_errors.labels(component=component)
 
     def observe_turn(self, event: TurnEvent) -> None:
         if event.executed_action is not None:

@@ -1,0 +1,261 @@
+"""Grafana dashboards generated in code (classic JSON model, schemaVersion 39 / Grafana 11).
+
+    python -m telemetry.dashboards export DIR          # one JSON file per dashboard (what infra/ provisions)
+    python -m telemetry.dashboards push --url URL      # through the Grafana HTTP API (GRAFANA_TOKEN from the env)
+
+Four dashboards: Learning (learning curves per run, DQN vs DDQ), Policy (action x intent, actions over time,
+Q-values, guard overrides), Voice latency (p50/p95 per stage, end-to-end heatmap), Calls (outcomes, recovery,
+compliance). Every query uses only metric names from telemetry/metrics.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
+FOLDER_UID, FOLDER_TITLE = "debt-agent", "Debt-collection agent"
+SCHEMA_VERSION = 39
+RUN = "{{algo}} K={{k}} rr={{real_ratio}} wm={{world_model}} seed={{seed}}"
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    exprs: tuple[tuple[str, str], ...]  # (PromQL, legend)
+    kind: str = "timeseries"  # timeseries | heatmap | table | stat
+    unit: str = "short"
+    width: int = 12
+    height: int = 8
+    instant: bool = False
+
+
+def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict:
+    targets = [
+        {
+            "refId": chr(ord("A") + i),
+            "datasource": DATASOURCE,
+            "expr": expr,
+            "legendFormat": legend,
+            "range": not panel.instant,
+            "instant": panel.instant,
+            "format": "heatmap" if panel.kind == "heatmap" else ("table" if panel.kind == "table" else "time_series"),
+        }
+        for i, (expr, legend) in enumerate(panel.exprs)
+    ]
+    out = {
+        "id": panel_id,
+        "type": panel.kind,
+        "title": panel.title,
+        "datasource": DATASOURCE,
+        "gridPos": {"h": panel.height, "w": panel.width, "x": x, "y": y},
+        "targets": targets,
+        "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
+        "options": {},
+    }
+    if panel.kind == "timeseries":
+        out["options"] = {
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+            "tooltip": {"mode": "multi"},
+        }
+    elif panel.kind == "heatmap":
+        out["options"] = {
+            "calculate": False,
+            "color": {"mode": "scheme", "scheme": "Oranges", "steps": 64},
+            "yAxis": {"unit": panel.unit},
+            "cellGap": 1,
+        }
+    return out
+
+
+def dashboard(uid: str, title: str, panels: list[Panel], tags: tuple[str, ...]) -> dict:
+    laid_out, x, y, row_height = [], 0, 0, 0
+    for i, panel in enumerate(panels, start=1):
+        if x + panel.width > 24:
+            x, y, row_height = 0, y + row_height, 0
+        laid_out.append(_panel(panel, i, x, y))
+        x += panel.width
+        row_height = max(row_height, panel.height)
+    return {
+        "uid": uid,
+        "title": title,
+        "tags": list(tags),
+        "timezone": "browser",
+        "refresh": "10s",
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "editable": True,
+        "time": {"from": "now-1h", "to": "now"},
+        "templating": {"list": []},
+        "panels": laid_out,
+    }
+
+
+def rate(metric: str, by: str = "", window: str = "$__rate_interval") -> str:
+    grouping = f" by ({by})" if by else ""
+    return f"sum{grouping} (rate({metric}[{window}]))"
+
+
+def dashboards() -> list[dict]:
+    learning = [
+        Panel(
+            "Greedy-evaluation success rate per run",
+            (("max by (algo, k, real_ratio, world_model, seed) (training_eval_success_rate)", RUN),),
+            unit="percentunit",
+        ),
+        Panel(
+            "DQN vs DDQ: mean evaluation success over seeds",
+            (("avg by (algo, k) (training_eval_success_rate)", "{{algo}} K={{k}}"),),
+            unit="percentunit",
+        ),
+        Panel(
+            "Rolling success rate (last 100 training episodes)", (("training_success_rate", RUN),), unit="percentunit"
+        ),
+        Panel("Rolling return (last 100 training episodes)", (("training_rolling_return", RUN),)),
+        Panel("Losses (TD, world model)", (("training_loss", "{{loss}} " + RUN),)),
+        Panel("Exploration rate", (("training_epsilon", RUN),), unit="percentunit"),
+        Panel("Real vs imagined transitions", (("sum by (kind) (training_samples)", "{{kind}}"),), width=24),
+    ]
+    policy = [
+        Panel(
+            "Action x intent (live calls, executed strategies)",
+            (("sum by (action, intent) (agent_actions_total)", "{{action}} / {{intent}}"),),
+            kind="table",
+            instant=True,
+        ),
+        Panel(
+            "Actions over time (live calls)",
+            ((f"{rate('agent_actions_total', 'action')}", "{{action}}"),),
+            kind="heatmap",
+        ),
+        Panel(
+            "Actions per persona (simulated training)",
+            (("sum by (persona, action) (training_persona_actions_total)", "{{persona}} / {{action}}"),),
+            kind="table",
+            instant=True,
+        ),
+        Panel("Q-value spread: mean max-Q per episode", (("training_q_value_mean", RUN),)),
+        Panel(
+            "Guard overrides by rule",
+            ((rate("agent_guard_overrides_total", "rule"), "{{rule}}"),),
+            unit="ops",
+            width=24,
+        ),
+    ]
+    latency = [
+        Panel(
+            "p50 turn latency per stage",
+            (
+                (
+                    "histogram_quantile(0.5, sum by (le, stage) "
+                    "(rate(agent_stage_latency_seconds_bucket[$__rate_interval])))",
+                    "{{stage}}",
+                ),
+            ),
+            unit="s",
+        ),
+        Panel(
+            "p95 turn latency per stage",
+            (
+                (
+                    "histogram_quantile(0.95, sum by (le, stage) "
+                    "(rate(agent_stage_latency_seconds_bucket[$__rate_interval])))",
+                    "{{stage}}",
+                ),
+            ),
+            unit="s",
+        ),
+        Panel(
+            "End-to-end latency distribution",
+            (('sum by (le) (increase(agent_stage_latency_seconds_bucket{stage="e2e"}[$__rate_interval]))', "{{le}}"),),
+            kind="heatmap",
+            unit="s",
+            width=24,
+        ),
+    ]
+    calls = [
+        Panel("Calls by outcome", ((rate("agent_calls_total", "outcome"), "{{outcome}}"),), unit="ops"),
+        Panel(
+            "Success rate (commitments / closed calls, 5 min)",
+            (('sum(rate(agent_calls_total{outcome="commitment"}[5m])) / sum(rate(agent_calls_total[5m]))', "success"),),
+            unit="percentunit",
+        ),
+        Panel(
+            "Recovery (committed value / balance, mean over calls, 5 min)",
+            (
+                (
+                    "sum(rate(agent_call_recovery_ratio_sum[5m])) / sum(rate(agent_call_recovery_ratio_count[5m]))",
+                    "recovery",
+                ),
+            ),
+            unit="percentunit",
+        ),
+        Panel("Compliance rules fired", ((rate("agent_guard_rules_total", "rule"), "{{rule}}"),), unit="ops"),
+        Panel("Do-not-contact marks", (("sum(agent_do_not_contact_total)", "do-not-contact"),), kind="stat", width=8),
+        Panel("Outbox backlog", (("sum(agent_outbox_backlog_events)", "events"),), kind="stat", width=8),
+        Panel(
+            "STT / TTS errors",
+            (("sum by (component) (agent_speech_errors_total)", "{{component}}"),),
+            kind="stat",
+            width=8,
+        ),
+    ]
+    return [
+        dashboard("debt-learning", "Learning", learning, ("training",)),
+        dashboard("debt-policy", "Policy", policy, ("policy",)),
+        dashboard("debt-voice-latency", "Voice latency", latency, ("runtime",)),
+        dashboard("debt-calls", "Calls", calls, ("runtime", "compliance")),
+    ]
+
+
+def export(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for board in dashboards():
+        path = folder / f"{board['uid']}.json"
+        path.write_text(json.dumps(board, indent=2) + "\n")
+        paths.append(path)
+    return paths
+
+
+def push(url: str, token: str | None) -> list[str]:
+    """Create the folder if missing and upsert every dashboard (overwrite), so repeated pushes are idempotent."""
+    from grafana_client import GrafanaApi, TokenAuth
+
+    api = GrafanaApi.from_url(url, credential=TokenAuth(token) if token else None)
+    if not any(f.get("uid") == FOLDER_UID for f in api.folder.get_all_folders()):
+        api.folder.create_folder(FOLDER_TITLE, uid=FOLDER_UID)
+    pushed = []
+    for board in dashboards():
+        api.dashboard.update_dashboard(
+            {
+                "dashboard": {**board, "id": None},
+                "folderUid": FOLDER_UID,
+                "overwrite": True,
+                "message": "provisioned by telemetry.dashboards",
+            }
+        )
+        pushed.append(board["uid"])
+    return pushed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("export").add_argument("dir", type=Path)
+    push_parser = commands.add_parser("push")
+    push_parser.add_argument("--url", required=True, help="Grafana base URL; the token comes from GRAFANA_TOKEN")
+    args = parser.parse_args()
+    if args.command == "export":
+        for path in export(args.dir):
+            print(path)
+    else:
+        for uid in push(args.url, os.environ.get("GRAFANA_TOKEN")):
+            print(f"pushed {uid}")
+
+
+if __name__ == "__main__":
+    main()

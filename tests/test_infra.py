@@ -1,0 +1,326 @@
+"""The deployable stack, validated as far as this machine allows (no Docker engine, no Grafana server here)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+
+from telemetry.dashboards import DATASOURCE, FOLDER_UID, dashboards, push
+from telemetry.metrics import RuntimeMetrics, TrainingMetrics
+from tests.services import Mosquitto, free_port, wait_for_port
+
+INFRA = Path(__file__).resolve().parent.parent / "infra"
+COMPOSE = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
+
+
+def test_promtool_accepts_the_prometheus_config():
+    result = subprocess.run(
+        ["promtool", "check", "config", str(INFRA / "prometheus/prometheus.yml")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_scrape_targets_and_datasource_point_at_compose_services():
+    config = yaml.safe_load((INFRA / "prometheus/prometheus.yml").read_text())
+    for job in config["scrape_configs"]:
+        for target in job["static_configs"][0]["targets"]:
+            host, port = target.split(":")
+            assert host in COMPOSE["services"], target
+            exposed = [p.split(":")[-1] for p in COMPOSE["services"][host].get("ports", [])]
+            assert port in exposed, f"{host} does not expose {port}"
+    datasource = yaml.safe_load((INFRA / "grafana/provisioning/datasources/prometheus.yaml").read_text())
+    (source,) = datasource["datasources"]
+    assert source["uid"] == DATASOURCE["uid"]
+    assert urllib.parse.urlsplit(source["url"]).hostname == "prometheus"
+
+
+def test_compose_mounts_exist_and_grafana_loads_the_generated_dashboards():
+    for name, service in COMPOSE["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                if name == "mosquitto" and source.endswith("passwd"):
+                    continue  # created by the operator with mosquitto_passwd; never committed
+                assert (INFRA / source).exists(), f"{name} mounts missing {source}"
+    provider = yaml.safe_load((INFRA / "grafana/provisioning/dashboards/debt-agent.yaml").read_text())
+    mount = next(v for v in COMPOSE["services"]["grafana"]["volumes"] if v.startswith("./grafana/dashboards"))
+    assert mount.split(":")[1] == provider["providers"][0]["options"]["path"]
+    committed = {p.name: json.loads(p.read_text()) for p in (INFRA / "grafana/dashboards").glob("*.json")}
+    assert committed == {f"{d['uid']}.json": d for d in dashboards()}, (
+        "run: python -m telemetry.dashboards export infra/grafana/dashboards"
+    )
+
+
+def test_mosquitto_starts_with_the_shipped_config(tmp_path):
+    broker = Mosquitto(tmp_path)
+    passwd = tmp_path / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "agent", "pw"], check=True)
+    shipped = (INFRA / "mosquitto/mosquitto.conf").read_text()
+    config = (
+        shipped.replace("listener 1883 0.0.0.0", f"listener {broker.port} 127.0.0.1")
+        .replace("/mosquitto/config/passwd", str(passwd))
+        .replace("/mosquitto/data/", f"{tmp_path}/")
+        .replace("log_dest stdout", f"log_dest file {tmp_path}/log")
+    )
+    broker.config.write_text(("user root\n" if os.geteuid() == 0 else "") + config)
+    broker.start()
+    try:
+        result = subprocess.run(
+            [
+                "mosquitto_pub",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(broker.port),
+                "-u",
+                "agent",
+                "-P",
+                "pw",
+                "-t",
+                "t",
+                "-m",
+                "hi",
+                "-q",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        assert result.returncode == 0, result.stderr
+        refused = subprocess.run(
+            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", "t", "-m", "x"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        assert refused.returncode != 0  # anonymous clients are refused
+    finally:
+        broker.stop()
+
+
+def _panels():
+    return [(board, panel) for board in dashboards() for panel in board["panels"]]
+
+
+def test_dashboard_layout_and_references():
+    for board in dashboards():
+        cells = set()
+        for panel in board["panels"]:
+            grid = panel["gridPos"]
+            assert grid["x"] + grid["w"] <= 24
+            area = {
+                (x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])
+            }
+            assert not cells & area, f"overlap in {board['title']}: {panel['title']}"
+            cells |= area
+            refs = [t["refId"] for t in panel["targets"]]
+            assert len(refs) == len(set(refs))
+            assert panel["datasource"] == DATASOURCE and all(t["datasource"] == DATASOURCE for t in panel["targets"])
+    assert {b["title"] for b in dashboards()} == {"Learning", "Policy", "Voice latency", "Calls"}
+
+
+def test_every_query_uses_a_defined_metric():
+    registry = CollectorRegistry()
+    RuntimeMetrics(registry)
+    TrainingMetrics({}, simulated=True, registry=registry, pushgateway="")
+    names = {
+        sample_name
+        for metric in registry.collect()
+        for sample_name in {
+            metric.name,
+            f"{metric.name}_total",
+            f"{metric.name}_bucket",
+            f"{metric.name}_sum",
+            f"{metric.name}_count",
+        }
+    }
+    functions = {"sum", "rate", "increase", "max", "avg", "by", "histogram_quantile", "le", "stage", "e2e"}
+    for _, panel in _panels():
+        for target in panel["targets"]:
+            for word in re.findall(r"\b(agent_\w+|training_\w+)\b", target["expr"]):
+                assert word in names, f"{panel['title']}: unknown metric {word}"
+            assert set(re.findall(r"\b[a-z_]+(?=\s*\()", target["expr"])) <= functions
+
+
+class FakeGrafana(BaseHTTPRequestHandler):
+    """The few endpoints grafana-client calls, with Grafana's answers; records every request."""
+
+    folders: ClassVar[dict] = {}
+    dashboards: ClassVar[dict] = {}
+    requests: ClassVar[list] = []
+
+    def _reply(self, status: int, body) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self.requests.append(("GET", self.path, self.headers.get("Authorization")))
+        if self.path.startswith("/api/folders"):
+            return self._reply(200, [{"uid": uid, "title": title} for uid, title in self.folders.items()])
+        return self._reply(404, {"message": "not found"})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append(("POST", self.path, self.headers.get("Authorization")))
+        if self.path == "/api/folders":
+            if body["uid"] in self.folders:
+                return self._reply(409, {"message": "folder exists"})
+            self.folders[body["uid"]] = body["title"]
+            return self._reply(200, {"uid": body["uid"], "title": body["title"]})
+        if self.path == "/api/dashboards/db":
+            board = body["dashboard"]
+            if board["uid"] in self.dashboards and not body.get("overwrite"):
+                return self._reply(412, {"message": "version-mismatch"})
+            version = self.dashboards.get(board["uid"], {}).get("version", 0) + 1
+            self.dashboards[board["uid"]] = {
+                "version": version,
+                "folderUid": body["folderUid"],
+                "title": board["title"],
+            }
+            return self._reply(200, {"uid": board["uid"], "version": version, "status": "success"})
+        return self._reply(404, {"message": "not found"})
+
+    def log_message(self, *args):
+        pass
+
+
+def test_push_provisions_idempotently_through_the_http_api():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGrafana)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        assert push(url, "glsa_token") == [b["uid"] for b in dashboards()]
+        push(url, "glsa_token")
+    finally:
+        server.shutdown()
+    assert FakeGrafana.folders == {FOLDER_UID: "Debt-collection agent"}
+    assert {uid: d["version"] for uid, d in FakeGrafana.dashboards.items()} == {b["uid"]: 2 for b in dashboards()}
+    assert all(d["folderUid"] == FOLDER_UID for d in FakeGrafana.dashboards.values())
+    posts = [r for r in FakeGrafana.requests if r[0] == "POST"]
+    assert sum(r[1] == "/api/folders" for r in posts) == 1
+    assert all(r[2] == "Bearer glsa_token" for r in FakeGrafana.requests)
+
+
+def _query(port: int, expr: str) -> list:
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=5) as response:
+        body = json.load(response)
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+@pytest.mark.slow
+def test_every_dashboard_query_returns_data_from_a_real_prometheus(tmp_path):
+    """Prometheus scrapes a running simulation and a Pushgateway fed by a training job; every panel returns data."""
+    prom_port, gateway_port, exporter_port = free_port(), free_port(), free_port()
+    (tmp_path / "prometheus.yml").write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "scrape_configs": [
+                    {"job_name": "agent", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]},
+                    {
+                        "job_name": "pushgateway",
+                        "honor_labels": True,
+                        "static_configs": [{"targets": [f"127.0.0.1:{gateway_port}"]}],
+                    },
+                ],
+            }
+        )
+    )
+    processes = [
+        subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={tmp_path}/prometheus.yml",
+                f"--storage.tsdb.path={tmp_path}/data",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [
+                shutil.which("prometheus-pushgateway") or "prometheus-pushgateway",
+                f"--web.listen-address=127.0.0.1:{gateway_port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "telemetry.exporter",
+                "--port",
+                str(exporter_port),
+                "--pace",
+                "0.005",
+                "--epsilon",
+                "0.5",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+    ]
+    try:
+        for port in (prom_port, gateway_port, exporter_port):
+            wait_for_port(port, timeout=30)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "training.train",
+                "--algo",
+                "ddq",
+                "--episodes",
+                "150",
+                "--eval-every",
+                "50",
+                "--eval-episodes",
+                "10",
+                "--out",
+                str(tmp_path / "run"),
+                "--pushgateway",
+                f"127.0.0.1:{gateway_port}",
+                "--no-progress",
+            ],
+            check=True,
+            timeout=600,
+            stdout=subprocess.DEVNULL,
+        )
+        queries = [
+            (panel["title"], t["expr"].replace("$__rate_interval", "30s"))
+            for _, panel in _panels()
+            for t in panel["targets"]
+        ]
+        deadline = time.monotonic() + 90
+        missing = queries
+        while missing and time.monotonic() < deadline:
+            time.sleep(2)
+            missing = [(title, expr) for title, expr in missing if not _query(prom_port, expr)]
+        assert not missing, f"panels without data: {missing}"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
