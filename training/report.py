@@ -15,6 +15,7 @@ Writes PNGs into DIR (default: the first run's folder):
 from __future__ import annotations
 
 import json
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,10 @@ def learning_curves(groups: dict[str, list[list[dict]]], path: Path) -> None:
             length = min(len(r) for r in runs)
             for window, style in zip(WINDOWS, ("-", "--"), strict=True):
                 curves = np.array([moving_average(series(r[:length], key), window) for r in runs])
-                mean = np.nanmean(curves, axis=0) if len(runs) > 1 else curves[0]
+                with warnings.catch_warnings():  # the first window-1 points are NaN by design
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mean = np.nanmean(curves, axis=0)
+                    half = 1.96 * np.nanstd(curves, axis=0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else None
                 ax.plot(
                     np.arange(length),
                     mean,
@@ -73,8 +77,7 @@ def learning_curves(groups: dict[str, list[list[dict]]], path: Path) -> None:
                     lw=1.2,
                     label=f"{algo} ({len(runs)} run{'s' * (len(runs) > 1)}), MA{window}",
                 )
-                if len(runs) > 1 and window == WINDOWS[-1]:
-                    half = 1.96 * np.nanstd(curves, axis=0, ddof=1) / np.sqrt(len(runs))
+                if half is not None and window == WINDOWS[-1]:
                     ax.fill_between(np.arange(length), mean - half, mean + half, color=colour, alpha=0.15)
         ax.set(title=label, xlabel="episode")
         if key == "td_loss":
