@@ -7,6 +7,7 @@ offer terms and the outcome. Runs on embedded defaults; the seed makes it reprod
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import tyro
 
@@ -21,7 +22,8 @@ from training.simulator.personas import PERSONAS
 class Args:
     calls: int = 4
     """calls to run (one persona after another)"""
-    policy: str = "scripted:best_practice"
+    policy: str = "checkpoints/debtor_policy.pt"
+    """the committed learned policy; or scripted:best_practice, oracle, constant:NAME, another checkpoint"""
     seed: int = 7
     stt_noise: float = 0.0
 
@@ -72,6 +74,11 @@ def run_call(env: DebtorEnv, policy_spec: str, seed: int, persona: str) -> float
 
 
 def main(args: Args) -> None:
+    if args.policy.endswith(".pt") and not Path(args.policy).is_file():
+        raise SystemExit(
+            f"no checkpoint at {args.policy}: train one (benchmarks/policy_quality.py) or pass "
+            "--policy scripted:best_practice"
+        )
     env = DebtorEnv(stt_noise=args.stt_noise)
     print(f"policy: {args.policy}  (the voice runtime will word these strategies; here they are named)")
     for i in range(args.calls):

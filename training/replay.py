@@ -11,6 +11,7 @@ state-spec version than the policy's are refused with a clear message.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -148,6 +149,23 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def replay_metrics(args: Args):
+    """Evaluation metrics pushed to the Pushgateway when PUSHGATEWAY_URL is set (events carry no persona label)."""
+    url = os.environ.get("PUSHGATEWAY_URL")
+    if not url:
+        return None
+    from telemetry.metrics import TrainingMetrics
+
+    labels = {
+        "algo": f"replay-{args.algo}",
+        "seed": args.seed,
+        "k": args.k if args.algo == "ddq" else 0,
+        "real_ratio": args.real_ratio if args.algo == "ddq" else 1.0,
+        "world_model": "mlp" if args.algo == "ddq" else "none",
+    }
+    return TrainingMetrics(labels, simulated=False, pushgateway=url)
+
+
 def run(args: Args) -> RunSummary:
     start = time.perf_counter()
     data = load_transitions(args.events, args.progress)
@@ -189,9 +207,13 @@ def run(args: Args) -> RunSummary:
     def greedy(state: np.ndarray) -> int:
         return int(learner.q_values(state).argmax())
 
+    telemetry = replay_metrics(args)
+
     def record_eval(updates: int) -> dict:
         evaluation = {"kind": "eval", "real_episodes": data.calls, "real_steps": updates, **evaluate(greedy)}
         writer.on_eval(evaluation)
+        if telemetry is not None:
+            telemetry.on_eval(evaluation)
         return evaluation
 
     record_eval(0)
