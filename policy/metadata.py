@@ -20,6 +20,11 @@ class WorldModelMetadata(BaseModel):
     kind: str  # e.g. "mlp", "ensemble"
     hyperparameters: dict = Field(default_factory=dict)
 
+    @classmethod
+    def of(cls, model) -> WorldModelMetadata | None:
+        """The metadata of a world model (anything with `kind` and `hyperparameters`), None for no model."""
+        return None if model is None else cls(kind=model.kind, hyperparameters=model.hyperparameters)
+
 
 class CheckpointMetadata(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -60,24 +60,30 @@ def call_events(
         )
     ]
     text, reading, turn, done = info["debtor_text"], info["reading"], 0, False
+
+    def turn_event(**decision) -> TurnEvent:
+        return TurnEvent(
+            call_id=call_id,
+            turn=turn,
+            at=clock,
+            started_at=clock,
+            user_text=text,
+            dst=reading,
+            state=state.tolist(),
+            policy_version=policy_version,
+            **decision,
+        )
+
     while not done:
         action, q_values = act(state)
         next_state, _, done, _, step = env.step(action)
         events.append(
-            TurnEvent(
-                call_id=call_id,
-                turn=turn,
-                at=clock,
-                started_at=clock,
-                user_text=text,
-                dst=reading,
-                state=state.tolist(),
+            turn_event(
                 proposed_action=step["proposed"],
                 executed_action=step["executed"],
                 guard_rule=step["guard_rule"],
                 q_values=q_values,
                 offer=step["terms"],
-                policy_version=policy_version,
                 agent_text=f"[{step['executed'].label}]",
             )
         )
@@ -85,18 +91,10 @@ def call_events(
         clock += timedelta(seconds=15)
     if reading is not None:  # the debtor's last words, which ended the call: no policy decision follows
         events.append(
-            TurnEvent(
-                call_id=call_id,
-                turn=turn,
-                at=clock,
-                started_at=clock,
-                user_text=text,
-                dst=reading,
-                state=state.tolist(),
+            turn_event(
                 proposed_action=None,
                 executed_action=None,
                 guard_rule=step["closing_rule"],
-                policy_version=policy_version,
                 agent_text="",
                 ends_call=True,
             )

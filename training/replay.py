@@ -237,9 +237,7 @@ def run(args: Args) -> RunSummary:
         action_set_version=ACTION_SET_VERSION,
         obs_size=STATE_SIZE,
         n_actions=N_ACTIONS,
-        world_model=WorldModelMetadata(kind=world_model.kind, hyperparameters=world_model.hyperparameters)
-        if world_model is not None
-        else None,
+        world_model=WorldModelMetadata.of(world_model),
         provenance={
             "source": "events",
             "events_file": str(args.events),

@@ -191,9 +191,7 @@ def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, worl
         action_set_version=ACTION_SET_VERSION if debtor else f"{args.env}:discrete{n_actions}",
         obs_size=obs_size,
         n_actions=n_actions,
-        world_model=WorldModelMetadata(kind=world_model.kind, hyperparameters=world_model.hyperparameters)
-        if world_model is not None
-        else None,
+        world_model=WorldModelMetadata.of(world_model),
         provenance={
             "source": "simulator" if debtor else args.env,
             "seed": args.seed,

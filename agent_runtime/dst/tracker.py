@@ -23,89 +23,15 @@ _CEASE = re.compile(
     r"cease and desist|do not contact|contact me (?:only )?in writing|(?:only )?in writing only"
 )
 _HARD_DISPUTE_FLAGS = frozenset({Flag.WRONG_PERSON, Flag.IDENTITY_THEFT, Flag.ALREADY_PAID, Flag.MENTIONS_BANKRUPTCY})
-# Short answers to a pending offer: "yeah ok", "sure", "nope".
-_AFFIRM = frozenset(
-    {
-        "yes",
-        "yeah",
-        "yep",
-        "yup",
-        "ok",
-        "okay",
-        "sure",
-        "deal",
-        "fine",
-        "alright",
-        "agreed",
-        "absolutely",
-        "definitely",
-        "sounds",
-        "good",
-        "works",
-        "that",
-        "go",
-        "ahead",
-        "lets",
-        "do",
-        "it",
-        "i",
-        "guess",
-        "can",
-        "will",
-        "uh",
-        "um",
-        "huh",
-        "mhm",
-        "right",
-        "great",
-        "perfect",
-    }
-)
+# Short answers to a pending offer ("yeah ok", "sure", "nope"): a head word, then only filler words.
 _AFFIRM_HEADS = frozenset(
-    {
-        "yes",
-        "yeah",
-        "yep",
-        "yup",
-        "ok",
-        "okay",
-        "sure",
-        "deal",
-        "fine",
-        "alright",
-        "agreed",
-        "absolutely",
-        "definitely",
-        "sounds",
-        "works",
-        "perfect",
-        "great",
-        "mhm",
-    }
+    (
+        "yes yeah yep yup ok okay sure deal fine alright agreed absolutely definitely sounds works perfect great mhm"
+    ).split()
 )
-_DENY = frozenset(
-    {
-        "no",
-        "nope",
-        "nah",
-        "not",
-        "cant",
-        "way",
-        "that",
-        "doesnt",
-        "work",
-        "for",
-        "me",
-        "thanks",
-        "thank",
-        "you",
-        "uh",
-        "um",
-        "sorry",
-        "i",
-    }
-)
+_AFFIRM = _AFFIRM_HEADS | frozenset("good that go ahead lets do it i guess can will uh um huh right".split())
 _DENY_HEADS = frozenset({"no", "nope", "nah"})
+_DENY = _DENY_HEADS | frozenset("not cant way that doesnt work for me thanks thank you uh um sorry i".split())
 SHORT_ANSWER_TOKENS = 6
 
 
