@@ -21,8 +21,7 @@ from pathlib import Path
 import aiomqtt
 
 from agent_runtime.contracts.events import MalformedEventError, UnknownSchemaVersionError, parse_event
-from agent_runtime.events.mqtt import QOS, MqttSettings
-from agent_runtime.events.outbox import BACKOFF_MAX, BACKOFF_START
+from agent_runtime.events.mqtt import QOS, MqttSettings, with_reconnects
 from agent_runtime.events.store import EventStore, event_row
 
 log = logging.getLogger("agent_runtime.recorder")
@@ -46,21 +45,18 @@ class Recorder:
         self.subscribed = asyncio.Event()  # set once the subscription is live (readiness)
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = BACKOFF_START
-        while not stop.is_set():
-            try:
-                client = self.settings.client(self.identifier, clean_session=False)
-                # aiomqtt has no public manual-ack API; paho's acks only after our commit (see the notes).
-                client._client.manual_ack_set(True)
-                async with client:
-                    await client.subscribe(self.settings.subscription, qos=QOS)
-                    self.subscribed.set()
-                    backoff = BACKOFF_START
-                    await self._consume(client, stop)
-            except aiomqtt.MqttError as exc:
-                log.warning("broker unavailable (%s); retrying in %.1f s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(BACKOFF_MAX, backoff * 2)
+        """Record until `stop` is set; reconnect with backoff on any broker failure."""
+
+        async def session() -> None:
+            client = self.settings.client(self.identifier, clean_session=False)
+            # aiomqtt has no public manual-ack API; paho's acks only after our commit (see the notes).
+            client._client.manual_ack_set(True)
+            async with client:
+                await client.subscribe(self.settings.subscription, qos=QOS)
+                self.subscribed.set()
+                await self._consume(client, stop)
+
+        await with_reconnects(session, log)
 
     async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         """Buffer messages; a flusher commits every COMMIT_EVERY messages or COMMIT_AFTER_SECONDS, then acks."""

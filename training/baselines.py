@@ -110,19 +110,24 @@ def oracle_policy(env: DebtorEnv) -> Policy:
     return act
 
 
-def checkpoint_policy(path: Path) -> Policy:
-    """The greedy policy of a trained checkpoint (policy.inference; needs the `train` extra for torch)."""
+def load_debtor_policy(path: Path):
+    """A trained checkpoint as a GreedyPolicy, checked against this code's state spec and action set."""
     from agent_runtime.contracts.actions import ACTION_SET_VERSION, N_ACTIONS
     from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
     from policy.inference import GreedyPolicy
 
-    greedy = GreedyPolicy.load(
+    return GreedyPolicy.load(
         path,
         obs_spec_version=STATE_SPEC_VERSION,
         action_set_version=ACTION_SET_VERSION,
         obs_size=STATE_SIZE,
         n_actions=N_ACTIONS,
     )
+
+
+def checkpoint_policy(path: Path) -> Policy:
+    """The greedy policy of a trained checkpoint (policy.inference; needs the `train` extra for torch)."""
+    greedy = load_debtor_policy(path)
     return lambda state: greedy.act(state)[0]
 
 

@@ -24,7 +24,7 @@ from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent
 from agent_runtime.contracts.outcome import OutcomeSummary
 from agent_runtime.events.store import EventStore
-from training.baselines import make_policy
+from training.baselines import load_debtor_policy, make_policy
 from training.simulator.env import DebtorEnv
 
 CLOCK_START = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
@@ -114,17 +114,7 @@ def call_events(
 
 def behaviour(policy_spec: str, env: DebtorEnv, epsilon: float, rng: np.random.Generator):
     if Path(policy_spec).is_file():
-        from agent_runtime.contracts.actions import ACTION_SET_VERSION
-        from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
-        from policy.inference import GreedyPolicy
-
-        greedy = GreedyPolicy.load(
-            Path(policy_spec),
-            obs_spec_version=STATE_SPEC_VERSION,
-            action_set_version=ACTION_SET_VERSION,
-            obs_size=STATE_SIZE,
-            n_actions=N_ACTIONS,
-        )
+        greedy = load_debtor_policy(Path(policy_spec))
 
         def choose(state):
             action, q = greedy.act(state)

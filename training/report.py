@@ -148,18 +148,10 @@ def q_values(episodes: list[dict], path: Path, bins: int = 5) -> None:
 
 
 def feature_action_values(checkpoint: Path, path: Path, rollouts: int) -> None:
-    from agent_runtime.contracts.actions import ACTION_SET_VERSION, N_ACTIONS
-    from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
-    from policy.inference import GreedyPolicy
+    from training.baselines import load_debtor_policy
     from training.simulator.env import DebtorEnv
 
-    policy = GreedyPolicy.load(
-        checkpoint,
-        obs_spec_version=STATE_SPEC_VERSION,
-        action_set_version=ACTION_SET_VERSION,
-        obs_size=STATE_SIZE,
-        n_actions=N_ACTIONS,
-    )
+    policy = load_debtor_policy(checkpoint)
     env, states, qs = DebtorEnv(), [], []
     for episode in range(rollouts):
         state, _ = env.reset(seed=VALIDATION_SEED_START + episode)

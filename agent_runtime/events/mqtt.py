@@ -8,16 +8,33 @@ TLS (MQTT_CA_FILE for a private CA).
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiomqtt
+from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential
 
 DEFAULT_PREFIX = "debtcollect/v1"
 QOS = 1
 MAX_IN_FLIGHT = 500  # QoS 1 publishes awaiting PUBACK at once (paho's default of 20 caps throughput)
+BACKOFF_START, BACKOFF_MAX = 0.2, 5.0
+
+
+async def with_reconnects(session: Callable[[], Awaitable[None]], log: logging.Logger) -> None:
+    """Run `session` (connect, then serve until done); on a broker failure retry it with exponential backoff."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(aiomqtt.MqttError),
+        wait=wait_exponential(multiplier=BACKOFF_START, max=BACKOFF_MAX),
+        before_sleep=before_sleep_log(log, logging.WARNING),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            await session()
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ from collections.abc import Sequence
 
 import aiomqtt
 
-from agent_runtime.events.mqtt import MAX_IN_FLIGHT, QOS, MqttSettings
+from agent_runtime.events.mqtt import MAX_IN_FLIGHT, QOS, MqttSettings, with_reconnects
 from agent_runtime.events.store import Event, EventStore, event_row
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
-BACKOFF_START, BACKOFF_MAX = 0.2, 5.0
 
 
 class Outbox:
@@ -86,17 +85,13 @@ class MqttPublisher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set and the outbox is empty; reconnect with backoff on any broker failure."""
-        backoff = BACKOFF_START
-        while not (stop.is_set() and await self.store.backlog() == 0):
-            try:
-                async with self.settings.client(self.identifier) as client:
-                    client.pending_calls_threshold = MAX_IN_FLIGHT * 2
-                    backoff = BACKOFF_START
-                    await self._drain(client, stop)
-            except aiomqtt.MqttError as exc:
-                log.warning("broker unavailable (%s); retrying in %.1f s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(BACKOFF_MAX, backoff * 2)
+
+        async def session() -> None:
+            async with self.settings.client(self.identifier) as client:
+                client.pending_calls_threshold = MAX_IN_FLIGHT * 2
+                await self._drain(client, stop)
+
+        await with_reconnects(session, log)
 
     async def _drain(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         while True:
