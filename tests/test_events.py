@@ -246,3 +246,71 @@ async def test_password_protected_broker(tmp_path):
                 pass
     finally:
         broker.stop()
+
+
+def _certificates(folder):
+    """A throwaway CA and a server certificate for 127.0.0.1 (openssl CLI)."""
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test-ca",
+    )
+    openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"
+    )
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+    )
+    return folder / "ca.crt"
+
+
+async def test_tls_broker_accepts_only_verified_connections(tmp_path, monkeypatch):
+    broker = Mosquitto(tmp_path / "tls")
+    ca = _certificates(tmp_path / "tls")
+    broker.config.write_text(
+        broker.config.read_text() + f"cafile {ca}\ncertfile {tmp_path}/tls/server.crt\n"
+        f"keyfile {tmp_path}/tls/server.key\n"
+    )
+    broker.start()
+    try:
+        monkeypatch.setenv("MQTT_CA_FILE", str(ca))
+        settings = MqttSettings.from_url(f"mqtts://127.0.0.1:{broker.port}")
+        assert settings.tls
+        async with settings.client("tls-client") as client:
+            await client.publish(settings.topic("turn", "c"), b"{}", qos=1)
+        monkeypatch.delenv("MQTT_CA_FILE")
+        untrusted = MqttSettings.from_url(f"mqtts://127.0.0.1:{broker.port}")
+        with pytest.raises(aiomqtt.MqttError):
+            async with untrusted.client("untrusting"):
+                pass
+    finally:
+        broker.stop()

@@ -84,3 +84,38 @@ def test_training_metrics_label_runs_and_only_simulated_runs_carry_persona():
     replayed = TrainingMetrics(run, simulated=False, pushgateway="")
     replayed.on_episode(record)
     assert "persona" not in generate_latest(replayed.registry).decode()
+
+
+def test_multiprocess_mode_sums_the_workers(tmp_path):
+    """Calls served by several worker processes: /metrics reports their sum."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.services import free_port, wait_for_port
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    worker = (
+        "from telemetry.metrics import RuntimeMetrics\n"
+        "m = RuntimeMetrics()\n"
+        "for _ in range(5): m.calls.labels(outcome='commitment').inc()\n"
+    )
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", worker], env=env, check=True, timeout=60)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from telemetry.exporter import serve_metrics\nimport time\nserve_metrics({port})\ntime.sleep(60)",
+        ],
+        env=env,
+    )
+    try:
+        wait_for_port(port, timeout=30)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    finally:
+        server.terminate()
+        server.wait()
+    assert 'agent_calls_total{outcome="commitment"} 10.0' in text
