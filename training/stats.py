@@ -3,6 +3,7 @@ bands, episodes to target and a significance test."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,8 +27,10 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> dict:
 def compare(a: Sequence[float], b: Sequence[float]) -> dict:
     """Welch's t-test and the Mann-Whitney U test of a vs b (two-sided); significant at p < 0.05 by Welch."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    welch = scipy_stats.ttest_ind(a, b, equal_var=False)
-    mann_whitney = scipy_stats.mannwhitneyu(a, b, alternative="two-sided")
+    with warnings.catch_warnings():  # identical samples (e.g. every run censored at the budget) warn; p is then 1
+        warnings.simplefilter("ignore", RuntimeWarning)
+        welch = scipy_stats.ttest_ind(a, b, equal_var=False)
+        mann_whitney = scipy_stats.mannwhitneyu(a, b, alternative="two-sided")
     p = float(welch.pvalue) if np.isfinite(welch.pvalue) else 1.0
     return {
         "welch_t": float(welch.statistic) if np.isfinite(welch.statistic) else 0.0,

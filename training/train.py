@@ -59,7 +59,7 @@ PRESETS: dict[str, dict] = {
 class Args:
     algo: Literal["dqn", "ddq"] = "dqn"
     env: str = "debtor"
-    """debtor, or gymnasium:ENV_ID"""
+    """debtor, debtor-curriculum (persona stages, see training.curriculum), or gymnasium:ENV_ID"""
     episodes: int | None = None
     steps: int | None = None
     seed: int = 0
@@ -79,9 +79,17 @@ class Args:
     progress: bool = True
 
 
+def is_debtor(env_id: str) -> bool:
+    return env_id in ("debtor", "debtor-curriculum")
+
+
 def env_factory(env_id: str, stt_noise: float = 0.0) -> Callable[[], gym.Env]:
     if env_id == "debtor":
         return lambda: DebtorEnv(stt_noise=stt_noise)
+    if env_id == "debtor-curriculum":
+        from training.curriculum import CurriculumDebtorEnv
+
+        return lambda: CurriculumDebtorEnv(stt_noise=stt_noise)
     if env_id.startswith("gymnasium:"):
         name = env_id.split(":", 1)[1]
         return lambda: gym.make(name)
@@ -90,7 +98,7 @@ def env_factory(env_id: str, stt_noise: float = 0.0) -> Callable[[], gym.Env]:
 
 def build_config(args: Args) -> DQNConfig:
     cls = DDQConfig if args.algo == "ddq" else DQNConfig
-    values = dict(PRESETS.get(args.env, {}))
+    values = dict(PRESETS.get("debtor" if is_debtor(args.env) else args.env, {}))
     values.update(seed=args.seed, total_episodes=args.episodes, total_steps=args.steps)
     if args.lr is not None:
         values["learning_rate"] = args.lr
@@ -111,7 +119,7 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     writer = MetricsWriter(args.out)
     telemetry = training_metrics(args)
     callbacks = (*callbacks, telemetry) if telemetry else callbacks
-    debtor = args.env == "debtor"
+    debtor = is_debtor(args.env)
     extras = (
         {
             "action_names": ACTION_NAMES,
@@ -177,13 +185,13 @@ def training_metrics(args: Args):
         "real_ratio": args.real_ratio if args.algo == "ddq" else 1.0,
         "world_model": args.world_model if args.algo == "ddq" else "none",
     }
-    return TrainingMetrics(labels, simulated=args.env == "debtor", pushgateway=url)
+    return TrainingMetrics(labels, simulated=is_debtor(args.env), pushgateway=url)
 
 
 def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, world_model) -> CheckpointMetadata:
     env = env_factory(args.env)()
     obs_size, n_actions = int(env.observation_space.shape[0]), int(env.action_space.n)
-    debtor = args.env == "debtor"
+    debtor = is_debtor(args.env)
     return CheckpointMetadata(
         algorithm=args.algo,
         hyperparameters=config_dict(config),
