@@ -155,8 +155,15 @@ def grouped(summaries: dict[str, dict], cells: dict[str, dict], key: str) -> dic
             "final_success_rate": float(np.mean([r["final_success_rate"]["mean"] for r in rows])),
             "episodes_to_target": float(np.mean([r["episodes_to_target"]["mean"] for r in rows])),
         }
-        for value, rows in sorted(groups.items())
+        for value, rows in sorted(groups.items(), key=lambda item: _numeric_first(item[0]))
     }
+
+
+def _numeric_first(value: str) -> tuple:
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value)
 
 
 def plot_curves(summaries: dict[str, dict], path: Path, title: str) -> None:
@@ -249,6 +256,8 @@ def run_study(
         [job for _, job in named_jobs], workers, backend=backend, ray_address=ray_address, progress=progress
     )
     wall = time.perf_counter() - started
+    previous = out / "results.json"
+    total = wall + (json.loads(previous.read_text()).get("wall_seconds_total", 0.0) if previous.exists() else 0.0)
     by_cell: dict[str, list[dict]] = defaultdict(list)
     for (name, _), result in zip(named_jobs, results, strict=True):
         if result is not None:
@@ -264,6 +273,7 @@ def run_study(
         "failed_jobs": errors,
         "jobs": len(named_jobs),
         "wall_seconds_this_invocation": round(wall, 1),
+        "wall_seconds_total": round(total, 1),
         "backend": backend,
         "workers": workers,
     }
@@ -278,7 +288,12 @@ def run_study(
         summaries,
         tests,
         groups,
-        {"jobs": len(named_jobs), "failed": len(errors), "wall time of this invocation (s)": round(wall, 1)},
+        {
+            "jobs": len(named_jobs),
+            "failed": len(errors),
+            "wall time of this invocation (s)": round(wall, 1),
+            "wall time of all invocations (s)": round(total, 1),
+        },
     )
     return report
 
