@@ -110,3 +110,15 @@ def test_evaluate_cli_prints_the_contract_keys():
 def test_evaluate_rejects_unknown_policy():
     with pytest.raises(ValueError, match="unknown policy"):
         make_policy("telepathy", DebtorEnv(), 0)
+
+
+def test_every_episode_starts_open_even_with_heavy_stt_noise():
+    """A noisy opening can read as a cease request; reset must still hand the agent an open call."""
+    env = DebtorEnv(stt_noise=0.3)
+    rng = np.random.default_rng(1)
+    for seed in range(400):
+        env.reset(seed=seed)
+        assert not env.call_ended
+        done = False
+        while not done:
+            _, _, done, _, _ = env.step(int(rng.integers(9)))

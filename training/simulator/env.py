@@ -21,6 +21,7 @@ from training.simulator.debtor import SimulatedDebtor
 from training.simulator.personas import SIMULATION_EPOCH, DebtorTraits, Persona, sample_debtor
 
 ENV_ID = "debtor"
+OPENING_ATTEMPTS = 20
 
 
 class DebtorEnv(gym.Env):
@@ -55,9 +56,16 @@ class DebtorEnv(gym.Env):
             persona = self.personas[int(self.np_random.integers(len(self.personas)))]
         self.traits, self.facts = sample_debtor(self.np_random, Persona(persona) if persona else None)
         self.debtor = SimulatedDebtor(self.traits, self.facts.balance, self.np_random, self.stt_noise)
-        self.engine = DialogueEngine(self.facts, self.tracker, today=SIMULATION_EPOCH)
-        opening = self.debtor.opening()
-        observation = self.engine.observe(opening.text)
+        for _ in range(OPENING_ATTEMPTS):
+            # A noisy opening can read as "stop calling" and close the call before the agent speaks; an episode
+            # must start open, so the debtor says something else.
+            self.engine = DialogueEngine(self.facts, self.tracker, today=SIMULATION_EPOCH)
+            opening = self.debtor.opening()
+            observation = self.engine.observe(opening.text)
+            if not observation.ended:
+                break
+        else:
+            raise RuntimeError(f"no opening left the call open in {OPENING_ATTEMPTS} attempts")
         self.transcript = [f"debtor: {opening.text}"]
         self._state = observation.state
         return observation.state, {**self._info(observation), "debtor_text": opening.text}
