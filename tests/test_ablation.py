@@ -59,7 +59,6 @@ def test_curriculum_widens_the_persona_mix_when_the_threshold_is_met():
 
 @pytest.mark.slow
 def test_ray_backend_runs_the_same_jobs_with_the_same_results(tmp_path):
-    pytest.importorskip("ray")
     import ray
 
     jobs = [
