@@ -1,0 +1,148 @@
+"""Calls between the agent and simulated debtors, in text mode (the audio path comes with the voice runtime).
+
+    python -m agent_runtime simulate --text --calls N [--seed S] [--out DIR] [--events PATH.db]
+        [--mqtt URL] [--policy CHECKPOINT|scripted:best_practice]
+
+Each call runs the agent's own CallController (engine, policy, guard, NLG, events) against a simulated debtor
+(training.simulator). Writes DIR/transcripts/*.txt, DIR/latency.json (count, p50, p95, max in ms per stage) and the
+events (DIR/events.db unless --events; published to the broker too with --mqtt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+
+from agent_runtime.call import CallController
+from agent_runtime.contracts.stages import LatencyStage
+from agent_runtime.dst.tracker import DialogueStateTracker
+from agent_runtime.engine import Decision
+from agent_runtime.events.mqtt import MqttSettings
+from agent_runtime.events.outbox import MqttPublisher, Outbox
+from agent_runtime.events.store import EventStore
+from agent_runtime.nlg import TemplateNLG
+
+DEFAULT_POLICY = "checkpoints/debtor_policy.pt"
+
+
+def load_policy(spec: str, seed: int):
+    """(policy function returning (action, q-values), version) for a checkpoint path or a baseline name."""
+    from training.baselines import load_debtor_policy, make_policy
+    from training.simulator.env import DebtorEnv
+
+    if Path(spec).is_file():
+        greedy = load_debtor_policy(Path(spec))
+        return (lambda state: (lambda a, q: (a, q.tolist()))(*greedy.act(state))), Path(spec).name
+    scripted = make_policy(spec, DebtorEnv(), seed)
+    return (lambda state: (scripted(state), None)), spec
+
+
+async def simulate_call(
+    index: int, seed: int, policy, version: str, tracker: DialogueStateTracker, outbox: Outbox
+) -> tuple[list[str], list[float], str]:
+    from training.simulator.debtor import SimulatedDebtor
+    from training.simulator.personas import SIMULATION_EPOCH, sample_debtor
+
+    rng = np.random.default_rng(seed + index)
+    traits, facts = sample_debtor(rng)
+    debtor = SimulatedDebtor(traits, facts.balance, rng)
+    call = CallController(
+        facts,
+        policy,
+        version,
+        tracker,
+        TemplateNLG(seed=seed + index),
+        SIMULATION_EPOCH,
+        outbox=outbox,
+        channel="simulated",
+        call_id=f"sim-{seed}-{index}",
+    )
+    lines = [f"agent : {await call.open()}"]
+    heard, engine_ms = debtor.opening(), []
+    while True:
+        lines.append(f"debtor: {heard.text}" + (" [hangs up]" if heard.hang_up else ""))
+        reply = await call.respond(heard.text, hang_up=heard.hang_up)
+        engine_ms.append(reply.event.latencies_ms[LatencyStage.ENGINE])
+        strategy = reply.event.executed_action.label if reply.event.executed_action is not None else "close"
+        guard = f", guard {reply.event.guard_rule.value}" if reply.event.guard_rule else ""
+        if reply.text:
+            lines.append(f"agent : [{strategy}{guard}] {reply.text}")
+        if reply.ends_call:
+            break
+        event = reply.event
+        heard = debtor.respond(Decision(event.proposed_action, event.executed_action, event.guard_rule, event.offer))
+    outcome = call.engine.outcome
+    lines.append(
+        f"outcome: {outcome.kind.value}, recovery {outcome.recovery(facts):.0%} "
+        f"[hidden persona: {traits.persona.value}]"
+    )
+    return lines, engine_ms, outcome.kind.value
+
+
+def latency_summary(samples: list[float]) -> dict:
+    x = np.asarray(samples)
+    return {
+        "count": int(x.size),
+        "p50": round(float(np.percentile(x, 50)), 3),
+        "p95": round(float(np.percentile(x, 95)), 3),
+        "max": round(float(x.max()), 3),
+    }
+
+
+async def run(args: argparse.Namespace) -> dict:
+    out: Path = args.out
+    (out / "transcripts").mkdir(parents=True, exist_ok=True)
+    policy, version = load_policy(args.policy, args.seed)
+    store = await EventStore.open(args.events or out / "events.db")
+    outbox, stop = Outbox(store), asyncio.Event()
+    publisher = None
+    if args.mqtt:
+        publisher = asyncio.create_task(
+            MqttPublisher(store, MqttSettings.from_url(args.mqtt), written=outbox.written).run(stop)
+        )
+    tracker, engine_ms, outcomes = DialogueStateTracker(), [], {}
+    try:
+        for index in range(args.calls):
+            lines, times, outcome = await simulate_call(index, args.seed, policy, version, tracker, outbox)
+            (out / "transcripts" / f"call-{index:03d}.txt").write_text("\n".join(lines) + "\n")
+            engine_ms += times
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if args.print:
+                print("\n".join(lines) + "\n")
+    finally:
+        stop.set()
+        if publisher is not None:
+            await publisher
+        await outbox.close()
+        await store.close()
+    # Text mode has no audio: the end-to-end time is the engine's (DST, policy, guard and NLG).
+    latency = {
+        LatencyStage.ENGINE.value: latency_summary(engine_ms),
+        LatencyStage.E2E.value: latency_summary(engine_ms),
+    }
+    (out / "latency.json").write_text(json.dumps(latency, indent=2) + "\n")
+    return {"calls": args.calls, "outcomes": outcomes, "latency_ms": latency}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--calls", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("runs/simulate"))
+    parser.add_argument(
+        "--text",
+        action="store_true",
+        required=True,
+        help="text mode (required for now: the audio path comes with the voice runtime)",
+    )
+    parser.add_argument("--events", type=Path, help="events database (default: OUT/events.db)")
+    parser.add_argument("--mqtt", help="also publish the events to this broker (mqtt:// or mqtts://)")
+    parser.add_argument("--policy", default=DEFAULT_POLICY, help="a checkpoint or a baseline name")
+    parser.add_argument("--print", action="store_true", help="print each call's transcript")
+
+
+def main(args: argparse.Namespace) -> None:
+    print(json.dumps(asyncio.run(run(args)), indent=2))
