@@ -1,0 +1,1 @@
+"""Speech: offline speech-to-text (faster-whisper tiny.en) and text-to-speech (espeak-ng)."""

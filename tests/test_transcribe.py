@@ -1,0 +1,50 @@
+"""Offline speech-to-text with the real tiny.en weights (installed by `make test` through the voice extra)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from agent_runtime.speech.whisper import ModelIntegrityError, default_model, load_model, model_dir, transcribe
+
+
+def _speak(path, text: str) -> None:
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(path), text], check=True)
+
+
+def test_transcribe_cli_reads_speech_silence_and_reports_bad_files(tmp_path):
+    _speak(tmp_path / "speech.wav", "I can pay fifty dollars a month starting Friday")
+    subprocess.run(["sox", "-n", "-r", "16000", str(tmp_path / "silence.wav"), "trim", "0", "1"], check=True)
+    (tmp_path / "bad.wav").write_text("not audio")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent_runtime.transcribe",
+            *(str(tmp_path / n) for n in ("speech.wav", "silence.wav", "bad.wav")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    speech, silence, bad = (json.loads(line) for line in result.stdout.splitlines())
+    assert "50" in speech["text"] or "fifty" in speech["text"].lower()
+    assert "month" in speech["text"].lower() and speech["seconds"] > 0
+    assert silence["text"] == ""
+    assert "error" in bad and result.returncode == 1
+
+
+def test_empty_audio_gives_an_empty_transcript():
+    assert transcribe(default_model(), np.zeros(0, dtype=np.float32)).text == ""
+
+
+def test_weights_that_are_not_the_measured_model_are_refused(tmp_path):
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        (tmp_path / name).write_bytes((model_dir() / name).read_bytes())
+    with pytest.raises(ModelIntegrityError, match=r"no model\.bin"):
+        load_model(tmp_path)
+    (tmp_path / "model.bin").write_bytes(b"tampered")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        load_model(tmp_path)
