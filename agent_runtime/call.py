@@ -49,6 +49,7 @@ class CallController:
     engine: DialogueEngine = field(init=False)
     _replies: dict[str, AgentReply] = field(default_factory=dict, init=False)
     _turn: int = field(default=0, init=False)
+    last_event: TurnEvent | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.engine = DialogueEngine(self.facts, self.tracker, self.today)
@@ -56,6 +57,10 @@ class CallController:
     @property
     def ended(self) -> bool:
         return self.engine.ended
+
+    @property
+    def turns_answered(self) -> int:
+        return self._turn
 
     async def open(self) -> str:
         """The opening line (with the debt-collection disclosure); logs call_opened."""
@@ -118,6 +123,7 @@ class CallController:
             ends_call=observation.ended,
         )
         self._turn += 1
+        self.last_event = event
         await self._log(event)
         if observation.ended:
             await self._log(

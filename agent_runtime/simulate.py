@@ -83,6 +83,53 @@ async def simulate_call(
     return lines, engine_ms, outcome.kind.value
 
 
+def voice_resources() -> dict:
+    """What every voice call shares: the VAD, the Whisper model (loaded and warmed once) and the turn handling."""
+    from livekit.plugins import silero
+
+    from agent_runtime.speech.whisper import default_model
+    from agent_runtime.voice_sim import TURN_HANDLING
+
+    vad = silero.VAD.load(min_silence_duration=0.2)
+    return {"vad": vad, "whisper": default_model(), "turn_handling": TURN_HANDLING}
+
+
+async def simulate_voice_call(
+    index: int, seed: int, policy, version: str, tracker: DialogueStateTracker, outbox: Outbox, voice: dict
+):
+    from agent_runtime.voice_sim import voice_call
+    from training.simulator.debtor import SimulatedDebtor
+    from training.simulator.personas import SIMULATION_EPOCH, sample_debtor
+
+    rng = np.random.default_rng(seed + index)
+    traits, facts = sample_debtor(rng)
+    debtor = SimulatedDebtor(traits, facts.balance, rng)
+    call = CallController(
+        facts,
+        policy,
+        version,
+        tracker,
+        TemplateNLG(seed=seed + index),
+        SIMULATION_EPOCH,
+        outbox=outbox,
+        channel="simulated",
+        call_id=f"voice-{seed}-{index}",
+    )
+    result = await voice_call(call, debtor, **voice)
+    result.transcript.append(f"outcome: {result.outcome} [hidden persona: {traits.persona.value}]")
+    return result.transcript, result.latencies_ms, result.outcome, result.recording
+
+
+def write_wav(path: Path, pcm: np.ndarray) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes(pcm.astype(np.int16).tobytes())
+
+
 def latency_summary(samples: list[float]) -> dict:
     x = np.asarray(samples)
     return {
@@ -104,12 +151,23 @@ async def run(args: argparse.Namespace) -> dict:
         publisher = asyncio.create_task(
             MqttPublisher(store, MqttSettings.from_url(args.mqtt), written=outbox.written).run(stop)
         )
-    tracker, engine_ms, outcomes = DialogueStateTracker(), [], {}
+    tracker, latencies, outcomes = DialogueStateTracker(), {}, {}
+    voice = None if args.text else voice_resources()
     try:
         for index in range(args.calls):
-            lines, times, outcome = await simulate_call(index, args.seed, policy, version, tracker, outbox)
+            if voice is None:
+                lines, times, outcome = await simulate_call(index, args.seed, policy, version, tracker, outbox)
+                # Text mode has no audio: the end-to-end time is the engine's (DST, policy, guard and NLG).
+                measured = {LatencyStage.ENGINE.value: times, LatencyStage.E2E.value: times}
+            else:
+                lines, measured, outcome, recording = await simulate_voice_call(
+                    index, args.seed, policy, version, tracker, outbox, voice
+                )
+                (out / "recordings").mkdir(exist_ok=True)
+                write_wav(out / "recordings" / f"call-{index:03d}.wav", recording)
             (out / "transcripts" / f"call-{index:03d}.txt").write_text("\n".join(lines) + "\n")
-            engine_ms += times
+            for stage, values in measured.items():
+                latencies.setdefault(stage, []).extend(values)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             if args.print:
                 print("\n".join(lines) + "\n")
@@ -119,11 +177,7 @@ async def run(args: argparse.Namespace) -> dict:
             await publisher
         await outbox.close()
         await store.close()
-    # Text mode has no audio: the end-to-end time is the engine's (DST, policy, guard and NLG).
-    latency = {
-        LatencyStage.ENGINE.value: latency_summary(engine_ms),
-        LatencyStage.E2E.value: latency_summary(engine_ms),
-    }
+    latency = {stage: latency_summary(values) for stage, values in latencies.items() if values}
     (out / "latency.json").write_text(json.dumps(latency, indent=2) + "\n")
     return {"calls": args.calls, "outcomes": outcomes, "latency_ms": latency}
 
@@ -132,12 +186,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/simulate"))
-    parser.add_argument(
-        "--text",
-        action="store_true",
-        required=True,
-        help="text mode (required for now: the audio path comes with the voice runtime)",
-    )
+    parser.add_argument("--text", action="store_true", help="text only: skip speech synthesis and recognition")
     parser.add_argument("--events", type=Path, help="events database (default: OUT/events.db)")
     parser.add_argument("--mqtt", help="also publish the events to this broker (mqtt:// or mqtts://)")
     parser.add_argument("--policy", default=DEFAULT_POLICY, help="a checkpoint or a baseline name")

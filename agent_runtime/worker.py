@@ -32,15 +32,9 @@ from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.simulate import DEFAULT_POLICY, load_policy
 from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
 from agent_runtime.speech.whisper import default_model
+from agent_runtime.voice_sim import TURN_HANDLING
 
 log = logging.getLogger("agent_runtime.worker")
-# Sub-second turns: VAD end-of-turn after 0.2 s of silence, no preemptive generation (the DST runs once per turn).
-TURN_HANDLING = {
-    "turn_detection": "vad",
-    "interruption": {"mode": "vad"},
-    "preemptive_generation": {"enabled": False},
-    "endpointing": {"min_delay": 0.2},
-}
 
 
 def policy_spec() -> str:

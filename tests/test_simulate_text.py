@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from agent_runtime.events.store import read_events
 
 
@@ -64,3 +66,35 @@ def test_simulate_is_reproducible_under_a_seed(tmp_path):
         return [p.read_text() for p in sorted((folder / "transcripts").glob("*.txt"))]
 
     assert transcript(tmp_path / "a") == transcript(tmp_path / "b")
+
+
+@pytest.mark.slow
+def test_simulate_through_the_audio_path_records_and_measures(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent_runtime",
+            "simulate",
+            "--calls",
+            "1",
+            "--seed",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--policy",
+            "scripted:best_practice",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert json.loads(result.stdout[result.stdout.index("{") :])["calls"] == 1
+    latency = json.loads((tmp_path / "latency.json").read_text())
+    assert {"e2e", "stt", "endpointing", "engine", "tts_first_byte"} <= set(latency)
+    assert 100 < latency["e2e"]["p50"] < 5000  # milliseconds, measured from the audio
+    recording = tmp_path / "recordings" / "call-000.wav"
+    assert recording.stat().st_size > 16_000 * 2 * 5  # more than five seconds of conversation
+    transcript = (tmp_path / "transcripts" / "call-000.txt").read_text()
+    assert "[heard:" in transcript and "This is an attempt to collect a debt" in transcript

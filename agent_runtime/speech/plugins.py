@@ -8,6 +8,7 @@ first audio leaves within tens of milliseconds.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 from livekit import rtc
@@ -22,6 +23,7 @@ class WhisperSTT(stt.STT):
     def __init__(self, model):
         super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
         self._model = model
+        self.last_seconds = 0.0  # recognition time of the last utterance (for latency breakdowns)
 
     @property
     def model(self) -> str:
@@ -41,6 +43,7 @@ class WhisperSTT(stt.STT):
         pcm = b"".join(bytes(f.data) for f in [*resampler.push(frame), *resampler.flush()])
         audio = np.frombuffer(pcm, np.int16).astype(np.float32) / 32768.0
         result = await asyncio.to_thread(transcribe, self._model, audio)
+        self.last_seconds = result.seconds
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
             alternatives=[stt.SpeechData(language="en", text=result.text, confidence=1.0)],
@@ -51,6 +54,7 @@ class EspeakTTS(tts.TTS):
     def __init__(self, voice: str = "en-us"):
         super().__init__(capabilities=tts.TTSCapabilities(streaming=False), sample_rate=ESPEAK_RATE, num_channels=1)
         self.voice = voice
+        self.last_first_byte_seconds = 0.0  # time to the first audio chunk of the last synthesis
 
     @property
     def model(self) -> str:
@@ -66,6 +70,7 @@ class EspeakTTS(tts.TTS):
 
 class EspeakStream(tts.ChunkedStream):
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
+        started = time.perf_counter()
         process = await asyncio.create_subprocess_exec(
             "espeak-ng",
             "-v",
@@ -78,7 +83,10 @@ class EspeakStream(tts.ChunkedStream):
         output_emitter.initialize(
             request_id=utils.shortuuid(), sample_rate=ESPEAK_RATE, num_channels=1, mime_type="audio/wav"
         )
+        first = True
         while chunk := await process.stdout.read(4096):
+            if first:
+                self._tts.last_first_byte_seconds, first = time.perf_counter() - started, False
             output_emitter.push(chunk)
         if await process.wait() != 0:
             raise APIConnectionError(f"espeak-ng failed: {(await process.stderr.read()).decode(errors='replace')}")

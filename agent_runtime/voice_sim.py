@@ -1,0 +1,207 @@
+"""Voice calls with simulated debtors through the full audio path, no LiveKit server needed.
+
+The debtor's words are synthesised with espeak-ng (en-gb, a different voice from the agent's en-us) and fed as
+20 ms frames at real time into a real AgentSession (silero VAD -> faster-whisper tiny.en -> engine + policy ->
+NLG -> espeak-ng TTS); the agent's audio is captured. End-to-end latency runs from the last debtor speech frame to
+the first agent audio frame; STT, engine and TTS first byte are measured where they happen, and "endpointing" is
+the remainder (VAD end-of-turn plus framework overhead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from livekit import rtc
+from livekit.agents import Agent, AgentSession
+from livekit.agents.voice import io
+
+from agent_runtime.call import CallController
+from agent_runtime.contracts.stages import LatencyStage
+from agent_runtime.engine import Decision
+from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
+from agent_runtime.speech.whisper import SAMPLE_RATE
+
+FRAME = SAMPLE_RATE // 50
+# Sub-second turns: VAD end-of-turn after 0.2 s of silence, no preemptive generation (the DST runs once per turn).
+TURN_HANDLING = {
+    "turn_detection": "vad",
+    "interruption": {"mode": "vad"},
+    "preemptive_generation": {"enabled": False},
+    "endpointing": {"min_delay": 0.2},
+}
+REPLY_TIMEOUT = 20.0
+DEBTOR_VOICE = "en-gb"
+SPEECH_THRESHOLD = 300  # int16 amplitude above which a sample counts as speech (about -40 dBFS)
+
+
+def synthesise(text: str, voice: str = DEBTOR_VOICE) -> np.ndarray:
+    """espeak-ng speech as 16 kHz mono int16, leading and trailing silence cut so that the end of the buffer is the
+    last speech sample (the start of every latency measurement)."""
+    wav = subprocess.run(["espeak-ng", "-v", voice, "--stdout", " " + text], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["sox", "-t", "wav", "-", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", "-c", "1", "-"],
+        input=wav,
+        capture_output=True,
+        check=True,
+    ).stdout
+    pcm = np.frombuffer(raw, np.int16)
+    voiced = np.flatnonzero(np.abs(pcm.astype(np.int32)) > SPEECH_THRESHOLD)
+    return pcm[voiced[0] : voiced[-1] + 1] if voiced.size else pcm
+
+
+class DebtorAudioInput(io.AudioInput):
+    """Queued utterances, silence in between, one 20 ms frame every 20 ms of wall time."""
+
+    def __init__(self):
+        super().__init__(label="debtor")
+        self.utterances: deque[np.ndarray] = deque()
+        self.current: np.ndarray | None = None
+        self.position = 0
+        self.speech_ended_at: float | None = None  # monotonic time the last speech frame was delivered
+        self.closed = False
+        self._next = time.monotonic()
+
+    def say(self, pcm: np.ndarray) -> None:
+        self.utterances.append(pcm)
+
+    async def __anext__(self) -> rtc.AudioFrame:
+        if self.closed:
+            raise StopAsyncIteration
+        self._next += 0.02
+        await asyncio.sleep(max(0.0, self._next - time.monotonic()))
+        if self.current is None and self.utterances:
+            self.current, self.position = self.utterances.popleft(), 0
+        if self.current is not None:
+            chunk = self.current[self.position : self.position + FRAME]
+            self.position += FRAME
+            if self.position >= len(self.current):
+                self.current = None
+                self.speech_ended_at = time.monotonic()
+            chunk = np.pad(chunk, (0, FRAME - len(chunk)))
+        else:
+            chunk = np.zeros(FRAME, np.int16)
+        return rtc.AudioFrame(data=chunk.tobytes(), sample_rate=SAMPLE_RATE, num_channels=1, samples_per_channel=FRAME)
+
+
+class AgentAudioCapture(io.AudioOutput):
+    """Keeps the agent's audio (resampled to 16 kHz by the framework) and when each reply started and ended."""
+
+    def __init__(self):
+        super().__init__(label="capture", capabilities=io.AudioOutputCapabilities(pause=False), sample_rate=SAMPLE_RATE)
+        self.segments: list[np.ndarray] = []
+        self.first_frame_at: float | None = None
+        self.finished = asyncio.Event()
+        self._current: list[np.ndarray] = []
+        self._played = 0.0
+
+    def expect_reply(self) -> None:
+        self.first_frame_at = None
+        self.finished.clear()
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        await super().capture_frame(frame)
+        if self._played == 0.0:
+            self.on_playback_started(created_at=time.time())
+        if self.first_frame_at is None:
+            self.first_frame_at = time.monotonic()
+        self._played += frame.duration
+        self._current.append(np.frombuffer(bytes(frame.data), np.int16))
+
+    def _finish(self, interrupted: bool) -> None:
+        self.on_playback_finished(playback_position=self._played, interrupted=interrupted)
+        if self._current:
+            self.segments.append(np.concatenate(self._current))
+        self._current, self._played = [], 0.0
+        self.finished.set()
+
+    def flush(self) -> None:
+        super().flush()
+        self._finish(False)
+
+    def clear_buffer(self) -> None:
+        self._finish(True)
+
+
+@dataclass
+class VoiceCallResult:
+    transcript: list[str]
+    latencies_ms: dict[str, list[float]] = field(default_factory=dict)
+    recording: np.ndarray | None = None
+    outcome: str = ""
+
+
+async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handling: dict) -> VoiceCallResult:
+    stt, tts = WhisperSTT(whisper), EspeakTTS("en-us")
+    audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
+    session = AgentSession(vad=vad, stt=stt, llm=_policy_llm(call), tts=tts, turn_handling=turn_handling)
+    session.input.audio, session.output.audio = audio_in, audio_out
+    result = VoiceCallResult(transcript=[])
+    timeline: list[np.ndarray] = []
+    await session.start(Agent(instructions="The reinforcement-learning policy chooses every reply."))
+    try:
+        opening = await call.open()
+        audio_out.expect_reply()
+        await session.say(opening)
+        await asyncio.wait_for(audio_out.finished.wait(), REPLY_TIMEOUT)
+        timeline += audio_out.segments[-1:]
+        result.transcript.append(f"agent : {opening}")
+        heard = debtor.opening()
+        while not call.ended:
+            if heard.hang_up:
+                result.transcript.append(f"debtor: {heard.text} [hangs up]")
+                await call.respond(heard.text, hang_up=True)
+                break
+            speech = synthesise(heard.text)
+            timeline.append(speech)
+            turns = call.turns_answered
+            audio_out.expect_reply()
+            audio_in.say(speech)
+            deadline = time.monotonic() + REPLY_TIMEOUT + len(speech) / SAMPLE_RATE
+            while call.turns_answered == turns and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            if call.turns_answered == turns:
+                result.transcript.append(f"debtor: {heard.text}  [not heard: no reply within the timeout]")
+                await call.respond("", hang_up=True)
+                break
+            event = call.last_event
+            result.transcript.append(f"debtor: {heard.text}  [heard: {event.user_text!r}]")
+            if event.agent_text:
+                await asyncio.wait_for(audio_out.finished.wait(), REPLY_TIMEOUT)
+                timeline += audio_out.segments[-1:]
+                strategy = event.executed_action.label if event.executed_action is not None else "close"
+                result.transcript.append(f"agent : [{strategy}] {event.agent_text}")
+                e2e = (audio_out.first_frame_at - audio_in.speech_ended_at) * 1000
+                stages = {
+                    LatencyStage.E2E: e2e,
+                    LatencyStage.STT: stt.last_seconds * 1000,
+                    LatencyStage.ENGINE: event.latencies_ms[LatencyStage.ENGINE],
+                    LatencyStage.TTS_FIRST_BYTE: tts.last_first_byte_seconds * 1000,
+                }
+                stages[LatencyStage.ENDPOINTING] = max(
+                    0.0, e2e - sum(v for k, v in stages.items() if k is not LatencyStage.E2E)
+                )
+                for stage, value in stages.items():
+                    result.latencies_ms.setdefault(stage.value, []).append(value)
+            if event.ends_call:
+                break
+            heard = debtor.respond(
+                Decision(event.proposed_action, event.executed_action, event.guard_rule, event.offer)
+            )
+    finally:
+        audio_in.closed = True
+        await session.aclose()
+    outcome = call.engine.outcome
+    result.outcome = outcome.kind.value if outcome else "unfinished"
+    result.recording = np.concatenate(timeline) if timeline else np.zeros(0, np.int16)
+    return result
+
+
+def _policy_llm(call: CallController):
+    from agent_runtime.policy_llm import PolicyLLM
+
+    return PolicyLLM(call)
