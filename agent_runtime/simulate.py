@@ -41,15 +41,13 @@ def load_policy(spec: str, seed: int):
     return (lambda state: (scripted(state), None)), spec
 
 
-async def simulate_call(
-    index: int, seed: int, policy, version: str, tracker: DialogueStateTracker, outbox: Outbox
-) -> tuple[list[str], list[float], str]:
+def new_call(index: int, seed: int, policy, version: str, tracker: DialogueStateTracker, outbox: Outbox, prefix: str):
+    """Call `index` of a seeded batch: a sampled debtor (hidden traits) and the agent's controller for the call."""
     from training.simulator.debtor import SimulatedDebtor
     from training.simulator.personas import SIMULATION_EPOCH, sample_debtor
 
     rng = np.random.default_rng(seed + index)
     traits, facts = sample_debtor(rng)
-    debtor = SimulatedDebtor(traits, facts.balance, rng)
     call = CallController(
         facts,
         policy,
@@ -59,8 +57,15 @@ async def simulate_call(
         SIMULATION_EPOCH,
         outbox=outbox,
         channel="simulated",
-        call_id=f"sim-{seed}-{index}",
+        call_id=f"{prefix}-{seed}-{index}",
     )
+    return call, SimulatedDebtor(traits, facts.balance, rng), traits
+
+
+async def simulate_call(
+    index: int, seed: int, policy, version: str, tracker: DialogueStateTracker, outbox: Outbox
+) -> tuple[list[str], list[float], str]:
+    call, debtor, traits = new_call(index, seed, policy, version, tracker, outbox, "sim")
     lines = [f"agent : {await call.open()}"]
     heard, engine_ms = debtor.opening(), []
     while True:
@@ -77,7 +82,7 @@ async def simulate_call(
         heard = debtor.respond(Decision(event.proposed_action, event.executed_action, event.guard_rule, event.offer))
     outcome = call.engine.outcome
     lines.append(
-        f"outcome: {outcome.kind.value}, recovery {outcome.recovery(facts):.0%} "
+        f"outcome: {outcome.kind.value}, recovery {outcome.recovery(call.facts):.0%} "
         f"[hidden persona: {traits.persona.value}]"
     )
     return lines, engine_ms, outcome.kind.value
@@ -98,23 +103,8 @@ async def simulate_voice_call(
     index: int, seed: int, policy, version: str, tracker: DialogueStateTracker, outbox: Outbox, voice: dict
 ):
     from agent_runtime.voice_sim import voice_call
-    from training.simulator.debtor import SimulatedDebtor
-    from training.simulator.personas import SIMULATION_EPOCH, sample_debtor
 
-    rng = np.random.default_rng(seed + index)
-    traits, facts = sample_debtor(rng)
-    debtor = SimulatedDebtor(traits, facts.balance, rng)
-    call = CallController(
-        facts,
-        policy,
-        version,
-        tracker,
-        TemplateNLG(seed=seed + index),
-        SIMULATION_EPOCH,
-        outbox=outbox,
-        channel="simulated",
-        call_id=f"voice-{seed}-{index}",
-    )
+    call, debtor, traits = new_call(index, seed, policy, version, tracker, outbox, "voice")
     result = await voice_call(call, debtor, **voice)
     result.transcript.append(f"outcome: {result.outcome} [hidden persona: {traits.persona.value}]")
     return result.transcript, result.latencies_ms, result.outcome, result.recording

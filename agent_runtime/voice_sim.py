@@ -113,8 +113,8 @@ class AgentAudioCapture(io.AudioOutput):
         self._current.append(np.frombuffer(bytes(frame.data), np.int16))
 
     def _finish(self, interrupted: bool) -> None:
-        self.on_playback_finished(playback_position=self._played, interrupted=interrupted)
-        if self._current:
+        if self._current:  # report only segments that played (an empty flush has nothing to finish)
+            self.on_playback_finished(playback_position=self._played, interrupted=interrupted)
             self.segments.append(np.concatenate(self._current))
         self._current, self._played = [], 0.0
         self.finished.set()

@@ -10,7 +10,6 @@ state-spec version than the policy's are refused with a clear message.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections import Counter
@@ -31,6 +30,7 @@ from agent_runtime.contracts.reward import compute_reward
 from agent_runtime.contracts.runs import VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
 from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION, StateSpecMismatchError
 from agent_runtime.events.store import read_events
+from agent_runtime.files import sha256_of
 from policy.buffers import ReplayBuffer
 from policy.checkpoint import load_checkpoint, save_checkpoint
 from policy.ddq import DDQConfig, Imagination
@@ -141,14 +141,6 @@ def load_transitions(path: Path, progress: bool = False) -> Transitions:
     return data
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def replay_metrics(args: Args):
     """Evaluation metrics pushed to the Pushgateway when PUSHGATEWAY_URL is set (events carry no persona label)."""
     url = os.environ.get("PUSHGATEWAY_URL")
@@ -241,7 +233,7 @@ def run(args: Args) -> RunSummary:
         provenance={
             "source": "events",
             "events_file": str(args.events),
-            "events_sha256": file_digest(args.events),
+            "events_sha256": sha256_of(args.events),
             "events_read": data.events,
             "calls_used": data.calls,
             "calls_skipped": dict(data.skipped),

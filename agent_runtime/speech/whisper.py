@@ -6,13 +6,14 @@ CPU and is warmed up once, because the first transcription is several times slow
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+
+from agent_runtime.files import sha256_of
 
 MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 SAMPLE_RATE = 16_000
@@ -26,14 +27,6 @@ class ModelIntegrityError(RuntimeError):
 class Transcript:
     text: str
     seconds: float
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def model_dir() -> Path:
