@@ -4,8 +4,10 @@ persona (higher mean return)?
 
     python benchmarks/policy_quality.py [--algo dqn] [--seeds 0 1 2] [--episodes 3000] [--workers 2]
 
-Trains the runs, selects the checkpoint with the highest *validation* mean return (validation seeds, never the
-held-out ones), evaluates it once on the held-out seeds, writes results/policy_quality.json and copies the
+Trains the runs (keeping the weights at every greedy evaluation), then selects on the validation seeds only, never
+the held-out ones: among the snapshots that beat every constant action's validation mean return on every persona,
+the one with the highest validation mean return (the overall best if none qualifies). It evaluates that one once
+on the held-out seeds, writes results/policy_quality.json and copies the
 checkpoint to checkpoints/debtor_policy.pt (the default policy of the runtime).
 """
 
@@ -16,8 +18,10 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from agent_runtime.contracts.actions import ACTION_NAMES
-from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START
+from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START, VALIDATION_EPISODES, VALIDATION_SEED_START
 from training.baselines import make_policy
 from training.evaluate import evaluate
 from training.runner import run_many
@@ -36,15 +40,30 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/policy_quality.json"))
     parser.add_argument("--checkpoint-out", type=Path, default=Path("checkpoints/debtor_policy.pt"))
     args = parser.parse_args()
-    jobs = [Args(algo=args.algo, episodes=args.episodes, seed=s, out=args.runs / f"seed{s}") for s in args.seeds]
+    jobs = [
+        Args(algo=args.algo, episodes=args.episodes, seed=s, out=args.runs / f"seed{s}", snapshots=True)
+        for s in args.seeds
+    ]
     run_many(jobs, workers=args.workers)
+    # Selection uses the validation seeds only: every constant action's mean return per persona there ...
+    constant_bar = {}
+    for name in ACTION_NAMES:
+        result = evaluate(
+            lambda env, name=name: make_policy(f"constant:{name}", env, 0), VALIDATION_EPISODES, VALIDATION_SEED_START
+        )
+        for persona, values in result["per_persona"].items():
+            constant_bar[persona] = max(constant_bar.get(persona, -np.inf), values["mean_return"])
+    # ... then, among the snapshots that beat those on every persona, the highest validation mean return.
     candidates = []
     for job in jobs:
-        metrics = [json.loads(line) for line in (job.out / "metrics.jsonl").read_text().splitlines()]
-        evals = [m for m in metrics if m["kind"] == "eval"]
-        best = max(evals, key=lambda e: e["eval_mean_return"])
-        candidates.append((best["eval_mean_return"], str(job.out / "best.pt"), best))
-    _, chosen, validation = max(candidates)
+        for line in (job.out / "metrics.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            if record["kind"] == "eval":
+                beats = all(record["per_persona"][p]["mean_return"] > bar for p, bar in constant_bar.items())
+                path = job.out / "snapshots" / f"episode{record['real_episodes']:06d}.pt"
+                candidates.append((beats, record["eval_mean_return"], str(path), record))
+    qualified = [c for c in candidates if c[0]]
+    _, _, chosen, validation = max(qualified or candidates, key=lambda c: c[1])
 
     def held_out(spec: str) -> dict:
         return evaluate(lambda env: make_policy(spec, env, EVAL_SEED_START), EVAL_EPISODES, EVAL_SEED_START)
@@ -61,6 +80,9 @@ def main() -> None:
         for persona in personas
     }
     report = {
+        "selection": "validation seeds: highest mean return among snapshots beating every constant on every persona",
+        "snapshots_qualified": len(qualified),
+        "snapshots": len(candidates),
         "checkpoint": chosen,
         "validation_at_selection": {
             k: validation[k] for k in ("real_episodes", "eval_success_rate", "eval_mean_return")

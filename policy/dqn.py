@@ -139,6 +139,7 @@ class TrainResult:
     evals: list[dict] = field(default_factory=list)
     best_eval: dict | None = None  # the evaluation (periodic or final) with the highest mean return
     best_state: dict | None = None  # the Q-network's weights at that evaluation
+    snapshots: list[tuple[dict, dict]] = field(default_factory=list)  # (evaluation, weights) of every evaluation
 
 
 Evaluator = Callable[[Callable[[np.ndarray], int]], dict]
@@ -171,6 +172,7 @@ def train(
     evaluate: Evaluator | None = None,
     action_names: tuple[str, ...] | None = None,
     info_keys: tuple[str, ...] = (),
+    keep_snapshots: bool = False,
     progress: bool = False,
 ) -> TrainResult:
     """Train on `make_env()` until the budget is spent; DDQ passes its `imagination`.
@@ -198,6 +200,7 @@ def train(
     episode_return, episode_actions, episode_q, losses = 0.0, Counter(), [], {}
     evals: list[dict] = []
     best: tuple[dict, dict] | None = None
+    snapshots: list[tuple[dict, dict]] = []
     budget = config.total_steps or config.total_episodes
     bar = tqdm(total=budget, disable=not progress, unit="step" if config.total_steps else "episode")
     while True:
@@ -259,6 +262,8 @@ def train(
                 evaluation = {"kind": "eval", "real_episodes": episodes, "real_steps": steps, **evaluate(greedy)}
                 evals.append(evaluation)
                 best = keep_best(best, evaluation, learner)
+                if keep_snapshots:
+                    snapshots.append((evaluation, weights_of(learner)))
                 for callback in callbacks:
                     callback.on_eval(evaluation)
             obs, _ = env.reset()
@@ -273,7 +278,10 @@ def train(
             break
     bar.close()
     final = evaluate(greedy)
-    best = keep_best(best, {"real_episodes": episodes, "real_steps": steps, **final}, learner)
+    final_record = {"kind": "eval", "real_episodes": episodes, "real_steps": steps, **final}
+    best = keep_best(best, final_record, learner)
+    if keep_snapshots:
+        snapshots.append((final_record, weights_of(learner)))
     return TrainResult(
         learner,
         steps,
@@ -284,12 +292,17 @@ def train(
         evals,
         best[0],
         best[1],
+        snapshots,
     )
+
+
+def weights_of(learner: QLearner) -> dict:
+    return {k: v.clone() for k, v in learner.q_network.state_dict().items()}
 
 
 def keep_best(best: tuple[dict, dict] | None, evaluation: dict, learner: QLearner) -> tuple[dict, dict]:
     if best is None or evaluation["eval_mean_return"] > best[0]["eval_mean_return"]:
-        return evaluation, {k: v.clone() for k, v in learner.q_network.state_dict().items()}
+        return evaluation, weights_of(learner)
     return best
 
 

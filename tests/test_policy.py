@@ -219,3 +219,13 @@ def test_train_cli_writes_the_run_outputs(tmp_path):
         "feature_action_values.png",
     ]
     assert all(p.read_bytes().startswith(b"\x89PNG") and p.stat().st_size > 10_000 for p in written)
+
+
+def test_snapshots_keep_the_weights_of_every_evaluation(tmp_path):
+    from training.train import Args, run
+
+    run(Args(episodes=12, seed=1, out=tmp_path, eval_every=5, eval_episodes=3, snapshots=True, progress=False))
+    names = sorted(p.name for p in (tmp_path / "snapshots").glob("*.pt"))
+    assert names == ["episode000005.pt", "episode000010.pt", "episode000012.pt"]
+    metadata, weights, _ = load_checkpoint(tmp_path / "snapshots" / "episode000010.pt", **EXPECTED)
+    assert metadata.provenance["selected_at_real_episodes"] == 10 and weights

@@ -74,6 +74,8 @@ class Args:
     eval_episodes: int | None = None
     stt_noise: float = 0.0
     """word error rate of STT-style noise in the simulated debtor's text"""
+    snapshots: bool = False
+    """also save the weights at every greedy evaluation (RUN/snapshots/episodeNNNNNN.pt) for later selection"""
     pushgateway: str | None = None
     """push training metrics to this Pushgateway (default: $PUSHGATEWAY_URL; none when unset)"""
     progress: bool = True
@@ -129,6 +131,7 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
         if debtor
         else {}
     )
+    extras["keep_snapshots"] = args.snapshots
     try:
         if isinstance(config, DDQConfig):
             result, imagination = train_ddq(
@@ -145,6 +148,10 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
         selected_at_real_episodes=result.best_eval["real_episodes"], selected_by="highest validation mean return"
     )
     save_checkpoint(args.out / "best.pt", best_metadata, result.best_state)
+    for evaluation, weights in result.snapshots:
+        snapshot = best_metadata.model_copy(deep=True)
+        snapshot.provenance.update(selected_at_real_episodes=evaluation["real_episodes"], selected_by="snapshot")
+        save_checkpoint(args.out / "snapshots" / f"episode{evaluation['real_episodes']:06d}.pt", snapshot, weights)
     checkpoint = save_checkpoint(
         args.out / "checkpoint.pt",
         checkpoint_metadata(args, config, result, world_model),
