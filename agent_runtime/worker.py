@@ -30,7 +30,7 @@ from agent_runtime.events.store import EventStore
 from agent_runtime.nlg import TemplateNLG
 from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.simulate import DEFAULT_POLICY, load_policy
-from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
+from agent_runtime.speech.plugins import WhisperSTT, resilient_tts
 from agent_runtime.speech.whisper import default_model
 from agent_runtime.voice_sim import TURN_HANDLING
 
@@ -88,7 +88,7 @@ async def entrypoint(ctx: JobContext) -> None:
         vad=ctx.proc.userdata["vad"],
         stt=WhisperSTT(ctx.proc.userdata["whisper"]),
         llm=PolicyLLM(call),
-        tts=EspeakTTS(os.environ.get("AGENT_VOICE", "en-us")),
+        tts=resilient_tts(os.environ.get("AGENT_VOICE", "en-us")),
         turn_handling=TURN_HANDLING,
     )
     await session.start(Agent(instructions="The reinforcement-learning policy chooses every reply."), room=ctx.room)

@@ -47,3 +47,18 @@ async def test_debtor_speech_gets_a_spoken_answer_with_the_policys_strategy(fact
     (reply,) = audio_out.segments
     assert len(reply) / 16_000 > 1.0  # the offer was synthesised and played
     assert 0 < audio_out.first_frame_at - audio_in.speech_ended_at < 5.0
+
+
+async def test_a_failing_voice_falls_back_to_the_other(facts, tracker):
+    import pytest
+    from livekit.agents import APIConnectionError, tts
+
+    from agent_runtime.speech.plugins import EspeakTTS
+
+    broken = EspeakTTS(binary="/nonexistent/espeak-ng")  # cannot start: every synthesis fails
+    fallback = tts.FallbackAdapter([broken, EspeakTTS("en-us")], max_retry_per_tts=0)
+    with pytest.raises(APIConnectionError):
+        [event async for event in broken.synthesize("hello")]
+    frames = [event.frame async for event in fallback.synthesize("We can set up a plan of fifty dollars a month.")]
+    assert sum(f.duration for f in frames) > 1.0
+    await fallback.aclose()

@@ -51,9 +51,9 @@ class WhisperSTT(stt.STT):
 
 
 class EspeakTTS(tts.TTS):
-    def __init__(self, voice: str = "en-us"):
+    def __init__(self, voice: str = "en-us", binary: str = "espeak-ng"):
         super().__init__(capabilities=tts.TTSCapabilities(streaming=False), sample_rate=ESPEAK_RATE, num_channels=1)
-        self.voice = voice
+        self.voice, self.binary = voice, binary
         self.last_first_byte_seconds = 0.0  # time to the first audio chunk of the last synthesis
 
     @property
@@ -71,15 +71,18 @@ class EspeakTTS(tts.TTS):
 class EspeakStream(tts.ChunkedStream):
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
         started = time.perf_counter()
-        process = await asyncio.create_subprocess_exec(
-            "espeak-ng",
-            "-v",
-            self._tts.voice,
-            "--stdout",
-            " " + self.input_text,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                self._tts.binary,
+                "-v",
+                self._tts.voice,
+                "--stdout",
+                " " + self.input_text,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:  # espeak-ng missing or not executable: an API error, so fallbacks can take over
+            raise APIConnectionError(f"cannot start {self._tts.binary}: {exc}") from None
         output_emitter.initialize(
             request_id=utils.shortuuid(), sample_rate=ESPEAK_RATE, num_channels=1, mime_type="audio/wav"
         )
@@ -91,3 +94,9 @@ class EspeakStream(tts.ChunkedStream):
         if await process.wait() != 0:
             raise APIConnectionError(f"espeak-ng failed: {(await process.stderr.read()).decode(errors='replace')}")
         output_emitter.flush()
+
+
+def resilient_tts(primary_voice: str = "en-us", backup_voice: str = "en-gb") -> tts.TTS:
+    """The agent's voice with a second one behind it: if synthesis fails, the call goes on in the other voice
+    (livekit's FallbackAdapter; the failure is logged and counted by the framework's TTS metrics)."""
+    return tts.FallbackAdapter([EspeakTTS(primary_voice), EspeakTTS(backup_voice)], max_retry_per_tts=0)
