@@ -1,6 +1,6 @@
-"""Calls between the agent and simulated debtors, in text mode (the audio path comes with the voice runtime).
+"""Calls between the agent and simulated debtors, through the full audio path (agent_runtime.voice_sim) or as text.
 
-    python -m agent_runtime simulate --text --calls N [--seed S] [--out DIR] [--events PATH.db]
+    python -m agent_runtime simulate [--text] --calls N [--seed S] [--concurrency C] [--out DIR] [--events PATH.db]
         [--mqtt URL] [--policy CHECKPOINT|scripted:best_practice]
 
 Each call runs the agent's own CallController (engine, policy, guard, NLG, events) against a simulated debtor
@@ -143,8 +143,10 @@ async def run(args: argparse.Namespace) -> dict:
         )
     tracker, latencies, outcomes = DialogueStateTracker(), {}, {}
     voice = None if args.text else voice_resources()
-    try:
-        for index in range(args.calls):
+    slots = asyncio.Semaphore(max(1, args.concurrency))
+
+    async def one_call(index: int) -> None:
+        async with slots:
             if voice is None:
                 lines, times, outcome = await simulate_call(index, args.seed, policy, version, tracker, outbox)
                 # Text mode has no audio: the end-to-end time is the engine's (DST, policy, guard and NLG).
@@ -155,12 +157,15 @@ async def run(args: argparse.Namespace) -> dict:
                 )
                 (out / "recordings").mkdir(exist_ok=True)
                 write_wav(out / "recordings" / f"call-{index:03d}.wav", recording)
-            (out / "transcripts" / f"call-{index:03d}.txt").write_text("\n".join(lines) + "\n")
-            for stage, values in measured.items():
-                latencies.setdefault(stage, []).extend(values)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            if args.print:
-                print("\n".join(lines) + "\n")
+        (out / "transcripts" / f"call-{index:03d}.txt").write_text("\n".join(lines) + "\n")
+        for stage, values in measured.items():
+            latencies.setdefault(stage, []).extend(values)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if args.print:
+            print("\n".join(lines) + "\n")
+
+    try:
+        await asyncio.gather(*(one_call(index) for index in range(args.calls)))
     finally:
         stop.set()
         if publisher is not None:
@@ -175,6 +180,7 @@ async def run(args: argparse.Namespace) -> dict:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--concurrency", type=int, default=1, help="calls in progress at once")
     parser.add_argument("--out", type=Path, default=Path("runs/simulate"))
     parser.add_argument("--text", action="store_true", help="text only: skip speech synthesis and recognition")
     parser.add_argument("--events", type=Path, help="events database (default: OUT/events.db)")
