@@ -41,13 +41,22 @@ def load_policy(spec: str, seed: int):
     return (lambda state: (scripted(state), None)), spec
 
 
-def new_call(index: int, seed: int, policy, version: str, tracker: DialogueStateTracker, outbox: Outbox, prefix: str):
+def new_call(
+    index: int,
+    seed: int,
+    policy,
+    version: str,
+    tracker: DialogueStateTracker,
+    outbox: Outbox,
+    prefix: str,
+    persona: str | None = None,
+):
     """Call `index` of a seeded batch: a sampled debtor (hidden traits) and the agent's controller for the call."""
     from training.simulator.debtor import SimulatedDebtor
-    from training.simulator.personas import SIMULATION_EPOCH, sample_debtor
+    from training.simulator.personas import SIMULATION_EPOCH, Persona, sample_debtor
 
     rng = np.random.default_rng(seed + index)
-    traits, facts = sample_debtor(rng)
+    traits, facts = sample_debtor(rng, Persona(persona) if persona else None)
     call = CallController(
         facts,
         policy,
@@ -63,9 +72,15 @@ def new_call(index: int, seed: int, policy, version: str, tracker: DialogueState
 
 
 async def simulate_call(
-    index: int, seed: int, policy, version: str, tracker: DialogueStateTracker, outbox: Outbox
+    index: int,
+    seed: int,
+    policy,
+    version: str,
+    tracker: DialogueStateTracker,
+    outbox: Outbox,
+    persona: str | None = None,
 ) -> tuple[list[str], list[float], str]:
-    call, debtor, traits = new_call(index, seed, policy, version, tracker, outbox, "sim")
+    call, debtor, traits = new_call(index, seed, policy, version, tracker, outbox, "sim", persona)
     lines = [f"agent : {await call.open()}"]
     heard, engine_ms = debtor.opening(), []
     while True:
@@ -100,11 +115,18 @@ def voice_resources() -> dict:
 
 
 async def simulate_voice_call(
-    index: int, seed: int, policy, version: str, tracker: DialogueStateTracker, outbox: Outbox, voice: dict
+    index: int,
+    seed: int,
+    policy,
+    version: str,
+    tracker: DialogueStateTracker,
+    outbox: Outbox,
+    voice: dict,
+    persona: str | None = None,
 ):
     from agent_runtime.voice_sim import voice_call
 
-    call, debtor, traits = new_call(index, seed, policy, version, tracker, outbox, "voice")
+    call, debtor, traits = new_call(index, seed, policy, version, tracker, outbox, "voice", persona)
     result = await voice_call(call, debtor, **voice)
     result.transcript.append(f"outcome: {result.outcome} [hidden persona: {traits.persona.value}]")
     return result.transcript, result.latencies_ms, result.outcome, result.recording
@@ -145,15 +167,22 @@ async def run(args: argparse.Namespace) -> dict:
     voice = None if args.text else voice_resources()
     slots = asyncio.Semaphore(max(1, args.concurrency))
 
+    def persona_of(index: int) -> str | None:
+        from training.simulator.personas import PERSONAS
+
+        return PERSONAS[index % len(PERSONAS)].value if args.one_per_persona else None
+
     async def one_call(index: int) -> None:
         async with slots:
             if voice is None:
-                lines, times, outcome = await simulate_call(index, args.seed, policy, version, tracker, outbox)
+                lines, times, outcome = await simulate_call(
+                    index, args.seed, policy, version, tracker, outbox, persona_of(index)
+                )
                 # Text mode has no audio: the end-to-end time is the engine's (DST, policy, guard and NLG).
                 measured = {LatencyStage.ENGINE.value: times, LatencyStage.E2E.value: times}
             else:
                 lines, measured, outcome, recording = await simulate_voice_call(
-                    index, args.seed, policy, version, tracker, outbox, voice
+                    index, args.seed, policy, version, tracker, outbox, voice, persona_of(index)
                 )
                 (out / "recordings").mkdir(exist_ok=True)
                 write_wav(out / "recordings" / f"call-{index:03d}.wav", recording)
@@ -181,6 +210,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--concurrency", type=int, default=1, help="calls in progress at once")
+    parser.add_argument(
+        "--one-per-persona",
+        action="store_true",
+        help="cycle the hidden persona: cooperative, sad, avoidant, angry, ...",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/simulate"))
     parser.add_argument("--text", action="store_true", help="text only: skip speech synthesis and recognition")
     parser.add_argument("--events", type=Path, help="events database (default: OUT/events.db)")

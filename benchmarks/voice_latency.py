@@ -34,6 +34,7 @@ def main() -> None:
             text=False,
             events=None,
             concurrency=args.concurrency,
+            one_per_persona=False,
             mqtt=None,
             policy=DEFAULT_POLICY,
             print=False,
