@@ -98,3 +98,30 @@ def test_simulate_through_the_audio_path_records_and_measures(tmp_path):
     assert recording.stat().st_size > 16_000 * 2 * 5  # more than five seconds of conversation
     transcript = (tmp_path / "transcripts" / "call-000.txt").read_text()
     assert "[heard:" in transcript and "This is an attempt to collect a debt" in transcript
+
+
+def test_one_call_per_persona(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent_runtime",
+            "simulate",
+            "--text",
+            "--calls",
+            "4",
+            "--one-per-persona",
+            "--out",
+            str(tmp_path),
+            "--policy",
+            "scripted:best_practice",
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    personas = [
+        p.read_text().rsplit("hidden persona: ", 1)[1].strip(" ]\n")
+        for p in sorted((tmp_path / "transcripts").glob("*.txt"))
+    ]
+    assert personas == ["cooperative", "sad", "avoidant", "angry"]
