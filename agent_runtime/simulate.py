@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from agent_runtime.call import CallController
+from agent_runtime.call import CallController, PolicyFn
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.engine import Decision
@@ -41,46 +42,42 @@ def load_policy(spec: str, seed: int):
     return (lambda state: (scripted(state), None)), spec
 
 
-def new_call(
-    index: int,
-    seed: int,
-    policy,
-    version: str,
-    tracker: DialogueStateTracker,
-    outbox: Outbox,
-    prefix: str,
-    persona: str | None = None,
-):
+@dataclass(frozen=True)
+class Batch:
+    """What every call of one simulation run shares."""
+
+    policy: PolicyFn
+    version: str
+    tracker: DialogueStateTracker
+    outbox: Outbox
+    seed: int
+    one_per_persona: bool = False
+
+
+def new_call(batch: Batch, index: int, prefix: str):
     """Call `index` of a seeded batch: a sampled debtor (hidden traits) and the agent's controller for the call."""
     from training.simulator.debtor import SimulatedDebtor
-    from training.simulator.personas import SIMULATION_EPOCH, Persona, sample_debtor
+    from training.simulator.personas import PERSONAS, SIMULATION_EPOCH, sample_debtor
 
-    rng = np.random.default_rng(seed + index)
-    traits, facts = sample_debtor(rng, Persona(persona) if persona else None)
+    persona = PERSONAS[index % len(PERSONAS)] if batch.one_per_persona else None
+    rng = np.random.default_rng(batch.seed + index)
+    traits, facts = sample_debtor(rng, persona)
     call = CallController(
         facts,
-        policy,
-        version,
-        tracker,
-        TemplateNLG(seed=seed + index),
+        batch.policy,
+        batch.version,
+        batch.tracker,
+        TemplateNLG(seed=batch.seed + index),
         SIMULATION_EPOCH,
-        outbox=outbox,
+        outbox=batch.outbox,
         channel="simulated",
-        call_id=f"{prefix}-{seed}-{index}",
+        call_id=f"{prefix}-{batch.seed}-{index}",
     )
     return call, SimulatedDebtor(traits, facts.balance, rng), traits
 
 
-async def simulate_call(
-    index: int,
-    seed: int,
-    policy,
-    version: str,
-    tracker: DialogueStateTracker,
-    outbox: Outbox,
-    persona: str | None = None,
-) -> tuple[list[str], list[float], str]:
-    call, debtor, traits = new_call(index, seed, policy, version, tracker, outbox, "sim", persona)
+async def simulate_call(batch: Batch, index: int) -> tuple[list[str], list[float], str]:
+    call, debtor, traits = new_call(batch, index, "sim")
     lines = [f"agent : {await call.open()}"]
     heard, engine_ms = debtor.opening(), []
     while True:
@@ -114,19 +111,10 @@ def voice_resources() -> dict:
     return {"vad": vad, "whisper": default_model(), "turn_handling": TURN_HANDLING}
 
 
-async def simulate_voice_call(
-    index: int,
-    seed: int,
-    policy,
-    version: str,
-    tracker: DialogueStateTracker,
-    outbox: Outbox,
-    voice: dict,
-    persona: str | None = None,
-):
+async def simulate_voice_call(batch: Batch, index: int, voice: dict):
     from agent_runtime.voice_sim import voice_call
 
-    call, debtor, traits = new_call(index, seed, policy, version, tracker, outbox, "voice", persona)
+    call, debtor, traits = new_call(batch, index, "voice")
     result = await voice_call(call, debtor, **voice)
     result.transcript.append(f"outcome: {result.outcome} [hidden persona: {traits.persona.value}]")
     return result.transcript, result.latencies_ms, result.outcome, result.recording
@@ -166,24 +154,16 @@ async def run(args: argparse.Namespace) -> dict:
     tracker, latencies, outcomes = DialogueStateTracker(), {}, {}
     voice = None if args.text else voice_resources()
     slots = asyncio.Semaphore(max(1, args.concurrency))
-
-    def persona_of(index: int) -> str | None:
-        from training.simulator.personas import PERSONAS
-
-        return PERSONAS[index % len(PERSONAS)].value if args.one_per_persona else None
+    batch = Batch(policy, version, tracker, outbox, args.seed, args.one_per_persona)
 
     async def one_call(index: int) -> None:
         async with slots:
             if voice is None:
-                lines, times, outcome = await simulate_call(
-                    index, args.seed, policy, version, tracker, outbox, persona_of(index)
-                )
+                lines, times, outcome = await simulate_call(batch, index)
                 # Text mode has no audio: the end-to-end time is the engine's (DST, policy, guard and NLG).
                 measured = {LatencyStage.ENGINE.value: times, LatencyStage.E2E.value: times}
             else:
-                lines, measured, outcome, recording = await simulate_voice_call(
-                    index, args.seed, policy, version, tracker, outbox, voice, persona_of(index)
-                )
+                lines, measured, outcome, recording = await simulate_voice_call(batch, index, voice)
                 (out / "recordings").mkdir(exist_ok=True)
                 write_wav(out / "recordings" / f"call-{index:03d}.wav", recording)
         (out / "transcripts" / f"call-{index:03d}.txt").write_text("\n".join(lines) + "\n")
