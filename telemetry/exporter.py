@@ -48,22 +48,20 @@ def simulate(metrics: RuntimeMetrics, calls: int, epsilon: float, pace: float, s
             intent = info["reading"].intent.value if info["reading"] else "other"
             started = time.perf_counter()
             state, _, done, _, info = env.step(proposed)
-            seconds = time.perf_counter() - started
-            metrics.actions.labels(action=info["executed"].label, intent=intent).inc()
-            if info["guard_rule"] is not None:
-                metrics.guard_rules.labels(rule=info["guard_rule"].value).inc()
-                if info["proposed"] != info["executed"]:
-                    metrics.guard_overrides.labels(rule=info["guard_rule"].value).inc()
-            for stage in (LatencyStage.ENGINE, LatencyStage.E2E):
-                metrics.stage_latency.labels(stage=stage.value).observe(seconds)
+            milliseconds = (time.perf_counter() - started) * 1000
+            metrics.count_turn(
+                executed=info["executed"], intent=intent, proposed=info["proposed"], guard_rule=info["guard_rule"]
+            )
+            metrics.observe_latencies({LatencyStage.ENGINE: milliseconds, LatencyStage.E2E: milliseconds})
             time.sleep(pace)
         outcome = env.engine.outcome
-        metrics.calls.labels(outcome=outcome.kind.value).inc()
-        metrics.call_recovery.observe(outcome.recovery(env.facts))
-        if info.get("closing_rule") is not None:
-            metrics.guard_rules.labels(rule=info["closing_rule"].value).inc()
-        if outcome.do_not_contact:
-            metrics.do_not_contact.inc()
+        if info.get("closing_rule") is not None:  # the turn that closed the call: a rule fired, no strategy ran
+            metrics.count_turn(
+                executed=None, intent=info["reading"].intent.value, proposed=None, guard_rule=info["closing_rule"]
+            )
+        metrics.count_call(
+            outcome=outcome.kind.value, recovery=outcome.recovery(env.facts), do_not_contact=outcome.do_not_contact
+        )
         call += 1
 
 

@@ -13,7 +13,9 @@ from collections import deque
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
 
+from agent_runtime.contracts.actions import Action
 from agent_runtime.contracts.events import CallClosed, TurnEvent
+from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.stages import LatencyStage
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0)
@@ -63,22 +65,40 @@ class RuntimeMetrics:
             self.speech_errors.labels(component=component)
 
     def observe_turn(self, event: TurnEvent) -> None:
-        if event.executed_action is not None:
-            self.actions.labels(action=event.executed_action.label, intent=event.dst.intent.value).inc()
-        if event.guard_rule is not None:
-            self.guard_rules.labels(rule=event.guard_rule.value).inc()
-            if event.proposed_action is not None and event.proposed_action != event.executed_action:
-                self.guard_overrides.labels(rule=event.guard_rule.value).inc()
+        self.count_turn(
+            executed=event.executed_action,
+            intent=event.dst.intent.value,
+            proposed=event.proposed_action,
+            guard_rule=event.guard_rule,
+        )
         self.observe_latencies(event.latencies_ms)
+
+    def count_turn(
+        self, *, executed: Action | None, intent: str, proposed: Action | None, guard_rule: GuardRule | None
+    ) -> None:
+        """The executed strategy by intent, and the guard rule that fired (an override if it changed the proposal)."""
+        if executed is not None:
+            self.actions.labels(action=executed.label, intent=intent).inc()
+        if guard_rule is not None:
+            self.guard_rules.labels(rule=guard_rule.value).inc()
+            if proposed is not None and proposed != executed:
+                self.guard_overrides.labels(rule=guard_rule.value).inc()
 
     def observe_latencies(self, latencies_ms: dict[LatencyStage, float]) -> None:
         for stage, milliseconds in latencies_ms.items():
             self.stage_latency.labels(stage=LatencyStage(stage).value).observe(milliseconds / 1000.0)
 
     def observe_call_closed(self, event: CallClosed) -> None:
-        self.calls.labels(outcome=event.outcome.kind.value).inc()
-        self.call_recovery.observe(event.outcome.recovery)
-        if event.outcome.do_not_contact:
+        self.count_call(
+            outcome=event.outcome.kind.value,
+            recovery=event.outcome.recovery,
+            do_not_contact=event.outcome.do_not_contact,
+        )
+
+    def count_call(self, *, outcome: str, recovery: float, do_not_contact: bool) -> None:
+        self.calls.labels(outcome=outcome).inc()
+        self.call_recovery.observe(recovery)
+        if do_not_contact:
             self.do_not_contact.inc()
 
 
