@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-from agent_runtime.contracts.actions import PRESSURE_ACTIONS, RAPPORT_ACTIONS, Action, parse_action
+from agent_runtime.contracts.actions import RAPPORT_ACTIONS, Action, parse_action
 from agent_runtime.contracts.dst import DSTOutput, Flag, Intent
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.guard import GuardRule
@@ -104,8 +104,7 @@ class DialogueEngine:
         if intent is Intent.DISPUTE and (reading.flags & LEGAL_DISPUTE_FLAGS or self.history.validation_given):
             return Outcome(kind=OutcomeKind.DISPUTE), GuardRule.DISPUTE_ESCALATED
         if intent is Intent.COMMIT:
-            terms = debtor_terms(self.facts, self.history, self.today) if reading.amount else offer
-            terms = terms or offer
+            terms = (debtor_terms(self.facts, self.history, self.today) if reading.amount else None) or offer
             if terms is not None:
                 return Outcome(kind=OutcomeKind.COMMITMENT, terms=terms), GuardRule.COMMITMENT_CONFIRMED
         if hang_up:
@@ -143,4 +142,4 @@ class DialogueEngine:
         return TurnResult(observation, self.act(choose(observation.state)))
 
 
-__all__ = ["PRESSURE_ACTIONS", "CallEndedError", "Decision", "DialogueEngine", "Observation", "TurnResult"]
+__all__ = ["CallEndedError", "Decision", "DialogueEngine", "Observation", "TurnResult"]

@@ -32,14 +32,10 @@ DEFAULT_POLICY = "checkpoints/debtor_policy.pt"
 
 def load_policy(spec: str, seed: int):
     """(policy function returning (action, q-values), version) for a checkpoint path or a baseline name."""
-    from training.baselines import load_debtor_policy, make_policy
+    from training.baselines import policy_with_q_values
     from training.simulator.env import DebtorEnv
 
-    if Path(spec).is_file():
-        greedy = load_debtor_policy(Path(spec))
-        return (lambda state: (lambda a, q: (a, q.tolist()))(*greedy.act(state))), Path(spec).name
-    scripted = make_policy(spec, DebtorEnv(), seed)
-    return (lambda state: (scripted(state), None)), spec
+    return policy_with_q_values(spec, DebtorEnv(), seed), Path(spec).name if Path(spec).is_file() else spec
 
 
 @dataclass(frozen=True)
@@ -123,10 +119,12 @@ async def simulate_voice_call(batch: Batch, index: int, voice: dict):
 def write_wav(path: Path, pcm: np.ndarray) -> None:
     import wave
 
+    from agent_runtime.speech.whisper import SAMPLE_RATE
+
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
-        w.setframerate(16_000)
+        w.setframerate(SAMPLE_RATE)
         w.writeframes(pcm.astype(np.int16).tobytes())
 
 

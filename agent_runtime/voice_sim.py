@@ -23,6 +23,7 @@ from livekit.agents.voice import io
 from agent_runtime.call import CallController
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.engine import Decision
+from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
 from agent_runtime.speech.whisper import SAMPLE_RATE
 
@@ -138,7 +139,7 @@ class VoiceCallResult:
 async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handling: dict) -> VoiceCallResult:
     stt, tts = WhisperSTT(whisper), EspeakTTS("en-us")
     audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
-    session = AgentSession(vad=vad, stt=stt, llm=_policy_llm(call), tts=tts, turn_handling=turn_handling)
+    session = AgentSession(vad=vad, stt=stt, llm=PolicyLLM(call), tts=tts, turn_handling=turn_handling)
     session.input.audio, session.output.audio = audio_in, audio_out
     result = VoiceCallResult(transcript=[])
     timeline: list[np.ndarray] = []
@@ -199,9 +200,3 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
     result.outcome = outcome.kind.value if outcome else "unfinished"
     result.recording = np.concatenate(timeline) if timeline else np.zeros(0, np.int16)
     return result
-
-
-def _policy_llm(call: CallController):
-    from agent_runtime.policy_llm import PolicyLLM
-
-    return PolicyLLM(call)

@@ -17,11 +17,8 @@ from agent_runtime.speech.whisper import default_model
 from agent_runtime.voice_sim import TURN_HANDLING, AgentAudioCapture, DebtorAudioInput, synthesise
 
 
-async def test_debtor_speech_gets_a_spoken_answer_with_the_policys_strategy(facts, tracker):
-    def policy(state):
-        return int(Action.OFFER_PAYMENT_PLAN), None
-
-    call = CallController(facts, policy, "test", tracker, TemplateNLG(seed=0), date(2026, 1, 5))
+async def _hear(call, pcm, wait: float) -> tuple[DebtorAudioInput, AgentAudioCapture]:
+    """Play `pcm` as the debtor into a real AgentSession; wait up to `wait` s for the spoken reply."""
     audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
     session = AgentSession(
         vad=silero.VAD.load(min_silence_duration=0.2),
@@ -34,13 +31,22 @@ async def test_debtor_speech_gets_a_spoken_answer_with_the_policys_strategy(fact
     await session.start(Agent(instructions="unused: the policy chooses"))
     try:
         audio_out.expect_reply()
-        audio_in.say(synthesise("Is there some kind of payment plan I could do?"))
-        deadline = time.monotonic() + 60
+        audio_in.say(pcm)
+        deadline = time.monotonic() + wait
         while not audio_out.finished.is_set() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
     finally:
         audio_in.closed = True
         await session.aclose()
+    return audio_in, audio_out
+
+
+async def test_debtor_speech_gets_a_spoken_answer_with_the_policys_strategy(facts, tracker):
+    def policy(state):
+        return int(Action.OFFER_PAYMENT_PLAN), None
+
+    call = CallController(facts, policy, "test", tracker, TemplateNLG(seed=0), date(2026, 1, 5))
+    audio_in, audio_out = await _hear(call, synthesise("Is there some kind of payment plan I could do?"), wait=60)
     assert call.engine.history.readings[0].intent.value == "willing"
     assert call.engine.history.actions == [Action.OFFER_PAYMENT_PLAN]
     assert call.last_event.agent_text.count("$400 monthly") == 1
@@ -62,29 +68,6 @@ async def test_a_failing_voice_falls_back_to_the_other(facts, tracker):
     frames = [event.frame async for event in fallback.synthesize("We can set up a plan of fifty dollars a month.")]
     assert sum(f.duration for f in frames) > 1.0
     await fallback.aclose()
-
-
-async def _hear(call, pcm, wait: float) -> AgentAudioCapture:
-    audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
-    session = AgentSession(
-        vad=silero.VAD.load(min_silence_duration=0.2),
-        stt=WhisperSTT(default_model()),
-        llm=PolicyLLM(call),
-        tts=EspeakTTS(),
-        turn_handling=TURN_HANDLING,
-    )
-    session.input.audio, session.output.audio = audio_in, audio_out
-    await session.start(Agent(instructions="unused: the policy chooses"))
-    try:
-        audio_out.expect_reply()
-        audio_in.say(pcm)
-        deadline = time.monotonic() + wait
-        while not audio_out.finished.is_set() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-    finally:
-        audio_in.closed = True
-        await session.aclose()
-    return audio_out
 
 
 async def test_silence_and_noise_do_not_crash_or_end_the_call(facts, tracker):
@@ -114,7 +97,7 @@ async def test_clipped_speech_gets_an_answer_and_is_logged(facts, tracker):
     )
     speech = synthesise("Is there some kind of payment plan I could do?").astype(np.int32) * 8
     clipped = np.clip(speech, -32768, 32767).astype(np.int16)
-    audio_out = await _hear(call, clipped, wait=30)
+    _, audio_out = await _hear(call, clipped, wait=30)
     assert call.turns_answered == 1 and audio_out.segments  # heard (however badly) and answered aloud
     assert not call.ended and call.last_event.executed_action is Action.OFFER_PAYMENT_PLAN
 

@@ -21,7 +21,7 @@ import numpy as np
 from agent_runtime.contracts.actions import ACTION_NAMES, Action, parse_action
 from agent_runtime.contracts.dst import Intent
 from agent_runtime.contracts.offers import OfferKind, compute_offer_terms
-from agent_runtime.contracts.state import FEATURE_INDEX, last_intent_of
+from agent_runtime.contracts.state import FEATURE_INDEX, MAX_TURNS, last_intent_of
 from training.simulator.env import DebtorEnv
 
 Policy = Callable[[np.ndarray], int]
@@ -52,8 +52,6 @@ def random_policy(rng: np.random.Generator) -> Policy:
 
 
 def linear_script(state: np.ndarray) -> int:
-    from agent_runtime.contracts.state import MAX_TURNS
-
     return int(LINEAR_SEQUENCE[turn_of(state, MAX_TURNS) % len(LINEAR_SEQUENCE)])
 
 
@@ -129,6 +127,22 @@ def checkpoint_policy(path: Path) -> Policy:
     """The greedy policy of a trained checkpoint (policy.inference; needs the `train` extra for torch)."""
     greedy = load_debtor_policy(path)
     return lambda state: greedy.act(state)[0]
+
+
+def policy_with_q_values(
+    spec: str, env: DebtorEnv, seed: int
+) -> Callable[[np.ndarray], tuple[int, list[float] | None]]:
+    """Like make_policy, but each decision also returns the checkpoint's Q-values (None for the baselines)."""
+    if Path(spec).is_file():
+        greedy = load_debtor_policy(Path(spec))
+
+        def act(state: np.ndarray) -> tuple[int, list[float]]:
+            action, q_values = greedy.act(state)
+            return action, q_values.tolist()
+
+        return act
+    baseline = make_policy(spec, env, seed)
+    return lambda state: (baseline(state), None)
 
 
 def make_policy(spec: str, env: DebtorEnv, seed: int) -> Policy:

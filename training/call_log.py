@@ -24,7 +24,7 @@ from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent
 from agent_runtime.contracts.outcome import OutcomeSummary
 from agent_runtime.events.store import EventStore
-from training.baselines import load_debtor_policy, make_policy
+from training.baselines import policy_with_q_values
 from training.simulator.env import DebtorEnv
 
 CLOCK_START = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
@@ -113,17 +113,8 @@ def call_events(
 
 
 def behaviour(policy_spec: str, env: DebtorEnv, epsilon: float, rng: np.random.Generator):
-    if Path(policy_spec).is_file():
-        greedy = load_debtor_policy(Path(policy_spec))
-
-        def choose(state):
-            action, q = greedy.act(state)
-            return action, q.tolist()
-    else:
-        scripted = make_policy(policy_spec, env, 0)
-
-        def choose(state):
-            return scripted(state), None
+    """The policy (checkpoint or baseline) with a uniformly random action on an `epsilon` share of turns."""
+    choose = policy_with_q_values(policy_spec, env, 0)
 
     def act(state):
         action, q = choose(state)

@@ -196,8 +196,7 @@ def training_metrics(args: Args):
 
 
 def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, world_model) -> CheckpointMetadata:
-    env = env_factory(args.env)()
-    obs_size, n_actions = int(env.observation_space.shape[0]), int(env.action_space.n)
+    obs_size, n_actions = result.learner.q_network.obs_size, result.learner.q_network.n_actions
     debtor = is_debtor(args.env)
     return CheckpointMetadata(
         algorithm=args.algo,
