@@ -19,13 +19,12 @@ def run_worker(command: str) -> int:
             file=sys.stderr,
         )
         return 2
-    from agent_runtime.simulate import load_policy
-    from agent_runtime.worker import policy_spec, server
+    from agent_runtime.worker import check_settings, server
 
     try:
-        load_policy(policy_spec(), seed=0)  # a missing or mismatched checkpoint fails here, never mid-call
+        check_settings(command)  # bad settings or a missing or mismatched checkpoint fail here, never mid-call
     except Exception as exc:
-        print(f"error: cannot load the policy {policy_spec()!r}: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     from livekit.agents import cli
 

@@ -94,9 +94,3 @@ class EspeakStream(tts.ChunkedStream):
         if await process.wait() != 0:
             raise APIConnectionError(f"espeak-ng failed: {(await process.stderr.read()).decode(errors='replace')}")
         output_emitter.flush()
-
-
-def resilient_tts(primary_voice: str = "en-us", backup_voice: str = "en-gb") -> tts.TTS:
-    """The agent's voice with a second one behind it: if synthesis fails, the call goes on in the other voice
-    (livekit's FallbackAdapter; the failure is logged and counted by the framework's TTS metrics)."""
-    return tts.FallbackAdapter([EspeakTTS(primary_voice), EspeakTTS(backup_voice)], max_retry_per_tts=0)
