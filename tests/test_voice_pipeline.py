@@ -2,14 +2,18 @@
 faster-whisper tiny.en -> dialogue engine + policy -> NLG -> espeak-ng (en-us) -> captured agent audio."""
 
 import asyncio
+import contextlib
 import time
 from datetime import date
 
+import pytest
 from livekit.agents import Agent, AgentSession
 from livekit.plugins import silero
 
 from agent_runtime.call import CallController
 from agent_runtime.contracts.actions import Action
+from agent_runtime.events.outbox import Outbox
+from agent_runtime.events.store import EventStore, read_events
 from agent_runtime.nlg import TemplateNLG
 from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
@@ -17,8 +21,9 @@ from agent_runtime.speech.whisper import default_model
 from agent_runtime.voice_sim import TURN_HANDLING, AgentAudioCapture, DebtorAudioInput, synthesise
 
 
-async def _hear(call, pcm, wait: float) -> tuple[DebtorAudioInput, AgentAudioCapture]:
-    """Play `pcm` as the debtor into a real AgentSession; wait up to `wait` s for the spoken reply."""
+@contextlib.asynccontextmanager
+async def _voice_session(call, errors: list | None = None):
+    """A real AgentSession for `call` with the debtor's audio input and the agent's captured output."""
     audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
     session = AgentSession(
         vad=silero.VAD.load(min_silence_duration=0.2),
@@ -27,17 +32,25 @@ async def _hear(call, pcm, wait: float) -> tuple[DebtorAudioInput, AgentAudioCap
         tts=EspeakTTS(),
         turn_handling=TURN_HANDLING,
     )
+    if errors is not None:
+        session.on("error", errors.append)
     session.input.audio, session.output.audio = audio_in, audio_out
     await session.start(Agent(instructions="unused: the policy chooses"))
     try:
+        yield session, audio_in, audio_out
+    finally:
+        audio_in.closed = True
+        await session.aclose()
+
+
+async def _hear(call, pcm, wait: float) -> tuple[DebtorAudioInput, AgentAudioCapture]:
+    """Play `pcm` as the debtor into a real AgentSession; wait up to `wait` s for the spoken reply."""
+    async with _voice_session(call) as (_, audio_in, audio_out):
         audio_out.expect_reply()
         audio_in.say(pcm)
         deadline = time.monotonic() + wait
         while not audio_out.finished.is_set() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-    finally:
-        audio_in.closed = True
-        await session.aclose()
     return audio_in, audio_out
 
 
@@ -108,3 +121,55 @@ async def test_an_empty_transcript_gets_an_answer_and_keeps_the_call_open(facts,
     )
     reply = await call.respond("")
     assert reply.text and not reply.ends_call and reply.event.dst.intent.value == "other"
+
+
+MONOLOGUE = (
+    "Look, I know I owe the money, I am not trying to hide from it, but you have to understand what this year has "
+    "been like for me. First the plant cut my hours in the spring, then they let half of us go in the summer, and I "
+    "was one of them. My wife works part time at the school but that barely covers the rent and the groceries, and "
+    "the car needed a new transmission in August, which I had to put on a credit card because I cannot get to "
+    "interviews without it. I have been sending out applications every single week, I had two interviews last month "
+    "and one of them called me back, so maybe something starts in January, but nothing is certain and I do not want "
+    "to promise you money I do not have. On top of that my mother has been in and out of the hospital and I have "
+    "been driving her to appointments three times a week. I am not asking you to forget about the debt, I just need "
+    "some time, or something small each month that I could actually keep up with, because the last thing I want is "
+    "to agree to something today and then miss it and make everything worse. So tell me what you can do."
+)
+
+
+@pytest.mark.slow
+async def test_a_sixty_second_monologue_is_heard_through_and_every_turn_is_logged(facts, tracker, tmp_path):
+    """About a minute of debtor speech with only sentence pauses: the agent may answer in the pauses and be talked
+    over; the session must survive it, hear all of it, and log every answer (or close the call cleanly)."""
+    store = await EventStore.open(tmp_path / "events.db")
+    call = CallController(
+        facts,
+        lambda s: (int(Action.EMPATHETIC_LISTENING), None),
+        "test",
+        tracker,
+        TemplateNLG(seed=0),
+        date(2026, 1, 5),
+        outbox=Outbox(store),
+    )
+    monologue, errors = synthesise(MONOLOGUE), []
+    assert 55 < len(monologue) / 16_000 < 70
+    async with _voice_session(call, errors) as (session, audio_in, _):
+        audio_in.say(monologue)
+        while audio_in.speech_ended_at is None:  # real time: about a minute
+            await asyncio.sleep(0.1)
+        # then until the agent has been listening, with no new answer, for 3 s (the last sentence's answer played)
+        quiet_since, answered, deadline = time.monotonic(), call.turns_answered, time.monotonic() + 30
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < 3 and not call.ended:
+            if call.turns_answered != answered or session.agent_state != "listening":
+                quiet_since, answered = time.monotonic(), call.turns_answered
+            await asyncio.sleep(0.1)
+    await store.close()
+    assert errors == []
+    events = list(read_events(tmp_path / "events.db"))
+    turns = [e for e in events if e["type"] == "turn"]
+    assert len(turns) == call.turns_answered >= 1
+    heard = " ".join(t["user_text"] for t in turns).lower()
+    for word in ("spring", "transmission", "january", "hospital", "what you can do"):  # beginning to end
+        assert word in heard, heard
+    closed = [e for e in events if e["type"] == "call_closed"]
+    assert len(closed) == (1 if call.ended else 0)
