@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 from livekit import rtc
 from livekit.agents import Agent, AgentSession
+from livekit.plugins import silero
 
 from agent_runtime.call import CallController
 from agent_runtime.compliance import forbidden_phrases_in
@@ -26,7 +27,7 @@ from agent_runtime.nlg import TemplateNLG
 from agent_runtime.phrasing import INSTRUCTIONS, LLMPhrasing, rewrite_problem
 from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.speech.backends import SpeechSettings
-from agent_runtime.voice_sim import synthesise
+from agent_runtime.voice_sim import TURN_HANDLING, AgentAudioCapture, DebtorAudioInput, synthesise
 
 OPENAI_TTS_RATE = 24_000
 PLAN_REQUEST = "is there some kind of payment plan"
@@ -88,7 +89,7 @@ class StandIn:
             capture_output=True,
             check=True,
         ).stdout
-        return web.Response(body=pcm, content_type="audio/pcm")
+        return web.Response(body=pcm, content_type="audio/pcm", headers={"x-request-id": "req-standin"})
 
 
 @pytest.fixture
@@ -222,3 +223,40 @@ def test_unknown_backends_are_refused_with_the_choices():
         SpeechSettings.from_env({"STT_BACKEND": "vosk"})
     with pytest.raises(ValueError, match="espeak, piper, openai"):
         SpeechSettings.from_env({"TTS_BACKEND": "festival"})
+
+
+async def test_a_voice_call_on_the_openai_options_speaks_the_rewritten_line(standin, facts, tracker):
+    """Debtor audio -> VAD -> OpenAI STT -> policy -> LLM phrasing -> OpenAI TTS, all chosen from the environment."""
+    standin.transcript = PLAN_REQUEST
+    environment = {"STT_BACKEND": "openai", "TTS_BACKEND": "openai", "OPENAI_BASE_URL": standin.url}
+    settings = SpeechSettings.from_env(environment)
+    call = CallController(
+        facts,
+        lambda state: (int(Action.OFFER_PAYMENT_PLAN), None),
+        "test",
+        tracker,
+        TemplateNLG(seed=0),
+        date(2026, 1, 5),
+    )
+    audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
+    session = AgentSession(
+        vad=silero.VAD.load(min_silence_duration=0.2),
+        stt=settings.speech_to_text(),
+        llm=PolicyLLM(call, _phrasing(standin)),
+        tts=settings.text_to_speech(),
+        turn_handling=TURN_HANDLING,
+    )
+    session.input.audio, session.output.audio = audio_in, audio_out
+    await session.start(Agent(instructions="unused: the policy chooses"))
+    try:
+        audio_out.expect_reply()
+        audio_in.say(synthesise("Is there some kind of payment plan I could do?"))
+        await asyncio.wait_for(audio_out.finished.wait(), 30)
+    finally:
+        audio_in.closed = True
+        await session.aclose()
+    assert call.last_event.user_text == PLAN_REQUEST and len(standin.uploads) == 1
+    spoken = " ".join(request["input"] for request in standin.speech_requests)  # one request per sentence
+    assert spoken == f"Okay, here's a thought. {call.last_event.agent_text}"
+    (reply,) = audio_out.segments
+    assert len(reply) / 16_000 > 2.0
