@@ -31,11 +31,17 @@ DEFAULT_POLICY = "checkpoints/debtor_policy.pt"
 
 
 def load_policy(spec: str, seed: int):
-    """(policy function returning (action, q-values), version) for a checkpoint path or a baseline name."""
-    from training.baselines import policy_with_q_values
+    """(policy function returning (action, values), version) for a checkpoint path, `PATH@PLANNER` or a baseline.
+
+    A planner over a history-reading world model (recurrent, transformer) keeps one call's history, so it serves one
+    call at a time: the worker's one process per call, or simulate with --concurrency 1.
+    """
+    from training.baselines import is_checkpoint_spec, policy_with_q_values
     from training.simulator.env import DebtorEnv
 
-    return policy_with_q_values(spec, DebtorEnv(), seed), Path(spec).name if Path(spec).is_file() else spec
+    path, at, planner = spec.partition("@")
+    version = Path(path).name + at + planner if is_checkpoint_spec(spec) else spec
+    return policy_with_q_values(spec, DebtorEnv(), seed), version
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 best-practice script by >= 10 points of success with recovery no worse, and every constant action on every
 persona (higher mean return)?
 
-    python benchmarks/policy_quality.py [--algo dqn] [--seeds 0 1 2] [--episodes 3000] [--workers 2]
+    python benchmarks/policy_quality.py [--algo dqn] [--seeds 0 1 2] [--episodes 3000] [--eval-every 100]
+        [--workers 2]
 
-Trains the runs (keeping the weights at every greedy evaluation), then selects on the validation seeds only, never
-the held-out ones: among the snapshots that beat every constant action's validation mean return on every persona,
-the one with the highest validation mean return (the overall best if none qualifies). It evaluates that one once
-on the held-out seeds, writes results/policy_quality.json and copies the
+Trains the runs (keeping the weights at every greedy evaluation), then selects on validation seeds only, never
+the held-out ones: each snapshot is scored on SELECTION_EPISODES validation calls (the 200 of the in-training
+evaluations leave per-persona means too noisy to compare), and among the snapshots that beat every constant action's
+mean return there on every persona, the one with the highest mean return wins (the overall best if none qualifies).
+It evaluates that one once on the held-out seeds, writes results/policy_quality.json and copies the
 checkpoint to checkpoints/debtor_policy.pt (the default policy of the runtime).
 """
 
@@ -19,9 +21,10 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from agent_runtime.contracts.actions import ACTION_NAMES
-from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START, VALIDATION_EPISODES, VALIDATION_SEED_START
+from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START, SELECTION_EPISODES, VALIDATION_SEED_START
 from training.baselines import make_policy
 from training.evaluate import evaluate
 from training.runner import run_many
@@ -35,33 +38,41 @@ def main() -> None:
     parser.add_argument("--algo", default="dqn")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--episodes", type=int, default=3000)
+    parser.add_argument("--eval-every", type=int, default=100, help="real episodes between snapshots")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=Path, default=Path("runs/policy_quality"))
     parser.add_argument("--out", type=Path, default=Path("results/policy_quality.json"))
     parser.add_argument("--checkpoint-out", type=Path, default=Path("checkpoints/debtor_policy.pt"))
     args = parser.parse_args()
     jobs = [
-        Args(algo=args.algo, episodes=args.episodes, seed=s, out=args.runs / f"seed{s}", snapshots=True)
+        Args(
+            algo=args.algo,
+            episodes=args.episodes,
+            seed=s,
+            out=args.runs / f"seed{s}",
+            snapshots=True,
+            eval_every=args.eval_every,
+        )
         for s in args.seeds
     ]
     run_many(jobs, workers=args.workers)
-    # Selection uses the validation seeds only: every constant action's mean return per persona there ...
+
+    # Selection uses validation seeds only (SELECTION_EPISODES of them, so per-persona means are precise): every
+    # constant action's mean return per persona there ...
+    def on_selection_seeds(spec: str) -> dict:
+        return evaluate(lambda env: make_policy(spec, env, 0), SELECTION_EPISODES, VALIDATION_SEED_START)
+
     constant_bar = {}
     for name in ACTION_NAMES:
-        result = evaluate(
-            lambda env, name=name: make_policy(f"constant:{name}", env, 0), VALIDATION_EPISODES, VALIDATION_SEED_START
-        )
-        for persona, values in result["per_persona"].items():
+        for persona, values in on_selection_seeds(f"constant:{name}")["per_persona"].items():
             constant_bar[persona] = max(constant_bar.get(persona, -np.inf), values["mean_return"])
-    # ... then, among the snapshots that beat those on every persona, the highest validation mean return.
+    # ... then, among the snapshots that beat those on every persona, the highest mean return.
     candidates = []
-    for job in jobs:
-        for line in (job.out / "metrics.jsonl").read_text().splitlines():
-            record = json.loads(line)
-            if record["kind"] == "eval":
-                beats = all(record["per_persona"][p]["mean_return"] > bar for p, bar in constant_bar.items())
-                path = job.out / "snapshots" / f"episode{record['real_episodes']:06d}.pt"
-                candidates.append((beats, record["eval_mean_return"], str(path), record))
+    snapshots = sorted(path for job in jobs for path in (job.out / "snapshots").glob("*.pt"))
+    for path in tqdm(snapshots, desc="select", unit="snapshot"):
+        result = on_selection_seeds(str(path))
+        beats = all(result["per_persona"][p]["mean_return"] > bar for p, bar in constant_bar.items())
+        candidates.append((beats, result["mean_return"], str(path), result))
     qualified = [c for c in candidates if c[0]]
     _, _, chosen, validation = max(qualified or candidates, key=lambda c: c[1])
 
@@ -80,12 +91,13 @@ def main() -> None:
         for persona in personas
     }
     report = {
-        "selection": "validation seeds: highest mean return among snapshots beating every constant on every persona",
+        "selection": f"{SELECTION_EPISODES} validation seeds from {VALIDATION_SEED_START}: highest mean return among "
+        "snapshots beating every constant on every persona",
         "snapshots_qualified": len(qualified),
         "snapshots": len(candidates),
         "checkpoint": chosen,
         "validation_at_selection": {
-            k: validation[k] for k in ("real_episodes", "eval_success_rate", "eval_mean_return")
+            k: validation[k] for k in ("success_rate", "recovery_rate", "mean_return", "per_persona")
         },
         "held_out_episodes": EVAL_EPISODES,
         "held_out_seed_start": EVAL_SEED_START,
@@ -99,7 +111,7 @@ def main() -> None:
             name: {p: c["per_persona"][p]["mean_return"] for p in personas} for name, c in constants.items()
         },
         "command": f"python benchmarks/policy_quality.py --algo {args.algo} --seeds "
-        f"{' '.join(map(str, args.seeds))} --episodes {args.episodes}",
+        f"{' '.join(map(str, args.seeds))} --episodes {args.episodes} --eval-every {args.eval_every}",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -3,9 +3,10 @@
 Schedule, per real env step once learning has started (see `Imagination.after_real_step`):
 1. every `world_model_train_interval` real steps the world model is refit on all real transitions so far
    (`world_model_updates` minibatch steps), so it keeps up as real data grows;
-2. K branched rollouts start from states sampled from the real buffer, each `horizon` steps long (stopping early
-   where the model predicts the end), actions epsilon-greedy from the current Q-network: K x horizon imagined
-   transitions at most per real step;
+2. K branched rollouts start from states sampled from the real buffer (with their histories, for the models that read
+   them), each `horizon` steps long (policy.planning.imagine: stopping early where the model predicts the end or,
+   for the ensemble, where its members disagree too much), actions epsilon-greedy from the current Q-network:
+   K x horizon imagined transitions at most per real step;
 3. the Q-network takes `gradient_steps x (1 + K)` gradient steps, each on a batch of `real_ratio` real and
    `1 - real_ratio` imagined transitions.
 With K = 0 nothing is imagined, no extra step is taken and no random number is drawn: DDQ(0) is exactly DQN.
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from policy.buffers import Batch, ReplayBuffer
 from policy.dqn import DQNConfig, QLearner, TrainResult, train
+from policy.planning import imagine
 from policy.world_models import make_world_model
 
 
@@ -37,7 +40,8 @@ class DDQConfig(DQNConfig):
     horizon: int = 1
     """length of each imagined rollout"""
     world_model: str = "mlp"
-    world_model_hidden: tuple[int, ...] = (128, 128)
+    world_model_hidden: tuple[int, ...] | None = None
+    """layer widths of the world model (None: the kind's own default)"""
     world_model_lr: float = 1e-3
     world_model_train_interval: int = 250
     """real steps between world-model refits"""
@@ -55,17 +59,19 @@ class Imagination:
         self.config = config
         self.k = config.k
         self.n_actions = n_actions
-        self.model = (
-            make_world_model(
-                config.world_model, obs_size, n_actions, hidden=config.world_model_hidden, lr=config.world_model_lr
-            )
-            if config.k
-            else None
-        )
+        self.model = self._seeded_model(obs_size, n_actions, config) if config.k else None
         self.imagined = ReplayBuffer(config.imagined_buffer_size, obs_size)
         self.imagined_steps = 0
         self.real_seen = 0
         self.losses: dict[str, float] = {}
+
+    @staticmethod
+    def _seeded_model(obs_size: int, n_actions: int, config: DDQConfig):
+        """Built before the training loop seeds torch, so it draws its initial weights from its own seeded stream."""
+        with torch.random.fork_rng():
+            torch.manual_seed(config.seed)
+            sizes = {"hidden": config.world_model_hidden} if config.world_model_hidden else {}
+            return make_world_model(config.world_model, obs_size, n_actions, lr=config.world_model_lr, **sizes)
 
     def after_real_step(self, real: ReplayBuffer, learner: QLearner, epsilon: float, rng: np.random.Generator) -> int:
         """Refit the model on schedule, imagine K rollouts; return the multiplier of gradient steps."""
@@ -73,23 +79,21 @@ class Imagination:
             return 1
         self.real_seen += 1
         if self.real_seen == 1 or self.real_seen % self.config.world_model_train_interval == 0:
-            self.losses = self.model.fit(real.all(), self.config.world_model_updates, self.config.batch_size, rng)
+            self.losses = self.model.fit(real, self.config.world_model_updates, self.config.batch_size, rng)
         self._imagine(real, learner, epsilon, rng)
         return 1 + self.k
 
     def _imagine(self, real: ReplayBuffer, learner: QLearner, epsilon: float, rng: np.random.Generator) -> None:
-        obs = real.sample(self.k, rng).obs
-        for _ in range(self.config.horizon):
+        starts, _ = real.sample_histories(self.k, self.model.window, rng)
+
+        def epsilon_greedy(obs: np.ndarray) -> np.ndarray:
             greedy = learner.q_values(obs).argmax(axis=1)
             explore = rng.random(len(obs)) < epsilon
-            actions = np.where(explore, rng.integers(0, self.n_actions, size=len(obs)), greedy)
-            next_obs, rewards, dones = self.model.predict(obs, actions)
-            for row in zip(obs, actions, rewards, next_obs, dones, strict=True):
-                self.imagined.add(*row)
-            self.imagined_steps += len(obs)
-            obs = next_obs[~dones]
-            if not len(obs):
-                break
+            return np.where(explore, rng.integers(0, self.n_actions, size=len(obs)), greedy)
+
+        imagined = imagine(self.model, starts, self.config.horizon, epsilon_greedy, rng)
+        self.imagined.add_batch(imagined)
+        self.imagined_steps += len(imagined)
 
     def sample(self, real: ReplayBuffer, batch_size: int, rng: np.random.Generator) -> Batch:
         if not self.k or not len(self.imagined):

@@ -36,6 +36,10 @@ class GreedyPolicy:
             obs_size=obs_size,
             n_actions=n_actions,
         )
+        return cls.from_state(q_state, metadata)
+
+    @classmethod
+    def from_state(cls, q_state: dict, metadata: CheckpointMetadata) -> GreedyPolicy:
         weights = sorted(k for k in q_state if k.endswith(".weight"))
         weights.sort(key=lambda k: int(k.split(".")[-2]))
         layers = [
@@ -45,8 +49,9 @@ class GreedyPolicy:
         return cls(layers, metadata)
 
     def q_values(self, state: np.ndarray) -> np.ndarray:
+        """Q-values of one state (obs_size,) or of a batch (n, obs_size)."""
         x = np.asarray(state, dtype=np.float32)
-        if x.shape != (self.obs_size,):
+        if x.ndim not in (1, 2) or x.shape[-1] != self.obs_size:
             raise InvalidObservationError(f"observation has shape {x.shape}, the policy expects ({self.obs_size},)")
         if not np.isfinite(x).all():
             bad = np.flatnonzero(~np.isfinite(x)).tolist()
@@ -54,7 +59,7 @@ class GreedyPolicy:
         for i, (w, b) in enumerate(self.layers):
             x = x @ w + b
             if i < len(self.layers) - 1:
-                np.maximum(x, 0.0, out=x)
+                x = np.maximum(x, 0.0)
         return x
 
     def act(self, state: np.ndarray) -> tuple[int, np.ndarray]:

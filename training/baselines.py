@@ -123,22 +123,50 @@ def load_debtor_policy(path: Path):
     )
 
 
-def checkpoint_policy(path: Path) -> Policy:
-    """The greedy policy of a trained checkpoint (policy.inference; needs the `train` extra for torch)."""
-    greedy = load_debtor_policy(path)
-    return lambda state: greedy.act(state)[0]
+def load_checkpoint_policy(spec: str) -> Callable[[np.ndarray], tuple[int, np.ndarray]]:
+    """`PATH` (greedy Q-network) or `PATH@PLANNER` (decision-time planning over the checkpoint's world model, see
+    policy.planning.make_planner); returns state -> (action, values). A planner starts its history anew at turn 0."""
+    from agent_runtime.contracts.actions import ACTION_SET_VERSION, N_ACTIONS
+    from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
+
+    path, _, planner_spec = spec.partition("@")
+    if not planner_spec:
+        return load_debtor_policy(Path(path)).act
+    from policy.planning import load_planning_policy
+
+    planning = load_planning_policy(
+        Path(path),
+        planner_spec,
+        obs_spec_version=STATE_SPEC_VERSION,
+        action_set_version=ACTION_SET_VERSION,
+        obs_size=STATE_SIZE,
+        n_actions=N_ACTIONS,
+    )
+
+    def act(state: np.ndarray) -> tuple[int, np.ndarray]:
+        if turn_of(state, MAX_TURNS) == 0:
+            planning.reset()
+        return planning.act(state)
+
+    return act
+
+
+def is_checkpoint_spec(spec: str) -> bool:
+    path = spec.partition("@")[0]
+    return path.endswith(".pt") or Path(path).is_file()
 
 
 def policy_with_q_values(
     spec: str, env: DebtorEnv, seed: int
 ) -> Callable[[np.ndarray], tuple[int, list[float] | None]]:
-    """Like make_policy, but each decision also returns the checkpoint's Q-values (None for the baselines)."""
-    if Path(spec).is_file():
-        greedy = load_debtor_policy(Path(spec))
+    """Like make_policy, but each decision also returns the checkpoint's Q-values or the planner's action values
+    (None for the baselines)."""
+    if is_checkpoint_spec(spec):
+        checkpoint = load_checkpoint_policy(spec)
 
         def act(state: np.ndarray) -> tuple[int, list[float]]:
-            action, q_values = greedy.act(state)
-            return action, q_values.tolist()
+            action, values = checkpoint(state)
+            return action, values.tolist()
 
         return act
     baseline = make_policy(spec, env, seed)
@@ -146,7 +174,8 @@ def policy_with_q_values(
 
 
 def make_policy(spec: str, env: DebtorEnv, seed: int) -> Policy:
-    """`random`, `constant:NAME`, `scripted:linear`, `scripted:best_practice`, `oracle` or a checkpoint path."""
+    """`random`, `constant:NAME`, `scripted:linear`, `scripted:best_practice`, `oracle`, a checkpoint path, or
+    `PATH@PLANNER` (planning over the checkpoint's world model, e.g. `runs/ddq/best.pt@tree:2`)."""
     if spec == "random":
         return random_policy(np.random.default_rng(seed))
     if spec.startswith("constant:"):
@@ -157,11 +186,12 @@ def make_policy(spec: str, env: DebtorEnv, seed: int) -> Policy:
         return best_practice_script
     if spec == "oracle":
         return oracle_policy(env)
-    if spec.endswith(".pt") or Path(spec).is_file():
-        return checkpoint_policy(Path(spec))
+    if is_checkpoint_spec(spec):
+        checkpoint = load_checkpoint_policy(spec)
+        return lambda state: checkpoint(state)[0]
     raise ValueError(
         f"unknown policy {spec!r}; use random, constant:NAME, scripted:linear, "
-        "scripted:best_practice, oracle or a checkpoint path"
+        "scripted:best_practice, oracle, a checkpoint path or PATH@PLANNER"
     )
 
 

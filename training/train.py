@@ -143,20 +143,24 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
             world_model = None
     finally:
         writer.close()
+    world_state = world_model.state_dict() if world_model is not None else None
     best_metadata = checkpoint_metadata(args, config, result, world_model)
     best_metadata.provenance.update(
         selected_at_real_episodes=result.best_eval["real_episodes"], selected_by="highest validation mean return"
     )
-    save_checkpoint(args.out / "best.pt", best_metadata, result.best_state)
+    if world_model is not None:  # one world model per run: the selected Q-weights travel with the final model
+        best_metadata.provenance["world_model_at_real_episodes"] = result.real_episodes
+    save_checkpoint(args.out / "best.pt", best_metadata, result.best_state, world_state)
     for evaluation, weights in result.snapshots:
         snapshot = best_metadata.model_copy(deep=True)
         snapshot.provenance.update(selected_at_real_episodes=evaluation["real_episodes"], selected_by="snapshot")
-        save_checkpoint(args.out / "snapshots" / f"episode{evaluation['real_episodes']:06d}.pt", snapshot, weights)
+        path = args.out / "snapshots" / f"episode{evaluation['real_episodes']:06d}.pt"
+        save_checkpoint(path, snapshot, weights, world_state)
     checkpoint = save_checkpoint(
         args.out / "checkpoint.pt",
         checkpoint_metadata(args, config, result, world_model),
         result.learner.q_network.state_dict(),
-        world_model.state_dict() if world_model is not None else None,
+        world_state,
     )
     summary = RunSummary(
         algo=args.algo,

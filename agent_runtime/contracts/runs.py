@@ -18,6 +18,9 @@ EVAL_SEEDS = range(EVAL_SEED_START, EVAL_SEED_START + EVAL_EPISODES)
 # Greedy evaluations during training (learning curves, episodes to target) use this separate range.
 VALIDATION_SEED_START = 900_000
 VALIDATION_EPISODES = 200
+# Choosing among a run's checkpoints after training: more validation seeds (from VALIDATION_SEED_START), so that
+# per-persona means are precise enough to compare, still below the held-out range.
+SELECTION_EPISODES = 2_000
 
 
 class QStats(BaseModel):
