@@ -54,6 +54,17 @@ def rewrite_problem(template: str, rewritten: str) -> str | None:
     return None
 
 
+def budget_ms_from_env(env: Mapping[str, str] = os.environ) -> float:
+    raw = env.get("NLG_LLM_BUDGET_MS", str(DEFAULT_BUDGET_MS))
+    try:
+        budget = float(raw)
+    except ValueError:
+        budget = 0.0
+    if budget <= 0:
+        raise ValueError(f"NLG_LLM_BUDGET_MS={raw!r}: a positive number of milliseconds")
+    return budget
+
+
 class LLMPhrasing:
     def __init__(self, model: llm.LLM, budget_ms: float = DEFAULT_BUDGET_MS):
         self.model, self.budget_s = model, budget_ms / 1000
@@ -65,11 +76,8 @@ class LLMPhrasing:
             return None
         from livekit.plugins import openai
 
-        base_url = env.get("NLG_LLM_BASE_URL")
-        return cls(
-            openai.LLM(model=model, **({"base_url": base_url} if base_url else {})),
-            float(env.get("NLG_LLM_BUDGET_MS", DEFAULT_BUDGET_MS)),
-        )
+        budget_ms, base_url = budget_ms_from_env(env), env.get("NLG_LLM_BASE_URL")
+        return cls(openai.LLM(model=model, **({"base_url": base_url} if base_url else {})), budget_ms)
 
     async def phrase(self, template: str) -> Phrasing:
         started = time.perf_counter()

@@ -20,7 +20,7 @@ Bad settings fail at start (`python -m agent_runtime ...` checks them before the
 
 Calls map to processes the framework's default way: one process per call (job), a few idle ones prewarmed. Each
 process loads its own silero VAD, tiny.en model (about 250 MB resident; not loaded with STT_BACKEND=openai), Piper
-voice where chosen (about 170 MB) and policy, so N concurrent calls cost about N x 300 MB; metrics from several
+voice where chosen (about 165 MB) and policy, so N concurrent calls cost about N x 300 MB; metrics from several
 processes are summed through PROMETHEUS_MULTIPROC_DIR (telemetry.exporter).
 """
 
@@ -43,7 +43,7 @@ from agent_runtime.events.mqtt import MqttSettings
 from agent_runtime.events.outbox import MqttPublisher, Outbox
 from agent_runtime.events.store import EventStore
 from agent_runtime.nlg import TemplateNLG
-from agent_runtime.phrasing import LLMPhrasing
+from agent_runtime.phrasing import LLMPhrasing, budget_ms_from_env
 from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.simulate import DEFAULT_POLICY, load_policy
 from agent_runtime.speech.backends import SpeechSettings
@@ -67,6 +67,7 @@ def check_settings(command: str) -> None:
     speech = SpeechSettings.from_env()
     if (speech.uses_openai or os.environ.get("NLG_LLM_MODEL")) and not os.environ.get("OPENAI_API_KEY"):
         raise ValueError("an OpenAI option is on (STT_BACKEND, TTS_BACKEND or NLG_LLM_MODEL): set OPENAI_API_KEY")
+    budget_ms_from_env()
     try:
         facts = default_call_facts()
     except ValueError as exc:
@@ -93,6 +94,8 @@ server = AgentServer(setup_fnc=prewarm)
 @server.rtc_session(agent_name="collector")
 async def entrypoint(ctx: JobContext) -> None:
     facts = CallFacts.model_validate_json(ctx.job.metadata) if ctx.job.metadata else default_call_facts()
+    if facts is None:
+        raise ValueError("the job carries no call facts in its metadata and CALL_FACTS is not set")
     require_permitted_hours(facts, datetime.now(UTC))
     store = await EventStore.open(Path(os.environ.get("EVENTS_DB", "data/outbox.db")))
     outbox, stop = Outbox(store), asyncio.Event()

@@ -176,8 +176,11 @@ def test_a_rewrite_must_keep_every_figure_of_the_template():
     )
 
 
-def test_phrasing_is_off_unless_a_model_is_named():
+def test_phrasing_is_off_unless_a_model_is_named_and_needs_a_positive_budget():
     assert LLMPhrasing.from_env({"NLG_LLM_BASE_URL": "http://127.0.0.1:1/v1"}) is None
+    for bad in ("0", "-5", "fast"):
+        with pytest.raises(ValueError, match="positive number of milliseconds"):
+            LLMPhrasing.from_env({"NLG_LLM_MODEL": "m", "NLG_LLM_BUDGET_MS": bad})
 
 
 async def test_openai_stt_returns_the_stand_ins_transcript(standin):
