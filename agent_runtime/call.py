@@ -1,8 +1,9 @@
 """One call, framework-independent: the dialogue engine, the policy, the NLG and the events of every turn.
 
 The LiveKit plugin (agent_runtime.policy_llm), the text-mode simulation and the tests all drive a call through
-`CallController`; nothing here imports livekit. `respond` is idempotent per user message id, because LiveKit may
-generate a reply for the same user turn more than once (preemptive generation).
+`CallController`; nothing here imports livekit. The turn event records what the agent says (after LLM phrasing).
+`respond` is idempotent per user message id, because LiveKit may generate a reply for the same user turn more than
+once (preemptive generation).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +24,9 @@ from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.engine import DialogueEngine
 from agent_runtime.events.outbox import Outbox
 from agent_runtime.nlg import TemplateNLG
+
+if TYPE_CHECKING:
+    from agent_runtime.phrasing import LLMPhrasing
 
 # state -> (action id, Q-values or None)
 PolicyFn = Callable[[np.ndarray], tuple[int, list[float] | None]]
@@ -46,6 +51,8 @@ class CallController:
     channel: str = "voice"
     call_id: str = field(default_factory=new_event_id)
     clock: Callable[[], datetime] = utc_now
+    phrasing: LLMPhrasing | None = None
+    """rewords a strategy's line before it is spoken and logged; guard answers keep their legal wording"""
     engine: DialogueEngine = field(init=False)
     _replies: dict[str, AgentReply] = field(default_factory=dict, init=False)
     _turn: int = field(default=0, init=False)
@@ -101,6 +108,8 @@ class CallController:
             decision = self.engine.act(action)
             proposed, executed, rule, terms = decision.proposed, decision.executed, decision.guard_rule, decision.terms
             text = self.nlg.say(self.facts, executed, terms, rule)
+            if self.phrasing is not None and rule is None and text:
+                text = (await self.phrasing.phrase(text)).text
         latencies = dict(latencies_ms or {})
         latencies[LatencyStage.ENGINE] = (time.perf_counter() - started) * 1000
         event = TurnEvent(

@@ -1,7 +1,7 @@
 """The dialogue engine as a LiveKit `llm.LLM`: the pipeline only generates replies through an LLM object, so the
 policy (via `CallController`) stands in for one. Each reply is keyed on the last user message's id, so a turn that
-LiveKit generates twice (preemptive generation) updates the dialogue state once. With `phrasing`, an LLM may reword
-a strategy's line within its time budget (agent_runtime.phrasing); guard answers are legal wording and stay verbatim.
+LiveKit generates twice (preemptive generation) updates the dialogue state once. LLM phrasing, where configured,
+happens inside the call (`CallController.phrasing`), so the logged turn holds the words actually spoken.
 """
 
 from __future__ import annotations
@@ -9,13 +9,12 @@ from __future__ import annotations
 from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, llm, utils
 
 from agent_runtime.call import CallController
-from agent_runtime.phrasing import LLMPhrasing
 
 
 class PolicyLLM(llm.LLM):
-    def __init__(self, call: CallController, phrasing: LLMPhrasing | None = None):
+    def __init__(self, call: CallController):
         super().__init__()
-        self.call, self.phrasing = call, phrasing
+        self.call = call
 
     @property
     def model(self) -> str:
@@ -45,9 +44,6 @@ class PolicyStream(llm.LLMStream):
             return
         message = users[-1]
         reply = await self._llm.call.respond(message.text_content or "", message.id)
-        text = reply.text
-        if self._llm.phrasing is not None and reply.event.guard_rule is None and text:
-            text = (await self._llm.phrasing.phrase(text)).text
         self._event_ch.send_nowait(
-            llm.ChatChunk(id=utils.shortuuid("pol_"), delta=llm.ChoiceDelta(role="assistant", content=text))
+            llm.ChatChunk(id=utils.shortuuid("pol_"), delta=llm.ChoiceDelta(role="assistant", content=reply.text))
         )

@@ -116,6 +116,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
     ctx.add_shutdown_callback(drain_events)
     policy, version = ctx.proc.userdata["policy"]
+    phrasing = LLMPhrasing.from_env()
+    if phrasing is not None:
+        ctx.add_shutdown_callback(phrasing.aclose)
     call = CallController(
         facts,
         policy,
@@ -126,15 +129,13 @@ async def entrypoint(ctx: JobContext) -> None:
         outbox=outbox,
         channel="voice",
         call_id=ctx.room.name,
+        phrasing=phrasing,
     )
-    phrasing = LLMPhrasing.from_env()
-    if phrasing is not None:
-        ctx.add_shutdown_callback(phrasing.aclose)
     speech = ctx.proc.userdata["speech"]
     session = AgentSession(
         vad=ctx.proc.userdata["vad"],
         stt=speech.speech_to_text(ctx.proc.userdata["whisper"]),
-        llm=PolicyLLM(call, phrasing),
+        llm=PolicyLLM(call),
         tts=speech.text_to_speech(),
         turn_handling=TURN_HANDLING,
     )

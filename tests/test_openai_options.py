@@ -117,7 +117,7 @@ def _phrasing(standin: StandIn, budget_ms: int = 300) -> LLMPhrasing:
 
 
 async def _agent_says(facts, tracker, phrasing: LLMPhrasing, user_text: str = PLAN_REQUEST) -> tuple[str, str]:
-    """(what the agent said, the template's wording) for one debtor line in a text-mode AgentSession."""
+    """(what the agent said, what its turn event recorded) for one debtor line in a text-mode AgentSession."""
     call = CallController(
         facts,
         lambda state: (int(Action.OFFER_PAYMENT_PLAN), None),
@@ -125,8 +125,9 @@ async def _agent_says(facts, tracker, phrasing: LLMPhrasing, user_text: str = PL
         tracker,
         TemplateNLG(seed=0),
         date(2026, 1, 5),
+        phrasing=phrasing,
     )
-    async with AgentSession(llm=PolicyLLM(call, phrasing), vad=None, turn_handling={"turn_detection": None}) as session:
+    async with AgentSession(llm=PolicyLLM(call), vad=None, turn_handling={"turn_detection": None}) as session:
         await session.start(Agent(instructions="unused: the policy chooses"))
         result = await session.run(user_input=user_text)
     await phrasing.aclose()
@@ -135,9 +136,10 @@ async def _agent_says(facts, tracker, phrasing: LLMPhrasing, user_text: str = PL
 
 
 async def test_phrasing_is_spoken_when_the_model_answers_within_the_budget(standin, facts, tracker):
-    said, template = await _agent_says(facts, tracker, _phrasing(standin))
-    assert said == f"Okay, here's a thought. {template}" and "$400 monthly" in said
+    said, logged = await _agent_says(facts, tracker, _phrasing(standin))
     (request,) = standin.chats
+    template = request["messages"][1]["content"]
+    assert said == logged == f"Okay, here's a thought. {template}" and "$400 monthly" in said
     assert request["model"] == "stand-in-chat" and request["stream"] is True
     assert [m["role"] for m in request["messages"]] == ["system", "user"]
     assert request["messages"][0]["content"] == INSTRUCTIONS and request["messages"][1]["content"] == template
@@ -147,8 +149,9 @@ async def test_the_template_is_spoken_when_the_model_is_slower_than_the_budget(s
     caplog.set_level("INFO", logger="agent_runtime.phrasing")
     standin.chat_delay_s = 2.0
     started = time.perf_counter()
-    said, template = await _agent_says(facts, tracker, _phrasing(standin, budget_ms=300))
-    assert said == template and len(standin.chats) == 1
+    said, logged = await _agent_says(facts, tracker, _phrasing(standin, budget_ms=300))
+    (request,) = standin.chats
+    assert said == logged == request["messages"][1]["content"]
     assert time.perf_counter() - started < 1.5  # the budget cut the wait short; the model took 2 s
     assert "template wording kept: over the 300 ms budget" in caplog.text
 
@@ -156,14 +159,15 @@ async def test_the_template_is_spoken_when_the_model_is_slower_than_the_budget(s
 async def test_the_template_is_spoken_when_the_rewrite_has_a_forbidden_phrase(standin, facts, tracker, caplog):
     caplog.set_level("INFO", logger="agent_runtime.phrasing")
     standin.rewrite = lambda line: f"{line} Pay up or we will sue you."
-    said, template = await _agent_says(facts, tracker, _phrasing(standin))
-    assert said == template and not forbidden_phrases_in(said) and len(standin.chats) == 1
+    said, logged = await _agent_says(facts, tracker, _phrasing(standin))
+    (request,) = standin.chats
+    assert said == logged == request["messages"][1]["content"] and not forbidden_phrases_in(said)
     assert "template wording kept: forbidden phrases ['sue you']" in caplog.text
 
 
 async def test_guard_answers_are_never_rewritten(standin, facts, tracker):
-    said, template = await _agent_says(facts, tracker, _phrasing(standin), user_text="stop calling me")
-    assert said == template and "further" in said and standin.chats == []
+    said, logged = await _agent_says(facts, tracker, _phrasing(standin), user_text="stop calling me")
+    assert said == logged and "further" in said and standin.chats == []
 
 
 def test_a_rewrite_must_keep_every_figure_of_the_template():
@@ -240,12 +244,13 @@ async def test_a_voice_call_on_the_openai_options_speaks_the_rewritten_line(stan
         tracker,
         TemplateNLG(seed=0),
         date(2026, 1, 5),
+        phrasing=_phrasing(standin),
     )
     audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
     session = AgentSession(
         vad=silero.VAD.load(min_silence_duration=0.2),
         stt=settings.speech_to_text(),
-        llm=PolicyLLM(call, _phrasing(standin)),
+        llm=PolicyLLM(call),
         tts=settings.text_to_speech(),
         turn_handling=TURN_HANDLING,
     )
@@ -260,6 +265,6 @@ async def test_a_voice_call_on_the_openai_options_speaks_the_rewritten_line(stan
         await session.aclose()
     assert call.last_event.user_text == PLAN_REQUEST and len(standin.uploads) == 1
     spoken = " ".join(request["input"] for request in standin.speech_requests)  # one request per sentence
-    assert spoken == f"Okay, here's a thought. {call.last_event.agent_text}"
+    assert spoken == call.last_event.agent_text and spoken.startswith("Okay, here's a thought. ")
     (reply,) = audio_out.segments
     assert len(reply) / 16_000 > 2.0
