@@ -243,13 +243,14 @@ def run_study(
     named_jobs: list[tuple[str, TrainArgs]],
     cells: dict[str, dict],
     budget: int,
-    reference: str,
+    reference: str | tuple[str, ...],
     workers: int,
     backend: str = "local",
     ray_address: str | None = None,
     progress: bool = True,
 ) -> dict:
-    """Run (or resume) the jobs, then write results.json, report.md and the PNGs; shared with training.curriculum."""
+    """Run (or resume) the jobs, then write results.json, report.md and the PNGs; shared with training.curriculum
+    and benchmarks/world_models.py. Every cell is tested against each reference cell."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results, errors = run_jobs(
@@ -263,7 +264,8 @@ def run_study(
         if result is not None:
             by_cell[name].append(result)
     summaries = {name: summarise(name, runs, budget) for name, runs in by_cell.items()}
-    tests = comparisons(by_cell, reference, budget) if reference in by_cell else {}
+    references = (reference,) if isinstance(reference, str) else reference
+    tests = {k: v for ref in references if ref in by_cell for k, v in comparisons(by_cell, ref, budget).items()}
     groups = {key: grouped(summaries, cells, key) for key in ("k", "real_ratio", "world_model", "horizon")}
     report = {
         "title": title,

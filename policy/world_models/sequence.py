@@ -1,8 +1,10 @@
 """World models that read the episode's history: a GRU and a small transformer over the last `window` steps.
 
 Each step is [s, one-hot(a), valid]; the encoder's output at the last step (the current state with the action to
-evaluate) feeds the same three heads as the MLP. Padding before an episode's first step is marked invalid: the GRU
-sees the flag, the transformer masks those positions out of attention.
+evaluate) feeds the same three heads as the MLP. Histories are right-aligned, so padding comes before an episode's
+first step: the GRU runs over the valid steps only (packed sequences), the transformer masks the padding out of
+attention, and window columns that are padding in every row are cut before encoding (exactly the same result,
+and planning early in a call encodes a few steps instead of the whole window).
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ class SequenceWorldModel(WorldModel):
         raise NotImplementedError
 
     def _heads(self, histories: Histories, actions) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        h = self.encode(F.relu(self.embed(self.inputs(histories, actions))), torch.as_tensor(histories.valid))
+        valid = torch.as_tensor(histories.valid)
+        first = int(valid.any(dim=0).to(torch.int8).argmax())  # columns before it are padding in every row
+        steps = F.relu(self.embed(self.inputs(histories, actions)[:, first:]))
+        h = self.encode(steps, valid[:, first:])
         return self.delta_head(h), self.reward_head(h).squeeze(1), self.done_head(h).squeeze(1)
 
     def loss(self, histories: Histories, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
@@ -55,8 +60,14 @@ class RecurrentWorldModel(SequenceWorldModel):
         self.make_optimizer(lr)
 
     def encode(self, steps: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        outputs, _ = self.gru(steps)
-        return outputs[:, -1]
+        """The GRU's state after each row's valid steps (left-aligned and packed, so padding is never read)."""
+        lengths = valid.sum(dim=1)
+        width = steps.shape[1]
+        shift = (torch.arange(width)[None, :] + (width - lengths)[:, None]) % width
+        left_aligned = steps.gather(1, shift[..., None].expand_as(steps))
+        packed = nn.utils.rnn.pack_padded_sequence(left_aligned, lengths, batch_first=True, enforce_sorted=False)
+        _, last = self.gru(packed)
+        return last[-1]
 
 
 class TransformerWorldModel(SequenceWorldModel):
@@ -80,4 +91,5 @@ class TransformerWorldModel(SequenceWorldModel):
         self.make_optimizer(lr)
 
     def encode(self, steps: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        return self.encoder(steps + self.position, src_key_padding_mask=~valid)[:, -1]
+        position = self.position[self.window - steps.shape[1] :]  # right-aligned, as the histories are
+        return self.encoder(steps + position, src_key_padding_mask=~valid)[:, -1]
