@@ -195,11 +195,15 @@ def main() -> None:
         f"--planner-episodes {args.planner_episodes}",
         "held_out_seed_start": EVAL_SEED_START,
         "verdicts": verdicts,
-        "training": {k: training[k] for k in ("cells", "comparisons", "wall_seconds_total")},
+        "training": {
+            "cells": {
+                name: {k: v for k, v in cell.items() if k != "curve"} for name, cell in training["cells"].items()
+            },
+            "comparisons": training["comparisons"],
+            "wall_seconds_total": training["wall_seconds_total"],
+        },
         "planning": planning,
     }
-    for cell in report["training"]["cells"].values():
-        cell.pop("curve")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     plot(training, planning, args.kinds, args.out.with_suffix(".png"))
