@@ -48,3 +48,19 @@ def test_weights_that_are_not_the_measured_model_are_refused(tmp_path):
     (tmp_path / "model.bin").write_bytes(b"tampered")
     with pytest.raises(ModelIntegrityError, match="sha256"):
         load_model(tmp_path)
+
+
+def test_fitted_window_hears_speech_and_nothing_in_silence_noise_or_hum():
+    from agent_runtime.voice_sim import synthesise
+
+    model = default_model()
+    speech = synthesise("I can pay fifty dollars a month starting Friday").astype(np.float32) / 32768.0
+    for text in (transcribe(model, speech).text, transcribe(model, speech, fitted_window=False).text):
+        assert {"pay", "month", "friday"} <= set(text.lower().replace(".", "").split())
+    samples = np.arange(2 * 16_000)
+    quiet = {
+        "silence": np.zeros(16_000, np.float32),
+        "noise": (np.random.default_rng(0).standard_normal(samples.size) * 0.05).astype(np.float32),
+        "hum": (0.1 * np.sin(2 * np.pi * 60 * samples / 16_000)).astype(np.float32),
+    }
+    assert {name: transcribe(model, clip).text for name, clip in quiet.items()} == dict.fromkeys(quiet, "")

@@ -2,6 +2,14 @@
 
 The weights' sha256 is checked at load (a repackaged model must be the one we measured), the model runs int8 on
 CPU and is warmed up once, because the first transcription is several times slower than the next ones.
+
+Short utterances skip the 30-second window. Whisper pads every input to 30 s, so the encoder costs the same
+(about 0.35-0.5 s for tiny.en here) for "stop calling me" as for a monologue. CTranslate2's encoder also accepts a
+shorter mel window (the "audio_ctx" trick of whisper.cpp): a window fitted to the utterance, never under
+`MIN_WINDOW_SECONDS`, encodes several times faster. Windows that short make Whisper repeat itself, so decoding is
+capped at a token budget proportional to the audio and repeated n-grams are blocked. `benchmarks/stt_window.py`
+measures the speed and word error rate of both paths. Audio over 30 s, or a file path, takes faster-whisper's
+full path.
 """
 
 from __future__ import annotations
@@ -17,6 +25,14 @@ from agent_runtime.files import sha256_of
 
 MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 SAMPLE_RATE = 16_000
+FRAMES_PER_SECOND = 100  # Whisper's mel frames (10 ms hop)
+FULL_WINDOW_SECONDS = 30
+FULL_WINDOW_FRAMES = FULL_WINDOW_SECONDS * FRAMES_PER_SECOND
+MIN_WINDOW_SECONDS = 10.0
+TOKENS_PER_SECOND = 8  # generous for speech (about 3 words/s): the cap only stops repetition loops
+# faster-whisper's rule for "nothing was said": a likely no-speech token and an unlikely transcript
+NO_SPEECH_THRESHOLD = 0.6
+LOG_PROB_THRESHOLD = -1.0
 
 
 class ModelIntegrityError(RuntimeError):
@@ -55,11 +71,28 @@ def default_model():
     return load_model()
 
 
-def transcribe(model, audio: np.ndarray | str | Path, max_new_tokens: int | None = None) -> Transcript:
-    """Text of 16 kHz mono float32 audio (or a sound file at any rate); empty or silent audio gives ''."""
+def transcribe(
+    model,
+    audio: np.ndarray | str | Path,
+    max_new_tokens: int | None = None,
+    *,
+    fitted_window: bool = True,
+    min_window_seconds: float = MIN_WINDOW_SECONDS,
+) -> Transcript:
+    """Text of 16 kHz mono float32 audio (or a sound file at any rate); empty or silent audio gives ''.
+
+    With `fitted_window`, audio of up to 30 s is encoded in a window fitted to its length (see the module notes)."""
     if isinstance(audio, np.ndarray) and audio.size == 0:
         return Transcript("", 0.0)
     started = time.perf_counter()
+    if fitted_window and isinstance(audio, np.ndarray) and audio.size <= FULL_WINDOW_SECONDS * SAMPLE_RATE:
+        text = _transcribe_fitted(model, audio, max_new_tokens, min_window_seconds)
+    else:
+        text = _transcribe_full(model, audio, max_new_tokens)
+    return Transcript(text, time.perf_counter() - started)
+
+
+def _transcribe_full(model, audio: np.ndarray | str | Path, max_new_tokens: int | None) -> str:
     options = {"max_new_tokens": max_new_tokens} if max_new_tokens else {}
     segments, _ = model.transcribe(
         audio if isinstance(audio, np.ndarray) else str(audio),
@@ -70,5 +103,34 @@ def transcribe(model, audio: np.ndarray | str | Path, max_new_tokens: int | None
         without_timestamps=True,
         **options,
     )
-    text = " ".join(s.text.strip() for s in segments).strip()  # segments are lazy: decoding happens here
-    return Transcript(text, time.perf_counter() - started)
+    return " ".join(s.text.strip() for s in segments).strip()  # segments are lazy: decoding happens here
+
+
+def _transcribe_fitted(model, audio: np.ndarray, max_new_tokens: int | None, min_window_seconds: float) -> str:
+    import ctranslate2
+    from faster_whisper.tokenizer import Tokenizer
+
+    features = model.feature_extractor(audio.astype(np.float32))[:, :FULL_WINDOW_FRAMES]
+    seconds = features.shape[1] / FRAMES_PER_SECOND
+    window = min(FULL_WINDOW_FRAMES, max(int(min_window_seconds * FRAMES_PER_SECOND), features.shape[1]))
+    padded = np.zeros((1, features.shape[0], window), np.float32)
+    padded[0, :, : features.shape[1]] = features
+    tokenizer = Tokenizer(model.hf_tokenizer, multilingual=False, task="transcribe", language="en")
+    budget = max_new_tokens or int(10 + TOKENS_PER_SECOND * seconds)
+    encoded = model.model.encode(ctranslate2.StorageView.from_array(padded), to_cpu=False)
+    (result,) = model.model.generate(
+        encoded,
+        [[*tokenizer.sot_sequence, tokenizer.no_timestamps]],
+        beam_size=1,
+        max_length=budget,
+        no_repeat_ngram_size=4,
+        suppress_blank=True,
+        suppress_tokens=[-1],
+        return_scores=True,
+        return_no_speech_prob=True,
+    )
+    mean_log_prob = result.scores[0]  # CTranslate2 normalises by length (length_penalty 1)
+    if result.no_speech_prob > NO_SPEECH_THRESHOLD and mean_log_prob < LOG_PROB_THRESHOLD:
+        return ""
+    text = tokenizer.decode(result.sequences_ids[0]).strip()
+    return text if any(c.isalnum() for c in text) else ""  # ". . ." is Whisper hearing nothing
