@@ -203,7 +203,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", action="store_true", help="text only: skip speech synthesis and recognition")
     parser.add_argument("--events", type=Path, help="events database (default: OUT/events.db)")
     parser.add_argument("--mqtt", help="also publish the events to this broker (mqtt:// or mqtts://)")
-    parser.add_argument("--policy", default=DEFAULT_POLICY, help="a checkpoint or a baseline name")
+    parser.add_argument(
+        "--policy", default=DEFAULT_POLICY, help="a checkpoint, CHECKPOINT@PLANNER (e.g. @tree:2) or a baseline name"
+    )
     parser.add_argument("--print", action="store_true", help="print each call's transcript")
 
 

@@ -2,8 +2,9 @@
 
 Settings come from the environment:
 - LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET: the LiveKit server (dev/start).
-- POLICY_CHECKPOINT (default checkpoints/debtor_policy.pt), EVENTS_DB (the outbox, default data/outbox.db),
-  EVENTS_MQTT_URL (optional broker).
+- POLICY_CHECKPOINT (default checkpoints/debtor_policy.pt; `PATH@tree:2` plans each decision over the checkpoint's
+  world model, see policy.planning), EVENTS_DB (the outbox, default data/outbox.db), EVENTS_MQTT_URL (optional
+  broker).
 - Call facts: each job's metadata is the call's facts as JSON; CALL_FACTS (the same JSON) stands in where a job has
   none, as in `console`, which needs it.
 - STT_BACKEND: whisper (default; faster-whisper tiny.en, local) or openai (OPENAI_STT_MODEL, default
