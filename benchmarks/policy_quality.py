@@ -28,9 +28,18 @@ from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START, SELECTI
 from training.baselines import make_policy
 from training.evaluate import evaluate
 from training.runner import run_many
+from training.stats import mean_ci
 from training.train import Args
 
 MARGIN = 0.10
+
+
+def paired_margin(learned: dict, constants: dict[str, dict], persona: str) -> dict:
+    """Learned minus the persona's best constant action, paired by seed (the same debtor), mean and 95 % CI."""
+    rows = [i for i, p in enumerate(learned["episode_personas"]) if p == persona]
+    best = max(constants, key=lambda name: constants[name]["per_persona"][persona]["mean_return"])
+    differences = [learned["episode_returns"][i] - constants[best]["episode_returns"][i] for i in rows]
+    return {"best_constant": best, "calls": len(rows), **mean_ci(differences)}
 
 
 def main() -> None:
@@ -77,7 +86,9 @@ def main() -> None:
     _, _, chosen, validation = max(qualified or candidates, key=lambda c: c[1])
 
     def held_out(spec: str) -> dict:
-        return evaluate(lambda env: make_policy(spec, env, EVAL_SEED_START), EVAL_EPISODES, EVAL_SEED_START)
+        return evaluate(
+            lambda env: make_policy(spec, env, EVAL_SEED_START), EVAL_EPISODES, EVAL_SEED_START, per_episode=True
+        )
 
     learned = held_out(chosen)
     best_practice = held_out("scripted:best_practice")
@@ -90,6 +101,11 @@ def main() -> None:
         )
         for persona in personas
     }
+    oracle = held_out("oracle")
+    margins = {persona: paired_margin(learned, constants, persona) for persona in personas}
+    for result in (learned, best_practice, oracle, *constants.values()):
+        for key in ("episode_returns", "episode_successes", "episode_personas"):
+            result.pop(key)
     report = {
         "selection": f"{SELECTION_EPISODES} validation seeds from {VALIDATION_SEED_START}: highest mean return among "
         "snapshots beating every constant on every persona",
@@ -107,6 +123,8 @@ def main() -> None:
         "beats_best_practice_by_10_points": learned["success_rate"] >= best_practice["success_rate"] + MARGIN,
         "recovery_no_worse": learned["recovery_rate"] >= best_practice["recovery_rate"],
         "beats_every_constant_per_persona": beats_constants,
+        "margin_over_best_constant_per_persona": margins,
+        "oracle_mean_return_per_persona": {p: oracle["per_persona"][p]["mean_return"] for p in personas},
         "constants_mean_return_per_persona": {
             name: {p: c["per_persona"][p]["mean_return"] for p in personas} for name, c in constants.items()
         },

@@ -54,12 +54,14 @@ def evaluate(
 ) -> dict:
     """Run `episodes` calls (seeds seed..seed+episodes-1) and summarise overall and per persona.
 
-    With per_episode, also the lists `episode_returns` and `episode_successes` in seed order (for paired tests).
+    With per_episode, also the lists `episode_returns`, `episode_successes` and `episode_personas` in seed order (for
+    paired tests: a seed gives the same debtor whatever the policy).
     """
     env = env or DebtorEnv(stt_noise=stt_noise)
     policy = policy_for(env)
     per: dict[str, list[list]] = defaultdict(lambda: [[], [], [], []])
     outcomes: dict[str, int] = defaultdict(int)
+    personas: list[str] = []
     for episode in tqdm(range(episodes), disable=not progress, desc="evaluate", unit="call"):
         state, info = env.reset(seed=seed + episode)
         total, done, turns = 0.0, False, 0
@@ -73,10 +75,12 @@ def evaluate(
             bucket[2].append(info["recovery"])
             bucket[3].append(turns)
         outcomes[info["outcome"]] += 1
+        personas.append(info["persona"])
     everything = per.pop("_all")
     result = _rates(*everything)
     if per_episode:
         result["episode_returns"], result["episode_successes"] = everything[0], everything[1]
+        result["episode_personas"] = personas
     result["outcomes"] = dict(sorted(outcomes.items()))
     result["per_persona"] = {persona: _rates(*values) for persona, values in sorted(per.items())}
     return result
