@@ -87,8 +87,8 @@ class LLMPhrasing:
             problem = rewrite_problem(template, rewritten)
         except TimeoutError:
             problem = f"over the {self.budget_s * 1000:.0f} ms budget"
-        except APIError as exc:
-            problem = f"{type(exc).__name__}: {exc.message}"
+        except Exception as exc:  # phrasing is optional: no failure of it may cost the caller an answer
+            problem = f"{type(exc).__name__}: {exc.message if isinstance(exc, APIError) else exc}"
         seconds = time.perf_counter() - started
         if problem is None:
             log.info("LLM phrasing used (%.0f ms)", seconds * 1000)
