@@ -24,6 +24,7 @@ system-deps:
 
 demo: $(STAMP)
 	$(PY) -m training.demo --calls 4
+	$(PY) -m agent_runtime simulate --calls 2 --one-per-persona --print --out runs/demo
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

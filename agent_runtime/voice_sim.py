@@ -174,8 +174,6 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
             if event.agent_text:
                 await asyncio.wait_for(audio_out.finished.wait(), REPLY_TIMEOUT)
                 timeline += audio_out.segments[-1:]
-                strategy = event.executed_action.label if event.executed_action is not None else "close"
-                result.transcript.append(f"agent : [{strategy}] {event.agent_text}")
                 e2e = (audio_out.first_frame_at - audio_in.speech_ended_at) * 1000
                 stages = {
                     LatencyStage.E2E: e2e,
@@ -188,6 +186,10 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
                 )
                 for stage, value in stages.items():
                     result.latencies_ms.setdefault(stage.value, []).append(value)
+                strategy = event.executed_action.label if event.executed_action is not None else "close"
+                guard = f", guard {event.guard_rule.value}" if event.guard_rule else ""
+                timing = ", ".join(f"{stage.value} {value:.0f}" for stage, value in stages.items())
+                result.transcript.append(f"agent : [{strategy}{guard}; ms: {timing}] {event.agent_text}")
             if event.ends_call:
                 break
             heard = debtor.respond(
