@@ -89,7 +89,7 @@ async def simulate_call(batch: Batch, index: int) -> tuple[list[str], list[float
         strategy = reply.event.executed_action.label if reply.event.executed_action is not None else "close"
         guard = f", guard {reply.event.guard_rule.value}" if reply.event.guard_rule else ""
         if reply.text:
-            lines.append(f"agent : [{strategy}{guard}; ms: engine {engine_ms[-1]:.1f}] {reply.text}")
+            lines.append(f"agent : [{strategy}{guard}] {reply.text}")  # no timings: same seed, same transcript
         if reply.ends_call:
             break
         event = reply.event
