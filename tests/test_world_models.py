@@ -273,3 +273,40 @@ def test_planner_policy_from_a_ddq_checkpoint_and_a_clear_error_without_a_world_
         n_actions=9,
     )[0]
     assert metadata.world_model.kind == "mlp"
+
+
+# -- the accuracy report ------------------------------------------------------------------------------------------
+def test_end_auc_and_interval_coverage_are_right_on_known_cases():
+    from sklearn.metrics import roc_auc_score
+
+    from training.worldmodel_eval import NOMINAL_COVERAGE, auc, coverage
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random(500) < 0.3).astype(np.float32)
+    scores = labels * 0.5 + rng.random(500)
+    assert auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+    errors = rng.standard_normal(20_000) * 2.0
+    np.testing.assert_allclose(coverage(errors, np.full(errors.size, 2.0)), NOMINAL_COVERAGE, atol=0.01)
+    assert all(c < n for c, n in zip(coverage(errors, np.full(errors.size, 1.0)), NOMINAL_COVERAGE, strict=True))
+
+
+def test_worldmodel_eval_reports_every_kind(tmp_path):
+    from training.worldmodel_eval import Args, main
+
+    report = main(
+        Args(
+            kinds=["mlp", "probabilistic"],
+            seeds=[0],
+            train_episodes=20,
+            test_episodes=10,
+            updates=20,
+            out=tmp_path / "wm",
+        )
+    )
+    assert set(report["results"]) == {"mlp", "probabilistic"}
+    assert (
+        "calibration_error" in report["results"]["probabilistic"]
+        and "calibration_error" not in report["results"]["mlp"]
+    )
+    assert 0.0 <= report["results"]["mlp"]["end_auc"]["mean"] <= 1.0
+    assert (tmp_path / "wm.json").exists() and (tmp_path / "wm.png").stat().st_size > 10_000
