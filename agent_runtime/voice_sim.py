@@ -28,12 +28,15 @@ from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
 from agent_runtime.speech.whisper import SAMPLE_RATE
 
 FRAME = SAMPLE_RATE // 50
-# Sub-second turns: VAD end-of-turn after 0.2 s of silence, no preemptive generation (the DST runs once per turn).
+# Sub-second turns: the VAD closes speech after 0.2 s of silence and the turn ends 0.45 s after the last speech, long
+# enough to bridge the 0.3 s pause between two sentences of one answer (with 0.2 s and the fast fitted-window STT,
+# "Yes, I can do that. Go ahead." was split in two turns and the agent's reply waited out a 2 s false interruption).
+# No preemptive generation: the DST runs once per turn.
 TURN_HANDLING = {
     "turn_detection": "vad",
     "interruption": {"mode": "vad"},
     "preemptive_generation": {"enabled": False},
-    "endpointing": {"min_delay": 0.2},
+    "endpointing": {"min_delay": 0.45},
 }
 REPLY_TIMEOUT = 20.0
 DEBTOR_VOICE = "en-gb"
