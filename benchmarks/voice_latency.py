@@ -1,6 +1,6 @@
 """Voice latency over >= 50 turns with the real tiny.en model, one call at a time, on this machine.
 
-    python -m benchmarks.voice_latency [--calls 8] [--seed 100] [--concurrency 1]
+    python -m benchmarks.voice_latency [--calls 12] [--seed 100] [--concurrency 1]
 
 Runs `python -m agent_runtime simulate` in audio mode (debtor speech paced at real time) and writes
 results/voice_latency.json: count, p50, p95 and max in ms per stage (endpointing, stt, engine, tts_first_byte) and
@@ -21,7 +21,7 @@ from agent_runtime.simulate import DEFAULT_POLICY, run
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=8)
+    parser.add_argument("--calls", type=int, default=12)
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--out", type=Path, help="default: results/voice_latency.json, or _cN.json with concurrency N")
