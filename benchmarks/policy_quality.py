@@ -49,6 +49,9 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=3000)
     parser.add_argument("--eval-every", type=int, default=100, help="real episodes between snapshots")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--init", type=Path, help="fine-tune from this checkpoint (training.train --init)")
+    parser.add_argument("--lr", type=float, help="learning rate (default: the trainer's)")
+    parser.add_argument("--start-epsilon", type=float, help="initial exploration (default: the trainer's)")
     parser.add_argument("--runs", type=Path, default=Path("runs/policy_quality"))
     parser.add_argument("--out", type=Path, default=Path("results/policy_quality.json"))
     parser.add_argument("--checkpoint-out", type=Path, default=Path("checkpoints/debtor_policy.pt"))
@@ -61,6 +64,9 @@ def main() -> None:
             out=args.runs / f"seed{s}",
             snapshots=True,
             eval_every=args.eval_every,
+            init=args.init,
+            lr=args.lr,
+            start_epsilon=args.start_epsilon,
         )
         for s in args.seeds
     ]
@@ -129,7 +135,12 @@ def main() -> None:
             name: {p: c["per_persona"][p]["mean_return"] for p in personas} for name, c in constants.items()
         },
         "command": f"python benchmarks/policy_quality.py --algo {args.algo} --seeds "
-        f"{' '.join(map(str, args.seeds))} --episodes {args.episodes} --eval-every {args.eval_every}",
+        f"{' '.join(map(str, args.seeds))} --episodes {args.episodes} --eval-every {args.eval_every}"
+        + "".join(
+            f" --{flag} {value}"
+            for flag, value in (("init", args.init), ("lr", args.lr), ("start-epsilon", args.start_epsilon))
+            if value is not None
+        ),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -174,11 +174,13 @@ def train(
     info_keys: tuple[str, ...] = (),
     keep_snapshots: bool = False,
     progress: bool = False,
+    initial_weights: dict | None = None,
 ) -> TrainResult:
     """Train on `make_env()` until the budget is spent; DDQ passes its `imagination`.
 
     `evaluate` scores the greedy policy (default: mean return); `info_keys` are copied from the last step's info
-    into each episode record (for the debtor env: success, recovery, outcome, persona).
+    into each episode record (for the debtor env: success, recovery, outcome, persona). `initial_weights` warm-start
+    the Q-network (and its target) from an earlier run's.
     """
     config.validate()
     seed_everything(config.seed)
@@ -186,6 +188,9 @@ def train(
     env = make_env()
     obs_size, n_actions = int(np.prod(env.observation_space.shape)), int(env.action_space.n)
     learner = QLearner(obs_size, n_actions, config)
+    if initial_weights is not None:
+        learner.q_network.load_state_dict(initial_weights)
+        learner.target_network.load_state_dict(initial_weights)
     real = ReplayBuffer(config.buffer_size, obs_size)
     rng = np.random.default_rng(config.seed)
     names = action_names or tuple(str(a) for a in range(n_actions))

@@ -229,3 +229,29 @@ def test_snapshots_keep_the_weights_of_every_evaluation(tmp_path):
     assert names == ["episode000005.pt", "episode000010.pt", "episode000012.pt"]
     metadata, weights, _ = load_checkpoint(tmp_path / "snapshots" / "episode000010.pt", **EXPECTED)
     assert metadata.provenance["selected_at_real_episodes"] == 10 and weights
+
+
+def test_init_warm_starts_from_a_checkpoint_and_refuses_a_mismatched_one(tmp_path):
+    from training.train import Args, run
+
+    run(Args(algo="dqn", episodes=3, seed=0, out=tmp_path / "first", progress=False, eval_episodes=2))
+    start = load_checkpoint(tmp_path / "first" / "checkpoint.pt")[1]
+    # 3 more calls stay below learning_starts: no gradient step, so the weights are exactly the ones loaded
+    run(
+        Args(
+            episodes=3,
+            seed=1,
+            out=tmp_path / "warm",
+            init=tmp_path / "first" / "checkpoint.pt",
+            progress=False,
+            eval_episodes=2,
+            start_epsilon=0.1,
+        )
+    )
+    metadata, warm, _ = load_checkpoint(tmp_path / "warm" / "checkpoint.pt")
+    assert metadata.provenance["initialised_from"].endswith("checkpoint.pt")
+    for key in start:
+        torch.testing.assert_close(start[key], warm[key])
+    run(Args(env="gymnasium:CartPole-v1", steps=50, seed=0, out=tmp_path / "cartpole", progress=False, eval_episodes=1))
+    with pytest.raises(CheckpointMismatchError, match="obs_spec_version"):
+        run(Args(episodes=1, out=tmp_path / "bad", init=tmp_path / "cartpole" / "checkpoint.pt", progress=False))

@@ -65,6 +65,10 @@ class Args:
     seed: int = 0
     out: Path = Path("runs/latest")
     lr: float | None = None
+    start_epsilon: float | None = None
+    """exploration at the start (default 1.0; lower it when fine-tuning from --init)"""
+    init: Path | None = None
+    """warm start: begin from this checkpoint's Q-network (it must match the env and --hidden sizes)"""
     k: int = 5
     real_ratio: float = 0.75
     horizon: int = 1
@@ -104,6 +108,8 @@ def build_config(args: Args) -> DQNConfig:
     values.update(seed=args.seed, total_episodes=args.episodes, total_steps=args.steps)
     if args.lr is not None:
         values["learning_rate"] = args.lr
+    if args.start_epsilon is not None:
+        values["start_epsilon"] = args.start_epsilon
     if args.eval_every is not None:
         values["eval_every_episodes"] = args.eval_every
     if args.eval_episodes is not None:
@@ -132,6 +138,8 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
         else {}
     )
     extras["keep_snapshots"] = args.snapshots
+    if args.init is not None:
+        extras["initial_weights"] = initial_weights(args)
     try:
         if isinstance(config, DDQConfig):
             result, imagination = train_ddq(
@@ -182,6 +190,23 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     return summary
 
 
+def initial_weights(args: Args) -> dict:
+    """The Q-network weights of --init, checked against this env's observation and action spaces."""
+    from policy.checkpoint import load_checkpoint
+
+    probe = env_factory(args.env, args.stt_noise)()
+    obs_size, n_actions = int(probe.observation_space.shape[0]), int(probe.action_space.n)
+    debtor = is_debtor(args.env)
+    _, q_state, _ = load_checkpoint(
+        args.init,
+        obs_spec_version=STATE_SPEC_VERSION if debtor else args.env,
+        action_set_version=ACTION_SET_VERSION if debtor else f"{args.env}:discrete{n_actions}",
+        obs_size=obs_size,
+        n_actions=n_actions,
+    )
+    return q_state
+
+
 def training_metrics(args: Args):
     """Prometheus metrics of this run, pushed to a Pushgateway when one is configured; None otherwise."""
     url = args.pushgateway or os.environ.get("PUSHGATEWAY_URL")
@@ -217,6 +242,7 @@ def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, worl
             "real_steps": result.real_steps,
             "real_episodes": result.real_episodes,
             "imagined_steps": result.imagined_steps,
+            "initialised_from": str(args.init) if args.init else None,
         },
     )
 
