@@ -6,9 +6,10 @@ persona (higher mean return)?
         [--workers 2]
 
 Trains the runs (keeping the weights at every greedy evaluation), then selects on validation seeds only, never
-the held-out ones: each snapshot is scored on SELECTION_EPISODES validation calls (the 200 of the in-training
-evaluations leave per-persona means too noisy to compare), and among the snapshots that beat every constant action's
-mean return there on every persona, the one with the highest mean return wins (the overall best if none qualifies).
+the held-out ones: each snapshot is scored on SELECTION_EPISODES (or --selection-episodes) validation calls (the 200
+of the in-training evaluations leave per-persona means too noisy to compare), and among the snapshots that beat
+every constant action's mean return there on every persona, the one with the highest mean return wins (the overall
+best if none qualifies).
 It evaluates that one once on the held-out seeds, writes results/policy_quality.json and copies the
 checkpoint to checkpoints/debtor_policy.pt (the default policy of the runtime).
 """
@@ -48,6 +49,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--episodes", type=int, default=3000)
     parser.add_argument("--eval-every", type=int, default=100, help="real episodes between snapshots")
+    parser.add_argument(
+        "--selection-episodes", type=int, default=SELECTION_EPISODES, help="validation calls that score each snapshot"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--init", type=Path, help="fine-tune from this checkpoint (training.train --init)")
     parser.add_argument("--lr", type=float, help="learning rate (default: the trainer's)")
@@ -56,6 +60,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/policy_quality.json"))
     parser.add_argument("--checkpoint-out", type=Path, default=Path("checkpoints/debtor_policy.pt"))
     args = parser.parse_args()
+    if VALIDATION_SEED_START + args.selection_episodes > EVAL_SEED_START:
+        parser.error(f"--selection-episodes would reach the held-out seeds (from {EVAL_SEED_START})")
     jobs = [
         Args(
             algo=args.algo,
@@ -75,7 +81,7 @@ def main() -> None:
     # Selection uses validation seeds only (SELECTION_EPISODES of them, so per-persona means are precise): every
     # constant action's mean return per persona there ...
     def on_selection_seeds(spec: str) -> dict:
-        return evaluate(lambda env: make_policy(spec, env, 0), SELECTION_EPISODES, VALIDATION_SEED_START)
+        return evaluate(lambda env: make_policy(spec, env, 0), args.selection_episodes, VALIDATION_SEED_START)
 
     constant_bar = {}
     for name in ACTION_NAMES:
@@ -113,8 +119,8 @@ def main() -> None:
         for key in ("episode_returns", "episode_successes", "episode_personas"):
             result.pop(key)
     report = {
-        "selection": f"{SELECTION_EPISODES} validation seeds from {VALIDATION_SEED_START}: highest mean return among "
-        "snapshots beating every constant on every persona",
+        "selection": f"{args.selection_episodes} validation seeds from {VALIDATION_SEED_START}: highest mean return "
+        "among snapshots beating every constant on every persona",
         "snapshots_qualified": len(qualified),
         "snapshots": len(candidates),
         "checkpoint": chosen,
@@ -136,6 +142,7 @@ def main() -> None:
         },
         "command": f"python benchmarks/policy_quality.py --algo {args.algo} --seeds "
         f"{' '.join(map(str, args.seeds))} --episodes {args.episodes} --eval-every {args.eval_every}"
+        + (f" --selection-episodes {args.selection_episodes}" if args.selection_episodes != SELECTION_EPISODES else "")
         + "".join(
             f" --{flag} {value}"
             for flag, value in (("init", args.init), ("lr", args.lr), ("start-epsilon", args.start_epsilon))
