@@ -10,14 +10,16 @@ the remainder (VAD end-of-turn plus framework overhead).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import numpy as np
 from livekit import rtc
-from livekit.agents import Agent, AgentSession
+from livekit.agents import Agent, AgentSession, stt, tts
 from livekit.agents.voice import io
 
 from agent_runtime.call import CallController
@@ -139,15 +141,40 @@ class VoiceCallResult:
     outcome: str = ""
 
 
-async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handling: dict) -> VoiceCallResult:
-    stt, tts = WhisperSTT(whisper), EspeakTTS("en-us")
+@contextlib.asynccontextmanager
+async def audio_session(
+    call: CallController,
+    *,
+    vad,
+    stt: stt.STT,
+    tts: tts.TTS,
+    turn_handling: dict = TURN_HANDLING,
+    errors: list | None = None,
+) -> AsyncIterator[tuple[AgentSession, DebtorAudioInput, AgentAudioCapture]]:
+    """A real AgentSession for `call`: the debtor's audio goes in as frames, the agent's speech is captured; the
+    session's errors are collected into `errors` where given. Closed (and the input stopped) on leaving."""
     audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
     session = AgentSession(vad=vad, stt=stt, llm=PolicyLLM(call), tts=tts, turn_handling=turn_handling)
+    if errors is not None:
+        session.on("error", errors.append)
     session.input.audio, session.output.audio = audio_in, audio_out
-    result = VoiceCallResult(transcript=[])
-    timeline: list[np.ndarray] = []
     await session.start(Agent(instructions="The reinforcement-learning policy chooses every reply."))
     try:
+        yield session, audio_in, audio_out
+    finally:
+        audio_in.closed = True
+        await session.aclose()
+
+
+async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handling: dict) -> VoiceCallResult:
+    recogniser, voice = WhisperSTT(whisper), EspeakTTS("en-us")
+    result = VoiceCallResult(transcript=[])
+    timeline: list[np.ndarray] = []
+    async with audio_session(call, vad=vad, stt=recogniser, tts=voice, turn_handling=turn_handling) as (
+        session,
+        audio_in,
+        audio_out,
+    ):
         opening = await call.open()
         audio_out.expect_reply()
         await session.say(opening)
@@ -180,9 +207,9 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
                 e2e = (audio_out.first_frame_at - audio_in.speech_ended_at) * 1000
                 stages = {
                     LatencyStage.E2E: e2e,
-                    LatencyStage.STT: stt.last_seconds * 1000,
+                    LatencyStage.STT: recogniser.last_seconds * 1000,
                     LatencyStage.ENGINE: event.latencies_ms[LatencyStage.ENGINE],
-                    LatencyStage.TTS_FIRST_BYTE: tts.last_first_byte_seconds * 1000,
+                    LatencyStage.TTS_FIRST_BYTE: voice.last_first_byte_seconds * 1000,
                 }
                 stages[LatencyStage.ENDPOINTING] = max(
                     0.0, e2e - sum(v for k, v in stages.items() if k is not LatencyStage.E2E)
@@ -198,9 +225,6 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
             heard = debtor.respond(
                 Decision(event.proposed_action, event.executed_action, event.guard_rule, event.offer)
             )
-    finally:
-        audio_in.closed = True
-        await session.aclose()
     outcome = call.engine.outcome
     result.outcome = outcome.kind.value if outcome else "unfinished"
     result.recording = np.concatenate(timeline) if timeline else np.zeros(0, np.int16)

@@ -27,7 +27,7 @@ from agent_runtime.nlg import TemplateNLG
 from agent_runtime.phrasing import INSTRUCTIONS, LLMPhrasing, rewrite_problem
 from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.speech.backends import SpeechSettings
-from agent_runtime.voice_sim import TURN_HANDLING, AgentAudioCapture, DebtorAudioInput, synthesise
+from agent_runtime.voice_sim import audio_session, synthesise
 
 OPENAI_TTS_RATE = 24_000
 PLAN_REQUEST = "is there some kind of payment plan"
@@ -246,23 +246,15 @@ async def test_a_voice_call_on_the_openai_options_speaks_the_rewritten_line(stan
         date(2026, 1, 5),
         phrasing=_phrasing(standin),
     )
-    audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
-    session = AgentSession(
+    async with audio_session(
+        call,
         vad=silero.VAD.load(min_silence_duration=0.2),
         stt=settings.speech_to_text(),
-        llm=PolicyLLM(call),
         tts=settings.text_to_speech(),
-        turn_handling=TURN_HANDLING,
-    )
-    session.input.audio, session.output.audio = audio_in, audio_out
-    await session.start(Agent(instructions="unused: the policy chooses"))
-    try:
+    ) as (_, audio_in, audio_out):
         audio_out.expect_reply()
         audio_in.say(synthesise("Is there some kind of payment plan I could do?"))
         await asyncio.wait_for(audio_out.finished.wait(), 30)
-    finally:
-        audio_in.closed = True
-        await session.aclose()
     assert call.last_event.user_text == PLAN_REQUEST and len(standin.uploads) == 1
     spoken = " ".join(request["input"] for request in standin.speech_requests)  # one request per sentence
     assert spoken == call.last_event.agent_text and spoken.startswith("Okay, here's a thought. ")

@@ -2,12 +2,10 @@
 faster-whisper tiny.en -> dialogue engine + policy -> NLG -> espeak-ng (en-us) -> captured agent audio."""
 
 import asyncio
-import contextlib
 import time
 from datetime import date
 
 import pytest
-from livekit.agents import Agent, AgentSession
 from livekit.plugins import silero
 
 from agent_runtime.call import CallController
@@ -15,32 +13,20 @@ from agent_runtime.contracts.actions import Action
 from agent_runtime.events.outbox import Outbox
 from agent_runtime.events.store import EventStore, read_events
 from agent_runtime.nlg import TemplateNLG
-from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
 from agent_runtime.speech.whisper import default_model
-from agent_runtime.voice_sim import TURN_HANDLING, AgentAudioCapture, DebtorAudioInput, synthesise
+from agent_runtime.voice_sim import AgentAudioCapture, DebtorAudioInput, audio_session, synthesise
 
 
-@contextlib.asynccontextmanager
-async def _voice_session(call, errors: list | None = None):
-    """A real AgentSession for `call` with the debtor's audio input and the agent's captured output."""
-    audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
-    session = AgentSession(
+def _voice_session(call, errors: list | None = None):
+    """A real AgentSession for `call` on the local speech stack (tiny.en, espeak-ng)."""
+    return audio_session(
+        call,
         vad=silero.VAD.load(min_silence_duration=0.2),
         stt=WhisperSTT(default_model()),
-        llm=PolicyLLM(call),
         tts=EspeakTTS(),
-        turn_handling=TURN_HANDLING,
+        errors=errors,
     )
-    if errors is not None:
-        session.on("error", errors.append)
-    session.input.audio, session.output.audio = audio_in, audio_out
-    await session.start(Agent(instructions="unused: the policy chooses"))
-    try:
-        yield session, audio_in, audio_out
-    finally:
-        audio_in.closed = True
-        await session.aclose()
 
 
 async def _hear(call, pcm, wait: float) -> tuple[DebtorAudioInput, AgentAudioCapture]:
