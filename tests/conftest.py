@@ -2,8 +2,11 @@ from datetime import date
 
 import pytest
 
+from agent_runtime.call import CallController
+from agent_runtime.contracts.actions import Action
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.dst.tracker import DialogueStateTracker
+from agent_runtime.nlg import TemplateNLG
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +24,15 @@ def facts() -> CallFacts:
         timezone="America/Chicago",
         creditor="Northwind Bank",
     )
+
+
+@pytest.fixture
+def constant_call(facts, tracker):
+    """make(action, **options): a call on `facts` whose policy always picks `action` (no Q-values), on a fixed date."""
+
+    def make(action: Action, **options) -> CallController:
+        return CallController(
+            facts, lambda state: (int(action), None), "test", tracker, TemplateNLG(seed=0), date(2026, 1, 5), **options
+        )
+
+    return make

@@ -11,7 +11,6 @@ import time
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 import pytest
@@ -20,10 +19,8 @@ from livekit import rtc
 from livekit.agents import Agent, AgentSession
 from livekit.plugins import silero
 
-from agent_runtime.call import CallController
 from agent_runtime.compliance import forbidden_phrases_in
 from agent_runtime.contracts.actions import Action
-from agent_runtime.nlg import TemplateNLG
 from agent_runtime.phrasing import INSTRUCTIONS, LLMPhrasing, rewrite_problem
 from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.speech.backends import SpeechSettings
@@ -116,17 +113,9 @@ def _phrasing(standin: StandIn, budget_ms: int = 300) -> LLMPhrasing:
     )
 
 
-async def _agent_says(facts, tracker, phrasing: LLMPhrasing, user_text: str = PLAN_REQUEST) -> tuple[str, str]:
+async def _agent_says(constant_call, phrasing: LLMPhrasing, user_text: str = PLAN_REQUEST) -> tuple[str, str]:
     """(what the agent said, what its turn event recorded) for one debtor line in a text-mode AgentSession."""
-    call = CallController(
-        facts,
-        lambda state: (int(Action.OFFER_PAYMENT_PLAN), None),
-        "test",
-        tracker,
-        TemplateNLG(seed=0),
-        date(2026, 1, 5),
-        phrasing=phrasing,
-    )
+    call = constant_call(Action.OFFER_PAYMENT_PLAN, phrasing=phrasing)
     async with AgentSession(llm=PolicyLLM(call), vad=None, turn_handling={"turn_detection": None}) as session:
         await session.start(Agent(instructions="unused: the policy chooses"))
         result = await session.run(user_input=user_text)
@@ -135,8 +124,8 @@ async def _agent_says(facts, tracker, phrasing: LLMPhrasing, user_text: str = PL
     return said, call.last_event.agent_text
 
 
-async def test_phrasing_is_spoken_when_the_model_answers_within_the_budget(standin, facts, tracker):
-    said, logged = await _agent_says(facts, tracker, _phrasing(standin))
+async def test_phrasing_is_spoken_when_the_model_answers_within_the_budget(standin, constant_call):
+    said, logged = await _agent_says(constant_call, _phrasing(standin))
     (request,) = standin.chats
     template = request["messages"][1]["content"]
     assert said == logged == f"Okay, here's a thought. {template}" and "$400 monthly" in said
@@ -145,28 +134,28 @@ async def test_phrasing_is_spoken_when_the_model_answers_within_the_budget(stand
     assert request["messages"][0]["content"] == INSTRUCTIONS and request["messages"][1]["content"] == template
 
 
-async def test_the_template_is_spoken_when_the_model_is_slower_than_the_budget(standin, facts, tracker, caplog):
+async def test_the_template_is_spoken_when_the_model_is_slower_than_the_budget(standin, constant_call, caplog):
     caplog.set_level("INFO", logger="agent_runtime.phrasing")
     standin.chat_delay_s = 2.0
     started = time.perf_counter()
-    said, logged = await _agent_says(facts, tracker, _phrasing(standin, budget_ms=300))
+    said, logged = await _agent_says(constant_call, _phrasing(standin, budget_ms=300))
     (request,) = standin.chats
     assert said == logged == request["messages"][1]["content"]
     assert time.perf_counter() - started < 1.5  # the budget cut the wait short; the model took 2 s
     assert "template wording kept: over the 300 ms budget" in caplog.text
 
 
-async def test_the_template_is_spoken_when_the_rewrite_has_a_forbidden_phrase(standin, facts, tracker, caplog):
+async def test_the_template_is_spoken_when_the_rewrite_has_a_forbidden_phrase(standin, constant_call, caplog):
     caplog.set_level("INFO", logger="agent_runtime.phrasing")
     standin.rewrite = lambda line: f"{line} Pay up or we will sue you."
-    said, logged = await _agent_says(facts, tracker, _phrasing(standin))
+    said, logged = await _agent_says(constant_call, _phrasing(standin))
     (request,) = standin.chats
     assert said == logged == request["messages"][1]["content"] and not forbidden_phrases_in(said)
     assert "template wording kept: forbidden phrases ['sue you']" in caplog.text
 
 
-async def test_guard_answers_are_never_rewritten(standin, facts, tracker):
-    said, logged = await _agent_says(facts, tracker, _phrasing(standin), user_text="stop calling me")
+async def test_guard_answers_are_never_rewritten(standin, constant_call):
+    said, logged = await _agent_says(constant_call, _phrasing(standin), user_text="stop calling me")
     assert said == logged and "further" in said and standin.chats == []
 
 
@@ -232,20 +221,12 @@ def test_unknown_backends_are_refused_with_the_choices():
         SpeechSettings.from_env({"TTS_BACKEND": "festival"})
 
 
-async def test_a_voice_call_on_the_openai_options_speaks_the_rewritten_line(standin, facts, tracker):
+async def test_a_voice_call_on_the_openai_options_speaks_the_rewritten_line(standin, constant_call):
     """Debtor audio -> VAD -> OpenAI STT -> policy -> LLM phrasing -> OpenAI TTS, all chosen from the environment."""
     standin.transcript = PLAN_REQUEST
     environment = {"STT_BACKEND": "openai", "TTS_BACKEND": "openai", "OPENAI_BASE_URL": standin.url}
     settings = SpeechSettings.from_env(environment)
-    call = CallController(
-        facts,
-        lambda state: (int(Action.OFFER_PAYMENT_PLAN), None),
-        "test",
-        tracker,
-        TemplateNLG(seed=0),
-        date(2026, 1, 5),
-        phrasing=_phrasing(standin),
-    )
+    call = constant_call(Action.OFFER_PAYMENT_PLAN, phrasing=_phrasing(standin))
     async with audio_session(
         call,
         vad=silero.VAD.load(min_silence_duration=0.2),

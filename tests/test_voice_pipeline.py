@@ -3,16 +3,14 @@ faster-whisper tiny.en -> dialogue engine + policy -> NLG -> espeak-ng (en-us) -
 
 import asyncio
 import time
-from datetime import date
 
+import numpy as np
 import pytest
 from livekit.plugins import silero
 
-from agent_runtime.call import CallController
 from agent_runtime.contracts.actions import Action
 from agent_runtime.events.outbox import Outbox
 from agent_runtime.events.store import EventStore, read_events
-from agent_runtime.nlg import TemplateNLG
 from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
 from agent_runtime.speech.whisper import default_model
 from agent_runtime.voice_sim import AgentAudioCapture, DebtorAudioInput, audio_session, synthesise
@@ -40,11 +38,8 @@ async def _hear(call, pcm, wait: float) -> tuple[DebtorAudioInput, AgentAudioCap
     return audio_in, audio_out
 
 
-async def test_debtor_speech_gets_a_spoken_answer_with_the_policys_strategy(facts, tracker):
-    def policy(state):
-        return int(Action.OFFER_PAYMENT_PLAN), None
-
-    call = CallController(facts, policy, "test", tracker, TemplateNLG(seed=0), date(2026, 1, 5))
+async def test_debtor_speech_gets_a_spoken_answer_with_the_policys_strategy(constant_call):
+    call = constant_call(Action.OFFER_PAYMENT_PLAN)
     audio_in, audio_out = await _hear(call, synthesise("Is there some kind of payment plan I could do?"), wait=60)
     assert call.engine.history.readings[0].intent.value == "willing"
     assert call.engine.history.actions == [Action.OFFER_PAYMENT_PLAN]
@@ -54,8 +49,7 @@ async def test_debtor_speech_gets_a_spoken_answer_with_the_policys_strategy(fact
     assert 0 < audio_out.first_frame_at - audio_in.speech_ended_at < 5.0
 
 
-async def test_a_failing_voice_falls_back_to_the_other(facts, tracker):
-    import pytest
+async def test_a_failing_voice_falls_back_to_the_other():
     from livekit.agents import APIConnectionError, tts
 
     from agent_runtime.speech.plugins import EspeakTTS
@@ -69,17 +63,8 @@ async def test_a_failing_voice_falls_back_to_the_other(facts, tracker):
     await fallback.aclose()
 
 
-async def test_silence_and_noise_do_not_crash_or_end_the_call(facts, tracker):
-    import numpy as np
-
-    call = CallController(
-        facts,
-        lambda s: (int(Action.EMPATHETIC_LISTENING), None),
-        "test",
-        tracker,
-        TemplateNLG(seed=0),
-        date(2026, 1, 5),
-    )
+async def test_silence_and_noise_do_not_crash_or_end_the_call(constant_call):
+    call = constant_call(Action.EMPATHETIC_LISTENING)
     rng = np.random.default_rng(0)
     await _hear(call, np.zeros(16_000 * 3, np.int16), wait=4)
     assert call.turns_answered == 0  # nothing was said, nothing was answered
@@ -88,12 +73,8 @@ async def test_silence_and_noise_do_not_crash_or_end_the_call(facts, tracker):
     assert not call.ended  # whatever the recogniser made of the hiss, the call goes on
 
 
-async def test_clipped_speech_gets_an_answer_and_is_logged(facts, tracker):
-    import numpy as np
-
-    call = CallController(
-        facts, lambda s: (int(Action.OFFER_PAYMENT_PLAN), None), "test", tracker, TemplateNLG(seed=0), date(2026, 1, 5)
-    )
+async def test_clipped_speech_gets_an_answer_and_is_logged(constant_call):
+    call = constant_call(Action.OFFER_PAYMENT_PLAN)
     speech = synthesise("Is there some kind of payment plan I could do?").astype(np.int32) * 8
     clipped = np.clip(speech, -32768, 32767).astype(np.int16)
     _, audio_out = await _hear(call, clipped, wait=30)
@@ -101,10 +82,8 @@ async def test_clipped_speech_gets_an_answer_and_is_logged(facts, tracker):
     assert not call.ended and call.last_event.executed_action is Action.OFFER_PAYMENT_PLAN
 
 
-async def test_an_empty_transcript_gets_an_answer_and_keeps_the_call_open(facts, tracker):
-    call = CallController(
-        facts, lambda s: (int(Action.ASK_ABOUT_SITUATION), None), "test", tracker, TemplateNLG(seed=0), date(2026, 1, 5)
-    )
+async def test_an_empty_transcript_gets_an_answer_and_keeps_the_call_open(constant_call):
+    call = constant_call(Action.ASK_ABOUT_SITUATION)
     reply = await call.respond("")
     assert reply.text and not reply.ends_call and reply.event.dst.intent.value == "other"
 
@@ -124,19 +103,11 @@ MONOLOGUE = (
 
 
 @pytest.mark.slow
-async def test_a_sixty_second_monologue_is_heard_through_and_every_turn_is_logged(facts, tracker, tmp_path):
+async def test_a_sixty_second_monologue_is_heard_through_and_every_turn_is_logged(constant_call, tmp_path):
     """About a minute of debtor speech with only sentence pauses: the agent may answer in the pauses and be talked
     over; the session must survive it, hear all of it, and log every answer (or close the call cleanly)."""
     store = await EventStore.open(tmp_path / "events.db")
-    call = CallController(
-        facts,
-        lambda s: (int(Action.EMPATHETIC_LISTENING), None),
-        "test",
-        tracker,
-        TemplateNLG(seed=0),
-        date(2026, 1, 5),
-        outbox=Outbox(store),
-    )
+    call = constant_call(Action.EMPATHETIC_LISTENING, outbox=Outbox(store))
     monologue, errors = synthesise(MONOLOGUE), []
     assert 55 < len(monologue) / 16_000 < 70
     async with _voice_session(call, errors) as (session, audio_in, _):
