@@ -27,6 +27,9 @@ class Batch:
     def concat(parts: list[Batch]) -> Batch:
         return Batch(*(np.concatenate([getattr(p, f) for p in parts]) for f in Batch.__dataclass_fields__))
 
+    def select(self, rows: np.ndarray) -> Batch:
+        return Batch(*(getattr(self, f)[rows] for f in Batch.__dataclass_fields__))
+
 
 @dataclass(frozen=True)
 class Histories:
@@ -109,16 +112,22 @@ class ReplayBuffer:
         for row in zip(batch.obs, batch.actions, batch.rewards, batch.next_obs, batch.dones, strict=True):
             self.add(*row)
 
-    def sample(self, n: int, rng: np.random.Generator) -> Batch:
-        """n transitions drawn uniformly with replacement."""
+    def at(self, slots: np.ndarray | slice) -> Batch:
+        """The transitions in `slots` (an index array or a slice)."""
+        return Batch(self.obs[slots], self.actions[slots], self.rewards[slots], self.next_obs[slots], self.dones[slots])
+
+    def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """n slots uniformly with replacement."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
-        idx = rng.integers(0, self.size, size=n)
-        return Batch(self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx], self.dones[idx])
+        return rng.integers(0, self.size, size=n)
+
+    def sample(self, n: int, rng: np.random.Generator) -> Batch:
+        """n transitions drawn uniformly with replacement."""
+        return self.at(self._draw(n, rng))
 
     def all(self) -> Batch:
-        s = slice(0, self.size)
-        return Batch(self.obs[s], self.actions[s], self.rewards[s], self.next_obs[s], self.dones[s])
+        return self.at(slice(0, self.size))
 
     def histories(self, indices: np.ndarray, window: int) -> Histories:
         """The last `window` steps of the episode up to and including each transition in `indices`."""
@@ -136,10 +145,10 @@ class ReplayBuffer:
             valid,
         )
 
+    def transitions(self, slots: np.ndarray, window: int) -> tuple[Histories, Batch]:
+        """The transitions in `slots` with their histories."""
+        return self.histories(slots, window), self.at(slots)
+
     def sample_histories(self, n: int, window: int, rng: np.random.Generator) -> tuple[Histories, Batch]:
         """n transitions drawn uniformly with replacement (the same draw as `sample`), with their histories."""
-        if self.size == 0:
-            raise ValueError("cannot sample from an empty replay buffer")
-        idx = rng.integers(0, self.size, size=n)
-        batch = Batch(self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx], self.dones[idx])
-        return self.histories(idx, window), batch
+        return self.transitions(self._draw(n, rng), window)

@@ -70,23 +70,20 @@ class EnsembleWorldModel(WorldModel):
         totals, stats = [], []
         for member, rows in zip(self.members, shares, strict=True):
             delta, reward, done_logit = member(x[rows])
-            part = Batch(*(getattr(batch, f)[rows] for f in Batch.__dataclass_fields__))
-            total, member_stats = deterministic_losses(delta, reward.squeeze(1), done_logit, part)
+            total, member_stats = deterministic_losses(delta, reward.squeeze(1), done_logit, batch.select(rows))
             totals.append(total)
             stats.append(member_stats)
         return torch.stack(totals).sum(), {k: float(np.mean([s[k] for s in stats])) for k in stats[0]}
 
     def fit(self, buffer: ReplayBuffer, updates: int, batch_size: int, rng: np.random.Generator) -> dict[str, float]:
         if len(buffer) < 2 * HOLDOUT_EVERY:  # too little data to hold any out: train on everything
-            stats = super().fit(buffer, updates, batch_size * len(self.members), rng)
-            return stats
+            return super().fit(buffer, updates, batch_size * len(self.members), rng)
         trainable = len(buffer) - (len(buffer) + HOLDOUT_EVERY - 1) // HOLDOUT_EVERY
         self.train()
         stats: dict[str, float] = {}
         for _ in range(updates):
             slots = training_slots(rng.integers(0, trainable, size=batch_size * len(self.members)))
-            batch = Batch(*(getattr(buffer, f)[slots] for f in Batch.__dataclass_fields__))
-            total, stats = self.loss(buffer.histories(slots, self.window), batch)
+            total, stats = self.loss(*buffer.transitions(slots, self.window))
             self.optimizer.zero_grad()
             total.backward()
             self.optimizer.step()
@@ -98,8 +95,7 @@ class EnsembleWorldModel(WorldModel):
         held_out = np.arange(0, len(buffer), HOLDOUT_EVERY)
         if len(held_out) > HOLDOUT_SIZE:
             held_out = np.sort(rng.choice(held_out, HOLDOUT_SIZE, replace=False))
-        batch = Batch(*(getattr(buffer, f)[held_out] for f in Batch.__dataclass_fields__))
-        histories = buffer.histories(held_out, self.window)
+        histories, batch = buffer.transitions(held_out, self.window)
         with torch.no_grad():
             x = markov_inputs(self, histories, batch.actions)
             losses = [deterministic_losses(*_squeeze(member(x)), batch)[0].item() for member in self.members]
@@ -107,39 +103,36 @@ class EnsembleWorldModel(WorldModel):
         disagreement = self.predict(histories, batch.actions).disagreement
         self.trust_threshold = torch.tensor(float(np.quantile(disagreement, self.hyperparameters["trust_quantile"])))
 
-    def predict(self, histories: Histories, actions: np.ndarray) -> Prediction:
+    def _elite_predictions(self, histories: Histories, actions: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Each elite's next states (elite, n, obs), rewards and end logits (elite, n), and their disagreement (n,)."""
         with torch.no_grad():
             deltas, rewards, done_logits = self._member_outputs(
                 markov_inputs(self, histories, actions), self.elite_index.tolist()
             )
         next_obs = histories.current[None] + deltas.numpy()
         rewards = rewards.squeeze(2).numpy()
-        next_obs_std, reward_std = next_obs.std(axis=0), rewards.std(axis=0)
+        disagreement = next_obs.std(axis=0).mean(axis=1) + rewards.std(axis=0)
+        return next_obs, rewards, done_logits.numpy(), disagreement
+
+    def predict(self, histories: Histories, actions: np.ndarray) -> Prediction:
+        next_obs, rewards, done_logits, disagreement = self._elite_predictions(histories, actions)
         return Prediction(
             next_obs.mean(axis=0),
             rewards.mean(axis=0),
-            torch.sigmoid(done_logits).mean(dim=0).numpy(),
-            next_obs_std=next_obs_std,
-            reward_std=reward_std,
-            disagreement=next_obs_std.mean(axis=1) + reward_std,
+            torch.sigmoid(torch.as_tensor(done_logits)).mean(dim=0).numpy(),
+            next_obs_std=next_obs.std(axis=0),
+            reward_std=rewards.std(axis=0),
+            disagreement=disagreement,
         )
 
     def sample(self, histories: Histories, actions: np.ndarray, rng: np.random.Generator) -> Imagined:
         """One random elite per transition (MBPO); untrusted where the elites disagree too much."""
-        with torch.no_grad():
-            deltas, rewards, done_logits = self._member_outputs(
-                markov_inputs(self, histories, actions), self.elite_index.tolist()
-            )
-        n = len(actions)
-        pick = rng.integers(0, len(self.elite_index), size=n)
-        rows = np.arange(n)
-        next_obs = histories.current[None] + deltas.numpy()
-        rewards = rewards.squeeze(2).numpy()
-        disagreement = next_obs.std(axis=0).mean(axis=1) + rewards.std(axis=0)
+        next_obs, rewards, done_logits, disagreement = self._elite_predictions(histories, actions)
+        pick, rows = rng.integers(0, len(self.elite_index), size=len(actions)), np.arange(len(actions))
         return Imagined(
             next_obs[pick, rows],
             rewards[pick, rows],
-            done_logits.numpy()[pick, rows] > 0,
+            done_logits[pick, rows] > 0,
             disagreement <= self.trust_threshold.item(),
         )
 
