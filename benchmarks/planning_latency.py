@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,7 @@ from agent_runtime.contracts.runs import VALIDATION_SEED_START
 from policy.checkpoint import load_checkpoint, save_checkpoint
 from policy.metadata import WorldModelMetadata
 from policy.world_models import WORLD_MODELS, make_world_model
-from training.baselines import make_policy
-from training.evaluate import evaluate
+from training.evaluate import evaluate_timed
 
 GOAL_P95_MS = 20.0
 
@@ -34,24 +32,6 @@ def checkpoint_with_world_model(q_checkpoint: Path, kind: str, folder: Path) -> 
     model = make_world_model(kind, metadata.obs_size, metadata.n_actions)
     metadata = metadata.model_copy(update={"algorithm": "ddq", "world_model": WorldModelMetadata.of(model)})
     return save_checkpoint(folder / f"{kind}.pt", metadata, q_state, model.state_dict())
-
-
-def decision_times(spec: str, calls: int) -> list[float]:
-    seconds: list[float] = []
-
-    def timed(env):
-        policy = make_policy(spec, env, 0)
-
-        def act(state: np.ndarray) -> int:
-            start = time.perf_counter()
-            action = policy(state)
-            seconds.append(time.perf_counter() - start)
-            return action
-
-        return act
-
-    evaluate(timed, calls, VALIDATION_SEED_START)
-    return seconds
 
 
 def main() -> None:
@@ -71,8 +51,8 @@ def main() -> None:
             for planner in args.planners:
                 if planner.endswith("+fallback") and kind != "ensemble":
                     continue
-                decision_times(f"{checkpoint}@{planner}", 2)  # warm-up
-                ms = 1000 * np.array(decision_times(f"{checkpoint}@{planner}", args.calls))
+                evaluate_timed(f"{checkpoint}@{planner}", 2, VALIDATION_SEED_START)  # warm-up
+                ms = 1000 * np.array(evaluate_timed(f"{checkpoint}@{planner}", args.calls, VALIDATION_SEED_START)[1])
                 results[kind][planner] = {
                     "decisions": int(ms.size),
                     "p50_ms": round(float(np.percentile(ms, 50)), 2),

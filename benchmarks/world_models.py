@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -32,8 +31,7 @@ import numpy as np
 from agent_runtime.contracts.runs import EVAL_SEED_START
 from policy.world_models import WORLD_MODELS
 from training.ablation import cell_name, cells_of, jobs_for, run_study
-from training.baselines import make_policy
-from training.evaluate import evaluate
+from training.evaluate import evaluate_timed
 from training.stats import compare, mean_ci
 
 PLANNERS = ("tree:2", "rollout:3")
@@ -49,20 +47,7 @@ def evaluate_planner(checkpoint: str, planner: str, episodes: int) -> dict:
 
     torch.set_num_threads(1)
     spec = checkpoint if planner == "greedy" else f"{checkpoint}@{planner}"
-    seconds: list[float] = []
-
-    def timed(env):
-        policy = make_policy(spec, env, 0)
-
-        def act(state):
-            start = time.perf_counter()
-            action = policy(state)
-            seconds.append(time.perf_counter() - start)
-            return action
-
-        return act
-
-    result = evaluate(timed, episodes, EVAL_SEED_START)
+    result, seconds = evaluate_timed(spec, episodes, EVAL_SEED_START)
     return {
         "success_rate": result["success_rate"],
         "recovery_rate": result["recovery_rate"],

@@ -8,6 +8,7 @@ seed S + i; the held-out evaluation seeds are the contract's EVAL_SEEDS (the def
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +85,24 @@ def evaluate(
     result["outcomes"] = dict(sorted(outcomes.items()))
     result["per_persona"] = {persona: _rates(*values) for persona, values in sorted(per.items())}
     return result
+
+
+def evaluate_timed(spec: str, episodes: int, seed: int) -> tuple[dict, list[float]]:
+    """`evaluate` of a named policy (see training.baselines.make_policy), with the seconds each decision took."""
+    seconds: list[float] = []
+
+    def timed(env: DebtorEnv) -> Policy:
+        policy = make_policy(spec, env, seed)
+
+        def act(state: np.ndarray) -> int:
+            start = time.perf_counter()
+            action = policy(state)
+            seconds.append(time.perf_counter() - start)
+            return action
+
+        return act
+
+    return evaluate(timed, episodes, seed), seconds
 
 
 def greedy_evaluator(episodes: int, seed: int, stt_noise: float = 0.0) -> Callable[[Policy], dict]:
