@@ -14,17 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_runtime.contracts.actions import ACTION_SET_VERSION, N_ACTIONS
-from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
+from agent_runtime.contracts.actions import N_ACTIONS
+from agent_runtime.contracts.state import CHECKPOINT_SPACES, STATE_SIZE
 from policy.checkpoint import save_checkpoint
 from policy.dqn import DQNConfig, QLearner, config_dict
 from policy.inference import GreedyPolicy
 from policy.metadata import CheckpointMetadata
 from training.simulator.env import DebtorEnv
 
-EXPECTED = dict(
-    obs_spec_version=STATE_SPEC_VERSION, action_set_version=ACTION_SET_VERSION, obs_size=STATE_SIZE, n_actions=N_ACTIONS
-)
+EXPECTED = CHECKPOINT_SPACES
 
 
 def untrained_checkpoint(folder: Path) -> Path:

@@ -21,7 +21,7 @@ import numpy as np
 from agent_runtime.contracts.actions import ACTION_NAMES, Action, parse_action
 from agent_runtime.contracts.dst import Intent
 from agent_runtime.contracts.offers import OfferKind, compute_offer_terms
-from agent_runtime.contracts.state import FEATURE_INDEX, MAX_TURNS, last_intent_of
+from agent_runtime.contracts.state import CHECKPOINT_SPACES, FEATURE_INDEX, MAX_TURNS, last_intent_of
 from training.simulator.env import DebtorEnv
 
 Policy = Callable[[np.ndarray], int]
@@ -110,38 +110,20 @@ def oracle_policy(env: DebtorEnv) -> Policy:
 
 def load_debtor_policy(path: Path):
     """A trained checkpoint as a GreedyPolicy, checked against this code's state spec and action set."""
-    from agent_runtime.contracts.actions import ACTION_SET_VERSION, N_ACTIONS
-    from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
     from policy.inference import GreedyPolicy
 
-    return GreedyPolicy.load(
-        path,
-        obs_spec_version=STATE_SPEC_VERSION,
-        action_set_version=ACTION_SET_VERSION,
-        obs_size=STATE_SIZE,
-        n_actions=N_ACTIONS,
-    )
+    return GreedyPolicy.load(path, **CHECKPOINT_SPACES)
 
 
 def load_checkpoint_policy(spec: str) -> Callable[[np.ndarray], tuple[int, np.ndarray]]:
     """`PATH` (greedy Q-network) or `PATH@PLANNER` (decision-time planning over the checkpoint's world model, see
     policy.planning.make_planner); returns state -> (action, values). A planner starts its history anew at turn 0."""
-    from agent_runtime.contracts.actions import ACTION_SET_VERSION, N_ACTIONS
-    from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
-
     path, _, planner_spec = spec.partition("@")
     if not planner_spec:
         return load_debtor_policy(Path(path)).act
     from policy.planning import load_planning_policy
 
-    planning = load_planning_policy(
-        Path(path),
-        planner_spec,
-        obs_spec_version=STATE_SPEC_VERSION,
-        action_set_version=ACTION_SET_VERSION,
-        obs_size=STATE_SIZE,
-        n_actions=N_ACTIONS,
-    )
+    planning = load_planning_policy(Path(path), planner_spec, **CHECKPOINT_SPACES)
 
     def act(state: np.ndarray) -> tuple[int, np.ndarray]:
         if turn_of(state, MAX_TURNS) == 0:

@@ -22,13 +22,13 @@ import numpy as np
 import tyro
 from tqdm import tqdm
 
-from agent_runtime.contracts.actions import ACTION_SET_VERSION, N_ACTIONS, Action
+from agent_runtime.contracts.actions import N_ACTIONS, Action
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.offers import OfferTerms
 from agent_runtime.contracts.outcome import Outcome, OutcomeKind
 from agent_runtime.contracts.reward import compute_reward
 from agent_runtime.contracts.runs import VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
-from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION, StateSpecMismatchError
+from agent_runtime.contracts.state import CHECKPOINT_SPACES, STATE_SIZE, STATE_SPEC_VERSION, StateSpecMismatchError
 from agent_runtime.events.store import read_events
 from agent_runtime.files import sha256_of
 from policy.buffers import ReplayBuffer
@@ -176,13 +176,7 @@ def run(args: Args) -> RunSummary:
         config = replace(config, k=args.k, real_ratio=args.real_ratio)
     parent = None
     if args.init is not None:
-        parent, weights, _ = load_checkpoint(
-            args.init,
-            obs_spec_version=STATE_SPEC_VERSION,
-            action_set_version=ACTION_SET_VERSION,
-            obs_size=STATE_SIZE,
-            n_actions=N_ACTIONS,
-        )
+        parent, weights, _ = load_checkpoint(args.init, **CHECKPOINT_SPACES)
         config = replace(config, hidden=tuple(parent.hyperparameters.get("hidden", config.hidden)))
     seed_everything(args.seed)
     learner = QLearner(STATE_SIZE, N_ACTIONS, config)
@@ -225,10 +219,7 @@ def run(args: Args) -> RunSummary:
     metadata = CheckpointMetadata(
         algorithm=args.algo,
         hyperparameters=config_dict(config),
-        obs_spec_version=STATE_SPEC_VERSION,
-        action_set_version=ACTION_SET_VERSION,
-        obs_size=STATE_SIZE,
-        n_actions=N_ACTIONS,
+        **CHECKPOINT_SPACES,
         world_model=WorldModelMetadata.of(world_model),
         provenance={
             "source": "events",

@@ -10,7 +10,7 @@ and policy.metadata).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
@@ -18,9 +18,9 @@ from typing import Literal
 import gymnasium as gym
 import tyro
 
-from agent_runtime.contracts.actions import ACTION_NAMES, ACTION_SET_VERSION
+from agent_runtime.contracts.actions import ACTION_NAMES
 from agent_runtime.contracts.runs import TARGET_SUCCESS_RATE, VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
-from agent_runtime.contracts.state import STATE_SPEC_VERSION
+from agent_runtime.contracts.state import CHECKPOINT_SPACES
 from policy.checkpoint import save_checkpoint
 from policy.ddq import DDQConfig, train_ddq
 from policy.dqn import DQNConfig, TrainingCallback, TrainResult, config_dict, train
@@ -196,15 +196,20 @@ def initial_weights(args: Args) -> dict:
 
     probe = env_factory(args.env, args.stt_noise)()
     obs_size, n_actions = int(probe.observation_space.shape[0]), int(probe.action_space.n)
-    debtor = is_debtor(args.env)
-    _, q_state, _ = load_checkpoint(
-        args.init,
-        obs_spec_version=STATE_SPEC_VERSION if debtor else args.env,
-        action_set_version=ACTION_SET_VERSION if debtor else f"{args.env}:discrete{n_actions}",
-        obs_size=obs_size,
-        n_actions=n_actions,
-    )
+    _, q_state, _ = load_checkpoint(args.init, **checkpoint_spaces(args.env, obs_size, n_actions))
     return q_state
+
+
+def checkpoint_spaces(env_id: str, obs_size: int, n_actions: int) -> Mapping:
+    """What a checkpoint for this env declares: the debtor contracts' versions, or the gymnasium env's id."""
+    if is_debtor(env_id):
+        return CHECKPOINT_SPACES
+    return {
+        "obs_spec_version": env_id,
+        "action_set_version": f"{env_id}:discrete{n_actions}",
+        "obs_size": obs_size,
+        "n_actions": n_actions,
+    }
 
 
 def training_metrics(args: Args):
@@ -230,10 +235,7 @@ def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, worl
     return CheckpointMetadata(
         algorithm=args.algo,
         hyperparameters=config_dict(config),
-        obs_spec_version=STATE_SPEC_VERSION if debtor else args.env,
-        action_set_version=ACTION_SET_VERSION if debtor else f"{args.env}:discrete{n_actions}",
-        obs_size=obs_size,
-        n_actions=n_actions,
+        **checkpoint_spaces(args.env, obs_size, n_actions),
         world_model=WorldModelMetadata.of(world_model),
         provenance={
             "source": "simulator" if debtor else args.env,

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
 from agent_runtime.contracts.actions import (
     ACTION_NAMES,
+    ACTION_SET_VERSION,
+    N_ACTIONS,
     PRESSURE_ACTIONS,
     RAPPORT_ACTIONS,
     Action,
@@ -59,6 +62,15 @@ STATE_FEATURES: tuple[str, ...] = (
     "days_overdue_scaled",  # min(days, 730) / 730
 )
 STATE_SIZE = len(STATE_FEATURES)
+# What a debtor-policy checkpoint declares and is checked against at load (policy.metadata.check_compatible).
+CHECKPOINT_SPACES = MappingProxyType(
+    {
+        "obs_spec_version": STATE_SPEC_VERSION,
+        "action_set_version": ACTION_SET_VERSION,
+        "obs_size": STATE_SIZE,
+        "n_actions": N_ACTIONS,
+    }
+)
 FEATURE_INDEX = {name: i for i, name in enumerate(STATE_FEATURES)}
 
 _INTENT_LAST = FEATURE_INDEX["intent_last_commit"]
