@@ -5,9 +5,10 @@ persona (higher mean return)?
     python benchmarks/policy_quality.py [--algo dqn] [--seeds 0 1 2] [--episodes 3000] [--eval-every 100]
         [--workers 2]
 
-Trains the runs (keeping the weights at every greedy evaluation), then selects on validation seeds only, never
-the held-out ones: each snapshot is scored on SELECTION_EPISODES (or --selection-episodes) validation calls (the 200
-of the in-training evaluations leave per-persona means too noisy to compare), and among the snapshots that beat
+Trains the runs (keeping the weights at every greedy evaluation), averages each run's snapshots (and, with several
+seeds, all of them: policy.checkpoint.average_checkpoints), then selects on validation seeds only, never the
+held-out ones: each snapshot and average is scored on SELECTION_EPISODES (or --selection-episodes) validation calls
+(the 200 of the in-training evaluations leave per-persona means too noisy to compare), and among those that beat
 every constant action's mean return there on every persona, the one with the highest mean return wins (the overall
 best if none qualifies).
 It evaluates that one once on the held-out seeds, writes results/policy_quality.json and copies the
@@ -18,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import shutil
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +30,11 @@ from tqdm import tqdm
 
 from agent_runtime.contracts.actions import ACTION_NAMES
 from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START, SELECTION_EPISODES, VALIDATION_SEED_START
+from policy.checkpoint import average_checkpoints
 from training.baselines import make_policy
 from training.evaluate import evaluate
 from training.runner import run_many
+from training.simulator.personas import Persona
 from training.stats import mean_ci
 from training.train import Args
 
@@ -41,6 +47,10 @@ def paired_margin(learned: dict, constants: dict[str, dict], persona: str) -> di
     best = max(constants, key=lambda name: constants[name]["per_persona"][persona]["mean_return"])
     differences = [learned["episode_returns"][i] - constants[best]["episode_returns"][i] for i in rows]
     return {"best_constant": best, "calls": len(rows), **mean_ci(differences)}
+
+
+def on_validation_seeds(spec: str, episodes: int) -> dict:
+    return evaluate(lambda env: make_policy(spec, env, 0), episodes, VALIDATION_SEED_START)
 
 
 def main() -> None:
@@ -56,6 +66,11 @@ def main() -> None:
     parser.add_argument("--init", type=Path, help="fine-tune from this checkpoint (training.train --init)")
     parser.add_argument("--lr", type=float, help="learning rate (default: the trainer's)")
     parser.add_argument("--start-epsilon", type=float, help="initial exploration (default: the trainer's)")
+    parser.add_argument("--gamma", type=float, help="discount factor (default: the trainer's)")
+    parser.add_argument("--advantage-learning", type=float, help="advantage-learning alpha (default 0)")
+    parser.add_argument(
+        "--personas", nargs="+", choices=[p.value for p in Persona], help="training persona mix (training.train)"
+    )
     parser.add_argument("--runs", type=Path, default=Path("runs/policy_quality"))
     parser.add_argument("--out", type=Path, default=Path("results/policy_quality.json"))
     parser.add_argument("--checkpoint-out", type=Path, default=Path("checkpoints/debtor_policy.pt"))
@@ -73,6 +88,9 @@ def main() -> None:
             init=args.init,
             lr=args.lr,
             start_epsilon=args.start_epsilon,
+            gamma=args.gamma,
+            advantage_learning=args.advantage_learning,
+            personas=tuple(Persona(p) for p in args.personas) if args.personas else None,
         )
         for s in args.seeds
     ]
@@ -80,20 +98,27 @@ def main() -> None:
 
     # Selection uses validation seeds only (SELECTION_EPISODES of them, so per-persona means are precise): every
     # constant action's mean return per persona there ...
-    def on_selection_seeds(spec: str) -> dict:
-        return evaluate(lambda env: make_policy(spec, env, 0), args.selection_episodes, VALIDATION_SEED_START)
+    on_selection_seeds = partial(on_validation_seeds, episodes=args.selection_episodes)
 
     constant_bar = {}
     for name in ACTION_NAMES:
         for persona, values in on_selection_seeds(f"constant:{name}")["per_persona"].items():
             constant_bar[persona] = max(constant_bar.get(persona, -np.inf), values["mean_return"])
-    # ... then, among the snapshots that beat those on every persona, the highest mean return.
+    # ... then, among the snapshots (and their weight averages) that beat those on every persona, the highest mean
+    # return.
+    runs = [sorted((job.out / "snapshots").glob("*.pt")) for job in jobs]
+    snapshots = [path for run in runs for path in run]
+    averages = [average_checkpoints(run, job.out / "average.pt") for job, run in zip(jobs, runs, strict=True)]
+    if len(jobs) > 1:
+        averages.append(average_checkpoints(snapshots, args.runs / "average.pt"))
+    paths = [str(path) for path in (*snapshots, *averages)]
+    context = multiprocessing.get_context("spawn")  # torch and fork do not mix
+    with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
+        scored = list(tqdm(pool.map(on_selection_seeds, paths), total=len(paths), desc="select", unit="checkpoint"))
     candidates = []
-    snapshots = sorted(path for job in jobs for path in (job.out / "snapshots").glob("*.pt"))
-    for path in tqdm(snapshots, desc="select", unit="snapshot"):
-        result = on_selection_seeds(str(path))
+    for path, result in zip(paths, scored, strict=True):
         beats = all(result["per_persona"][p]["mean_return"] > bar for p, bar in constant_bar.items())
-        candidates.append((beats, result["mean_return"], str(path), result))
+        candidates.append((beats, result["mean_return"], path, result))
     qualified = [c for c in candidates if c[0]]
     _, _, chosen, validation = max(qualified or candidates, key=lambda c: c[1])
 
@@ -120,9 +145,9 @@ def main() -> None:
             result.pop(key)
     report = {
         "selection": f"{args.selection_episodes} validation seeds from {VALIDATION_SEED_START}: highest mean return "
-        "among snapshots beating every constant on every persona",
-        "snapshots_qualified": len(qualified),
-        "snapshots": len(candidates),
+        "among snapshots and weight averages beating every constant on every persona",
+        "candidates_qualified": len(qualified),
+        "candidates": len(candidates),
         "checkpoint": chosen,
         "validation_at_selection": {
             k: validation[k] for k in ("success_rate", "recovery_rate", "mean_return", "per_persona")
@@ -145,7 +170,14 @@ def main() -> None:
         + (f" --selection-episodes {args.selection_episodes}" if args.selection_episodes != SELECTION_EPISODES else "")
         + "".join(
             f" --{flag} {value}"
-            for flag, value in (("init", args.init), ("lr", args.lr), ("start-epsilon", args.start_epsilon))
+            for flag, value in (
+                ("init", args.init),
+                ("lr", args.lr),
+                ("start-epsilon", args.start_epsilon),
+                ("gamma", args.gamma),
+                ("advantage-learning", args.advantage_learning),
+                ("personas", " ".join(args.personas or []) or None),
+            )
             if value is not None
         ),
     }

@@ -7,6 +7,7 @@ problem; nothing is half-loaded.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -14,7 +15,10 @@ from pydantic import ValidationError
 
 from policy.metadata import CheckpointMetadata, CheckpointMismatchError
 
-__all__ = ["CheckpointError", "CheckpointMismatchError", "load_checkpoint", "save_checkpoint"]
+__all__ = ["CheckpointError", "CheckpointMismatchError", "average_checkpoints", "load_checkpoint", "save_checkpoint"]
+
+
+SPACE_FIELDS = ("obs_spec_version", "action_set_version", "obs_size", "n_actions")
 
 
 class CheckpointError(ValueError):
@@ -54,3 +58,26 @@ def load_checkpoint(path: Path, **expected) -> tuple[CheckpointMetadata, dict, d
     if expected:
         metadata.check_compatible(**expected)
     return metadata, payload["q_network"], payload.get("world_model")
+
+
+def average_checkpoints(paths: Sequence[Path], out: Path) -> Path:
+    """Weight averaging (as in SWA, Izmailov et al. 2018): write the element-wise mean of the Q-networks of
+    `paths`, which must declare the same spaces and sizes.
+
+    Snapshots of one low-learning-rate run lie in one basin; their mean estimates Q with less noise than any one of
+    them, which is what decides near-tied actions. The metadata and world model are the last path's; the
+    provenance names every source.
+    """
+    if not paths:
+        raise CheckpointError("no checkpoints to average")
+    metadata, _, world_model = load_checkpoint(paths[-1])
+    spaces = {key: getattr(metadata, key) for key in SPACE_FIELDS}
+    states = [load_checkpoint(path, **spaces)[1] for path in paths]
+    if any(state.keys() != states[0].keys() for state in states) or any(
+        state[key].shape != states[0][key].shape for state in states for key in state
+    ):
+        raise CheckpointMismatchError("checkpoints to average have different network sizes")
+    average = {key: torch.stack([state[key].float() for state in states]).mean(dim=0) for key in states[0]}
+    metadata = metadata.model_copy(deep=True)
+    metadata.provenance.update(selected_by="weight average", averaged_from=[str(path) for path in paths])
+    return save_checkpoint(out, metadata, average, world_model)

@@ -8,7 +8,7 @@ import torch
 from agent_runtime.contracts.actions import ACTION_SET_VERSION
 from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
 from policy.buffers import Batch, ReplayBuffer
-from policy.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from policy.checkpoint import CheckpointError, average_checkpoints, load_checkpoint, save_checkpoint
 from policy.ddq import DDQConfig, Imagination, train_ddq
 from policy.dqn import DQNConfig, QLearner, train
 from policy.inference import GreedyPolicy, InvalidObservationError
@@ -49,6 +49,15 @@ def test_double_dqn_target_matches_a_hand_computed_example():
     target = learner.td_target(torch.tensor([1.0, 1.0]), torch.tensor([[3.0], [3.0]]), torch.tensor([0.0, 1.0]))
     # online argmax at s'=3 is action 1 (6 > 3); the target network values it at 3, not at its own max 30.
     assert target.tolist() == pytest.approx([1.0 + 0.9 * 3.0, 1.0])
+
+
+def test_advantage_learning_lowers_only_the_targets_of_actions_worse_than_the_greedy_one():
+    learner = QLearner(obs_size=1, n_actions=2, config=DQNConfig(hidden=(), advantage_learning=0.5))
+    with torch.no_grad():  # target network: Q(s) = [10s, 1s], so at s = 2 the values are [20, 2]
+        learner.target_network.net[0].weight.copy_(torch.tensor([[10.0], [1.0]]))
+        learner.target_network.net[0].bias.zero_()
+    penalty = learner.action_gap_penalty(torch.tensor([[2.0], [2.0]]), torch.tensor([[0], [1]]))
+    assert penalty.tolist() == pytest.approx([0.0, 0.5 * (20.0 - 2.0)])
 
 
 def test_update_moves_q_towards_the_target():
@@ -166,6 +175,22 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path, content):
         load_checkpoint(tmp_path / "missing.pt")
 
 
+def test_averaged_checkpoint_holds_the_mean_weights_and_refuses_other_sizes(tmp_path):
+    torch.manual_seed(0)
+    networks = [QLearner(STATE_SIZE, 9, DQNConfig(hidden=(8,))).q_network.state_dict() for _ in range(3)]
+    paths = [save_checkpoint(tmp_path / f"c{i}.pt", _metadata(), state) for i, state in enumerate(networks)]
+    metadata, average, _ = load_checkpoint(average_checkpoints(paths, tmp_path / "mean.pt"), **EXPECTED)
+    for key, value in average.items():
+        assert torch.allclose(value, (networks[0][key] + networks[1][key] + networks[2][key]) / 3)
+    assert metadata.provenance["averaged_from"] == [str(p) for p in paths]
+    wider = save_checkpoint(
+        tmp_path / "wide.pt", _metadata(), QLearner(STATE_SIZE, 9, DQNConfig(hidden=(16,))).q_network.state_dict()
+    )
+    with pytest.raises(CheckpointMismatchError, match="network sizes"):
+        average_checkpoints([paths[0], wider], tmp_path / "bad.pt")
+    assert not (tmp_path / "bad.pt").exists()
+
+
 def test_checkpoint_with_bad_metadata_is_a_clear_error(tmp_path):
     path = tmp_path / "c.pt"
     torch.save({"metadata": {"algorithm": "dqn"}, "q_network": {}}, path)
@@ -219,6 +244,23 @@ def test_train_cli_writes_the_run_outputs(tmp_path):
         "feature_action_values.png",
     ]
     assert all(p.read_bytes().startswith(b"\x89PNG") and p.stat().st_size > 10_000 for p in written)
+
+
+def test_persona_mix_shapes_training_calls_only_and_options_reach_the_config(tmp_path):
+    import tyro
+
+    from training.simulator.personas import Persona
+    from training.train import Args, env_factory, run
+
+    args = tyro.cli(Args, args=["--personas", "sad", "sad", "--gamma", "0.9", "--advantage-learning", "0.3"])
+    assert args.personas == (Persona.SAD, Persona.SAD)
+    summary = run(Args(**{**vars(args), "episodes": 6, "out": tmp_path, "eval_episodes": 12, "progress": False}))
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert {r["persona"] for r in lines if r["kind"] == "episode"} == {"sad"}
+    assert len(summary.per_persona) > 1  # greedy evaluations still meet every persona
+    assert summary.hyperparameters["gamma"] == 0.9 and summary.hyperparameters["advantage_learning"] == 0.3
+    with pytest.raises(ValueError, match="debtor env"):
+        env_factory("gymnasium:CartPole-v1", personas=(Persona.SAD,))
 
 
 def test_snapshots_keep_the_weights_of_every_evaluation(tmp_path):

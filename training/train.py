@@ -28,6 +28,7 @@ from policy.metadata import CheckpointMetadata, WorldModelMetadata
 from training.evaluate import greedy_evaluator
 from training.run_outputs import MetricsWriter, write_summary
 from training.simulator.env import DebtorEnv
+from training.simulator.personas import Persona
 from training.stats import episodes_to_target
 
 DEBTOR_INFO_KEYS = ("success", "recovery", "outcome", "persona")
@@ -65,6 +66,10 @@ class Args:
     seed: int = 0
     out: Path = Path("runs/latest")
     lr: float | None = None
+    gamma: float | None = None
+    """discount factor (default: the trainer's)"""
+    advantage_learning: float | None = None
+    """advantage-learning coefficient (policy.dqn.DQNConfig.advantage_learning; default 0, plain double DQN)"""
     start_epsilon: float | None = None
     """exploration at the start (default 1.0; lower it when fine-tuning from --init)"""
     init: Path | None = None
@@ -78,6 +83,9 @@ class Args:
     eval_episodes: int | None = None
     stt_noise: float = 0.0
     """word error rate of STT-style noise in the simulated debtor's text"""
+    personas: tyro.conf.EnumChoicesFromValues[tuple[Persona, ...] | None] = None
+    """debtor env: training calls draw their persona uniformly from this list (repeat one to weight it, e.g.
+    cooperative cooperative sad avoidant angry); default all four once. Greedy evaluations always use all four."""
     snapshots: bool = False
     """also save the weights at every greedy evaluation (RUN/snapshots/episodeNNNNNN.pt) for later selection"""
     pushgateway: str | None = None
@@ -89,9 +97,13 @@ def is_debtor(env_id: str) -> bool:
     return env_id in ("debtor", "debtor-curriculum")
 
 
-def env_factory(env_id: str, stt_noise: float = 0.0) -> Callable[[], gym.Env]:
+def env_factory(
+    env_id: str, stt_noise: float = 0.0, personas: tuple[Persona, ...] | None = None
+) -> Callable[[], gym.Env]:
+    if personas and env_id != "debtor":
+        raise ValueError(f"--personas applies to the debtor env, not {env_id!r}")
     if env_id == "debtor":
-        return lambda: DebtorEnv(stt_noise=stt_noise)
+        return lambda: DebtorEnv(stt_noise=stt_noise, personas=personas)
     if env_id == "debtor-curriculum":
         from training.curriculum import CurriculumDebtorEnv
 
@@ -102,18 +114,24 @@ def env_factory(env_id: str, stt_noise: float = 0.0) -> Callable[[], gym.Env]:
     raise ValueError(f"unknown env {env_id!r}: use debtor or gymnasium:ENV_ID")
 
 
+# Optional Args fields and the config fields they override when given.
+CONFIG_OPTIONS = {
+    "lr": "learning_rate",
+    "gamma": "gamma",
+    "advantage_learning": "advantage_learning",
+    "start_epsilon": "start_epsilon",
+    "eval_every": "eval_every_episodes",
+    "eval_episodes": "eval_episodes",
+}
+
+
 def build_config(args: Args) -> DQNConfig:
     cls = DDQConfig if args.algo == "ddq" else DQNConfig
     values = dict(PRESETS.get("debtor" if is_debtor(args.env) else args.env, {}))
     values.update(seed=args.seed, total_episodes=args.episodes, total_steps=args.steps)
-    if args.lr is not None:
-        values["learning_rate"] = args.lr
-    if args.start_epsilon is not None:
-        values["start_epsilon"] = args.start_epsilon
-    if args.eval_every is not None:
-        values["eval_every_episodes"] = args.eval_every
-    if args.eval_episodes is not None:
-        values["eval_episodes"] = args.eval_episodes
+    for option, key in CONFIG_OPTIONS.items():
+        if getattr(args, option) is not None:
+            values[key] = getattr(args, option)
     if cls is DDQConfig:
         values.update(k=args.k, real_ratio=args.real_ratio, horizon=args.horizon, world_model=args.world_model)
     known = {f.name for f in fields(cls)}
@@ -123,7 +141,7 @@ def build_config(args: Args) -> DQNConfig:
 def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     """Train, then write the run outputs; `callbacks` receive every episode and eval record (telemetry)."""
     config = build_config(args)
-    make_env = env_factory(args.env, args.stt_noise)
+    make_env = env_factory(args.env, args.stt_noise, args.personas)
     writer = MetricsWriter(args.out)
     telemetry = training_metrics(args)
     callbacks = (*callbacks, telemetry) if telemetry else callbacks
