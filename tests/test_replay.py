@@ -79,7 +79,17 @@ def test_replay_trains_from_a_checkpoint_and_records_provenance(events_db, tmp_p
     from training.train import Args as TrainArgs
     from training.train import run as train
 
-    train(TrainArgs(episodes=20, out=tmp_path / "start", eval_every=0, eval_episodes=5, progress=False))
+    train(
+        TrainArgs(
+            episodes=20,
+            out=tmp_path / "start",
+            eval_every=0,
+            eval_episodes=5,
+            progress=False,
+            gamma=0.95,
+            advantage_learning=0.5,
+        )
+    )
     summary = run(
         Args(
             events=events_db,
@@ -99,6 +109,8 @@ def test_replay_trains_from_a_checkpoint_and_records_provenance(events_db, tmp_p
     assert provenance["calls_used"] == 60 and provenance["transitions"] == summary.real_steps
     assert provenance["parent_checkpoint"].endswith("checkpoint.pt") and len(provenance["events_sha256"]) == 64
     assert world_model is not None and metadata.world_model.kind == "mlp"
+    # the parent's discount and action-gap correction define its Q-values, so the replayed run keeps them
+    assert metadata.hyperparameters["gamma"] == 0.95 and metadata.hyperparameters["advantage_learning"] == 0.5
     evals = [json.loads(line) for line in (tmp_path / "replayed" / "metrics.jsonl").read_text().splitlines()]
     assert [e["real_steps"] for e in evals] == [0, 300]
 

@@ -47,7 +47,7 @@ class Args:
     out: Path = Path("runs/replay")
     algo: Literal["dqn", "ddq"] = "ddq"
     init: Path | None = None
-    """start from this checkpoint (its weights; its hyperparameters unless overridden)"""
+    """start from this checkpoint: its weights, network sizes, discount and advantage-learning alpha"""
     updates: int = 20_000
     seed: int = 0
     lr: float = 3e-4
@@ -158,6 +158,9 @@ def replay_metrics(args: Args):
     return TrainingMetrics(labels, simulated=False, pushgateway=url)
 
 
+INHERITED = ("hidden", "gamma", "advantage_learning")
+
+
 def run(args: Args) -> RunSummary:
     start = time.perf_counter()
     data = load_transitions(args.events, args.progress)
@@ -177,7 +180,9 @@ def run(args: Args) -> RunSummary:
     parent = None
     if args.init is not None:
         parent, weights, _ = load_checkpoint(args.init, **CHECKPOINT_SPACES)
-        config = replace(config, hidden=tuple(parent.hyperparameters.get("hidden", config.hidden)))
+        # What the Q-values mean (discount, action-gap correction) and the network's shape carry over.
+        inherited = {key: parent.hyperparameters[key] for key in INHERITED if key in parent.hyperparameters}
+        config = replace(config, **{**inherited, "hidden": tuple(inherited.get("hidden", config.hidden))})
     seed_everything(args.seed)
     learner = QLearner(STATE_SIZE, N_ACTIONS, config)
     if parent is not None:
