@@ -25,7 +25,6 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from agent_runtime.contracts.actions import ACTION_NAMES
@@ -96,25 +95,25 @@ def main() -> None:
     ]
     run_many(jobs, workers=args.workers)
 
-    # Selection uses validation seeds only (SELECTION_EPISODES of them, so per-persona means are precise): every
-    # constant action's mean return per persona there ...
-    on_selection_seeds = partial(on_validation_seeds, episodes=args.selection_episodes)
-
-    constant_bar = {}
-    for name in ACTION_NAMES:
-        for persona, values in on_selection_seeds(f"constant:{name}")["per_persona"].items():
-            constant_bar[persona] = max(constant_bar.get(persona, -np.inf), values["mean_return"])
-    # ... then, among the snapshots (and their weight averages) that beat those on every persona, the highest mean
-    # return.
+    # Selection uses validation seeds only (SELECTION_EPISODES of them, so per-persona means are precise): the best
+    # constant action's mean return per persona there, then, among the snapshots (and their weight averages) that
+    # beat it on every persona, the highest mean return.
     runs = [sorted((job.out / "snapshots").glob("*.pt")) for job in jobs]
     snapshots = [path for run in runs for path in run]
     averages = [average_checkpoints(run, job.out / "average.pt") for job, run in zip(jobs, runs, strict=True)]
     if len(jobs) > 1:
         averages.append(average_checkpoints(snapshots, args.runs / "average.pt"))
     paths = [str(path) for path in (*snapshots, *averages)]
+    constants = [f"constant:{name}" for name in ACTION_NAMES]
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
-        scored = list(tqdm(pool.map(on_selection_seeds, paths), total=len(paths), desc="select", unit="checkpoint"))
+        results = pool.map(partial(on_validation_seeds, episodes=args.selection_episodes), constants + paths)
+        scored = list(tqdm(results, total=len(constants) + len(paths), desc="select", unit="policy"))
+    constant_bar = {
+        persona: max(result["per_persona"][persona]["mean_return"] for result in scored[: len(constants)])
+        for persona in scored[0]["per_persona"]
+    }
+    scored = scored[len(constants) :]
     candidates = []
     for path, result in zip(paths, scored, strict=True):
         beats = all(result["per_persona"][p]["mean_return"] > bar for p, bar in constant_bar.items())
@@ -148,6 +147,16 @@ def main() -> None:
         "among snapshots and weight averages beating every constant on every persona",
         "candidates_qualified": len(qualified),
         "candidates": len(candidates),
+        "validation_bar": constant_bar,
+        "candidates_on_validation": [
+            {
+                "checkpoint": path,
+                "qualified": beats,
+                "mean_return": mean_return,
+                "per_persona": {p: v["mean_return"] for p, v in result["per_persona"].items()},
+            }
+            for beats, mean_return, path, result in sorted(candidates, key=lambda c: -c[1])
+        ],
         "checkpoint": chosen,
         "validation_at_selection": {
             k: validation[k] for k in ("success_rate", "recovery_rate", "mean_return", "per_persona")
