@@ -30,26 +30,12 @@ from tqdm import tqdm
 from agent_runtime.contracts.actions import ACTION_NAMES
 from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START, SELECTION_EPISODES, VALIDATION_SEED_START
 from policy.checkpoint import average_checkpoints
-from training.baselines import make_policy
-from training.evaluate import evaluate
+from training.evaluate import evaluate_named, paired_margin
 from training.runner import run_many
 from training.simulator.personas import Persona
-from training.stats import mean_ci
 from training.train import Args
 
 MARGIN = 0.10
-
-
-def paired_margin(learned: dict, constants: dict[str, dict], persona: str) -> dict:
-    """Learned minus the persona's best constant action, paired by seed (the same debtor), mean and 95 % CI."""
-    rows = [i for i, p in enumerate(learned["episode_personas"]) if p == persona]
-    best = max(constants, key=lambda name: constants[name]["per_persona"][persona]["mean_return"])
-    differences = [learned["episode_returns"][i] - constants[best]["episode_returns"][i] for i in rows]
-    return {"best_constant": best, "calls": len(rows), **mean_ci(differences)}
-
-
-def on_validation_seeds(spec: str, episodes: int) -> dict:
-    return evaluate(lambda env: make_policy(spec, env, 0), episodes, VALIDATION_SEED_START)
 
 
 def main() -> None:
@@ -107,7 +93,8 @@ def main() -> None:
     constants = [f"constant:{name}" for name in ACTION_NAMES]
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
-        results = pool.map(partial(on_validation_seeds, episodes=args.selection_episodes), constants + paths)
+        on_validation = partial(evaluate_named, episodes=args.selection_episodes, seed=VALIDATION_SEED_START)
+        results = pool.map(on_validation, constants + paths)
         scored = list(tqdm(results, total=len(constants) + len(paths), desc="select", unit="policy"))
     constant_bar = {
         persona: max(result["per_persona"][persona]["mean_return"] for result in scored[: len(constants)])
@@ -121,10 +108,7 @@ def main() -> None:
     qualified = [c for c in candidates if c[0]]
     _, _, chosen, validation = max(qualified or candidates, key=lambda c: c[1])
 
-    def held_out(spec: str) -> dict:
-        return evaluate(
-            lambda env: make_policy(spec, env, EVAL_SEED_START), EVAL_EPISODES, EVAL_SEED_START, per_episode=True
-        )
+    held_out = partial(evaluate_named, episodes=EVAL_EPISODES, seed=EVAL_SEED_START, per_episode=True)
 
     learned = held_out(chosen)
     best_practice = held_out("scripted:best_practice")

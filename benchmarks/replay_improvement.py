@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START
-from training.baselines import make_policy
 from training.call_log import Args as LogArgs
 from training.call_log import log_calls
-from training.evaluate import evaluate
+from training.evaluate import evaluate_named
 from training.replay import Args as ReplayArgs
 from training.replay import load_transitions
 from training.replay import run as replay
@@ -31,7 +30,7 @@ from training.train import run as train
 
 
 def held_out(checkpoint: Path) -> dict:
-    return evaluate(lambda env: make_policy(str(checkpoint), env, 0), EVAL_EPISODES, EVAL_SEED_START, per_episode=True)
+    return evaluate_named(str(checkpoint), EVAL_EPISODES, EVAL_SEED_START, per_episode=True)
 
 
 def main() -> None:

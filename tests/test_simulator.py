@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env
 from agent_runtime.contracts.actions import ACTION_NAMES
 from agent_runtime.contracts.runs import EVAL_SEED_START
 from training.baselines import BASELINE_SPECS, make_policy
-from training.evaluate import evaluate
+from training.evaluate import evaluate, paired_margin
 from training.simulator.env import DebtorEnv
 from training.simulator.personas import PERSONAS
 
@@ -122,3 +122,17 @@ def test_every_episode_starts_open_even_with_heavy_stt_noise():
         done = False
         while not done:
             _, _, done, _, _ = env.step(int(rng.integers(9)))
+
+
+def test_paired_margin_compares_each_persona_with_its_own_best_constant_call_by_call():
+    def result(returns, personas=("a", "a", "b", "b")):
+        mean = {p: sum(r for r, q in zip(returns, personas, strict=True) if q == p) / 2 for p in set(personas)}
+        per = {p: {"mean_return": m} for p, m in mean.items()}
+        return {"episode_returns": returns, "episode_personas": list(personas), "per_persona": per}
+
+    learned = result([5.0, 4.0, 3.0, 2.0])
+    constants = {"x": result([4.0, 4.0, 3.0, 3.0]), "y": result([1.0, 1.0, 5.0, 5.0])}
+    a, b = paired_margin(learned, constants, "a"), paired_margin(learned, constants, "b")
+    assert (a["best_constant"], a["calls"], a["mean"]) == ("x", 2, 0.5)
+    assert (b["best_constant"], b["mean"]) == ("y", -2.5)
+    assert b["low"] < b["mean"] < b["high"]

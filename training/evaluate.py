@@ -20,6 +20,7 @@ from tqdm import tqdm
 from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START
 from training.baselines import Policy, make_policy
 from training.simulator.env import DebtorEnv
+from training.stats import mean_ci
 
 
 @dataclass
@@ -87,6 +88,23 @@ def evaluate(
     return result
 
 
+def paired_margin(learned: dict, constants: dict[str, dict], persona: str) -> dict:
+    """Learned minus the persona's best constant action, paired by seed (the same debtor), mean and 95 % CI.
+
+    Both arguments are `evaluate(..., per_episode=True)` results over the same seeds; `constants` maps names to them.
+    """
+    rows = [i for i, p in enumerate(learned["episode_personas"]) if p == persona]
+    best = max(constants, key=lambda name: constants[name]["per_persona"][persona]["mean_return"])
+    differences = [learned["episode_returns"][i] - constants[best]["episode_returns"][i] for i in rows]
+    return {"best_constant": best, "calls": len(rows), **mean_ci(differences)}
+
+
+def evaluate_named(spec: str, episodes: int, seed: int, **options) -> dict:
+    """`evaluate` of a named policy (see training.baselines.make_policy); a top-level function, so process pools
+    can run it."""
+    return evaluate(lambda env: make_policy(spec, env, seed), episodes, seed, **options)
+
+
 def evaluate_timed(spec: str, episodes: int, seed: int) -> tuple[dict, list[float]]:
     """`evaluate` of a named policy (see training.baselines.make_policy), with the seconds each decision took."""
     seconds: list[float] = []
@@ -123,13 +141,7 @@ def greedy_evaluator(episodes: int, seed: int, stt_noise: float = 0.0) -> Callab
 
 
 def main(args: Args) -> dict:
-    result = evaluate(
-        lambda env: make_policy(args.policy, env, args.seed),
-        args.episodes,
-        args.seed,
-        stt_noise=args.stt_noise,
-        progress=args.progress,
-    )
+    result = evaluate_named(args.policy, args.episodes, args.seed, stt_noise=args.stt_noise, progress=args.progress)
     result = {"policy": args.policy, "seed": args.seed, **result}
     print(json.dumps(result))
     return result

@@ -21,6 +21,9 @@ VALIDATION_EPISODES = 200
 # Choosing among a run's checkpoints after training: more validation seeds (from VALIDATION_SEED_START), so that
 # per-persona means are precise enough to compare, still below the held-out range.
 SELECTION_EPISODES = 2_000
+# Diagnostics that must not touch the ranges above (e.g. telling a tie from a loss on a large sample) start here;
+# training resets its env once from the run's seed, so no explicit seed range is used by it.
+DIAGNOSTIC_SEED_START = 500_000
 
 
 class QStats(BaseModel):
