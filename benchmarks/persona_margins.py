@@ -6,8 +6,8 @@ The held-out check of benchmarks/policy_quality.py has 2,000 calls, about 500 pe
 best constant lie within a few thousandths of each other (cooperative debtors), that sample cannot tell a tie from a
 loss. This scores each policy (default: the committed checkpoint) and every constant action on the same debtors (a
 seed gives the same debtor whatever the policy) from DIAGNOSTIC_SEED_START, a range that neither training,
-selection nor the held-out check uses. It prints each persona's mean difference with its 95 % CI and writes
-results/persona_margins.json.
+selection nor the held-out check uses. It prints each persona's mean difference with its 95 % CI, split into calls
+that ended differently and calls that only took more or fewer turns, and writes results/persona_margins.json.
 """
 
 from __future__ import annotations
@@ -19,11 +19,31 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from agent_runtime.contracts.actions import ACTION_NAMES
 from agent_runtime.contracts.runs import DIAGNOSTIC_SEED_START, VALIDATION_SEED_START
 from training.evaluate import evaluate_named, paired_margin
+
+WHOLE_OUTCOME = 1.0  # a return difference above this means the call ended differently, not just sooner or later
+
+
+def breakdown(learned: dict, constant: dict, persona: str) -> dict:
+    """Where a margin comes from: calls whose outcome differs (|difference| > 1) and calls that only took more or
+    fewer turns, each as a count and as its share of the per-call mean."""
+    rows = [i for i, p in enumerate(learned["episode_personas"]) if p == persona]
+    differences = np.array([learned["episode_returns"][i] - constant["episode_returns"][i] for i in rows])
+    parts = {
+        "outcome_better": differences > WHOLE_OUTCOME,
+        "outcome_worse": differences < -WHOLE_OUTCOME,
+        "sooner": (differences > 0) & (differences <= WHOLE_OUTCOME),
+        "later": (differences < 0) & (differences >= -WHOLE_OUTCOME),
+    }
+    return {
+        name: {"calls": int(mask.sum()), "share_of_mean": float(differences[mask].sum() / len(rows))}
+        for name, mask in parts.items()
+    }
 
 
 def main() -> None:
@@ -47,11 +67,15 @@ def main() -> None:
     for checkpoint in args.checkpoints:
         learned = results[checkpoint]
         margins = {persona: paired_margin(learned, by_constant, persona) for persona in sorted(learned["per_persona"])}
+        for persona, margin in margins.items():
+            margin["breakdown"] = breakdown(learned, by_constant[margin["best_constant"]], persona)
         report["policies"][checkpoint] = {"mean_return": learned["mean_return"], "margins": margins}
         for persona, m in margins.items():
             print(
                 f"{checkpoint}  {persona:<12} vs {m['best_constant']:<22} {m['mean']:+.4f} "
-                f"[{m['low']:+.4f}, {m['high']:+.4f}]  ({m['calls']} calls)"
+                f"[{m['low']:+.4f}, {m['high']:+.4f}]  ({m['calls']} calls; "
+                + ", ".join(f"{k} {v['calls']}: {v['share_of_mean']:+.4f}" for k, v in m["breakdown"].items())
+                + ")"
             )
     command = "python benchmarks/persona_margins.py " + " ".join(args.checkpoints)
     report["command"] = f"{command} --episodes {args.episodes} --seed {args.seed}"
