@@ -119,11 +119,20 @@ class AgentAudioCapture(io.AudioOutput):
         self._current.append(np.frombuffer(bytes(frame.data), np.int16))
 
     def _finish(self, interrupted: bool) -> None:
-        if self._current:  # report only segments that played (an empty flush has nothing to finish)
-            self.on_playback_finished(playback_position=self._played, interrupted=interrupted)
-            self.segments.append(np.concatenate(self._current))
+        if not self._current:  # an empty flush finishes nothing: the reply's audio may still be on its way
+            return
+        self.on_playback_finished(playback_position=self._played, interrupted=interrupted)
+        self.segments.append(np.concatenate(self._current))
         self._current, self._played = [], 0.0
         self.finished.set()
+
+    async def reply_played(self, timeout: float) -> bool:
+        """Wait until the expected reply has played; False if no audio of it came within `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self.finished.wait(), timeout)
+        except TimeoutError:
+            return False
+        return self.first_frame_at is not None
 
     def flush(self) -> None:
         super().flush()
@@ -178,7 +187,8 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
         opening = await call.open()
         audio_out.expect_reply()
         await session.say(opening)
-        await asyncio.wait_for(audio_out.finished.wait(), REPLY_TIMEOUT)
+        if not await audio_out.reply_played(REPLY_TIMEOUT):
+            raise RuntimeError(f"the agent's opening produced no audio within {REPLY_TIMEOUT:.0f} s")
         timeline += audio_out.segments[-1:]
         result.transcript.append(f"agent : {opening}")
         heard = debtor.opening()
@@ -201,8 +211,9 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
                 break
             event = call.last_event
             result.transcript.append(f"debtor: {heard.text}  [heard: {event.user_text!r}]")
-            if event.agent_text:
-                await asyncio.wait_for(audio_out.finished.wait(), REPLY_TIMEOUT)
+            if event.agent_text and not await audio_out.reply_played(REPLY_TIMEOUT):
+                result.transcript.append(f"agent : [no audio within the timeout] {event.agent_text}")
+            elif event.agent_text:
                 timeline += audio_out.segments[-1:]
                 e2e = (audio_out.first_frame_at - audio_in.speech_ended_at) * 1000
                 stages = {

@@ -235,7 +235,7 @@ async def test_a_voice_call_on_the_openai_options_speaks_the_rewritten_line(stan
     ) as (_, audio_in, audio_out):
         audio_out.expect_reply()
         audio_in.say(synthesise("Is there some kind of payment plan I could do?"))
-        await asyncio.wait_for(audio_out.finished.wait(), 30)
+        assert await audio_out.reply_played(30)
     assert call.last_event.user_text == PLAN_REQUEST and len(standin.uploads) == 1
     spoken = " ".join(request["input"] for request in standin.speech_requests)  # one request per sentence
     assert spoken == call.last_event.agent_text and spoken.startswith("Okay, here's a thought. ")

@@ -20,7 +20,9 @@ def simulate(out, *options: str) -> str:
         "scripted:best_practice",
         *options,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=True).stdout
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"simulate exited {done.returncode}:\n{done.stderr[-3000:]}"
+    return done.stdout
 
 
 def transcripts(out) -> list[str]:
