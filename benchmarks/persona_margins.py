@@ -19,12 +19,11 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from agent_runtime.contracts.actions import ACTION_NAMES
 from agent_runtime.contracts.runs import DIAGNOSTIC_SEED_START, VALIDATION_SEED_START
-from training.evaluate import evaluate_named, paired_margin
+from training.evaluate import evaluate_named, paired_differences, paired_margin
 
 WHOLE_OUTCOME = 1.0  # a return difference above this means the call ended differently, not just sooner or later
 
@@ -32,8 +31,7 @@ WHOLE_OUTCOME = 1.0  # a return difference above this means the call ended diffe
 def breakdown(learned: dict, constant: dict, persona: str) -> dict:
     """Where a margin comes from: calls whose outcome differs (|difference| > 1) and calls that only took more or
     fewer turns, each as a count and as its share of the per-call mean."""
-    rows = [i for i, p in enumerate(learned["episode_personas"]) if p == persona]
-    differences = np.array([learned["episode_returns"][i] - constant["episode_returns"][i] for i in rows])
+    differences = paired_differences(learned, constant, persona)
     parts = {
         "outcome_better": differences > WHOLE_OUTCOME,
         "outcome_worse": differences < -WHOLE_OUTCOME,
@@ -41,7 +39,7 @@ def breakdown(learned: dict, constant: dict, persona: str) -> dict:
         "later": (differences < 0) & (differences >= -WHOLE_OUTCOME),
     }
     return {
-        name: {"calls": int(mask.sum()), "share_of_mean": float(differences[mask].sum() / len(rows))}
+        name: {"calls": int(mask.sum()), "share_of_mean": float(differences[mask].sum() / len(differences))}
         for name, mask in parts.items()
     }
 

@@ -90,17 +90,17 @@ def main() -> None:
     if len(jobs) > 1:
         averages.append(average_checkpoints(snapshots, args.runs / "average.pt"))
     paths = [str(path) for path in (*snapshots, *averages)]
-    constants = [f"constant:{name}" for name in ACTION_NAMES]
+    constant_specs = [f"constant:{name}" for name in ACTION_NAMES]
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
         on_validation = partial(evaluate_named, episodes=args.selection_episodes, seed=VALIDATION_SEED_START)
-        results = pool.map(on_validation, constants + paths)
-        scored = list(tqdm(results, total=len(constants) + len(paths), desc="select", unit="policy"))
+        results = pool.map(on_validation, constant_specs + paths)
+        scored = list(tqdm(results, total=len(constant_specs) + len(paths), desc="select", unit="policy"))
     constant_bar = {
-        persona: max(result["per_persona"][persona]["mean_return"] for result in scored[: len(constants)])
+        persona: max(result["per_persona"][persona]["mean_return"] for result in scored[: len(constant_specs)])
         for persona in scored[0]["per_persona"]
     }
-    scored = scored[len(constants) :]
+    scored = scored[len(constant_specs) :]
     candidates = []
     for path, result in zip(paths, scored, strict=True):
         beats = all(result["per_persona"][p]["mean_return"] > bar for p, bar in constant_bar.items())

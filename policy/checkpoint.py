@@ -18,9 +18,6 @@ from policy.metadata import CheckpointMetadata, CheckpointMismatchError
 __all__ = ["CheckpointError", "CheckpointMismatchError", "average_checkpoints", "load_checkpoint", "save_checkpoint"]
 
 
-SPACE_FIELDS = ("obs_spec_version", "action_set_version", "obs_size", "n_actions")
-
-
 class CheckpointError(ValueError):
     pass
 
@@ -71,8 +68,7 @@ def average_checkpoints(paths: Sequence[Path], out: Path) -> Path:
     if not paths:
         raise CheckpointError("no checkpoints to average")
     metadata, _, world_model = load_checkpoint(paths[-1])
-    spaces = {key: getattr(metadata, key) for key in SPACE_FIELDS}
-    states = [load_checkpoint(path, **spaces)[1] for path in paths]
+    states = [load_checkpoint(path, **metadata.spaces())[1] for path in paths]
     if any(state.keys() != states[0].keys() for state in states) or any(
         state[key].shape != states[0][key].shape for state in states for key in state
     ):

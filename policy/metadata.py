@@ -40,6 +40,10 @@ class CheckpointMetadata(BaseModel):
     provenance: dict = Field(default_factory=dict)  # env, seed, steps, episodes, events used, parent checkpoint
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
+    def spaces(self) -> dict:
+        """The observation and action spaces this checkpoint declares, as `check_compatible` takes them."""
+        return {key: getattr(self, key) for key in ("obs_spec_version", "action_set_version", "obs_size", "n_actions")}
+
     def check_compatible(
         self, *, obs_spec_version: str, action_set_version: str, obs_size: int, n_actions: int
     ) -> None:

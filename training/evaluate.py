@@ -88,15 +88,19 @@ def evaluate(
     return result
 
 
-def paired_margin(learned: dict, constants: dict[str, dict], persona: str) -> dict:
-    """Learned minus the persona's best constant action, paired by seed (the same debtor), mean and 95 % CI.
-
-    Both arguments are `evaluate(..., per_episode=True)` results over the same seeds; `constants` maps names to them.
-    """
+def paired_differences(learned: dict, other: dict, persona: str) -> np.ndarray:
+    """Per-call return of `learned` minus `other` on the persona's calls: both are `evaluate(..., per_episode=True)`
+    results over the same seeds, so each pair is the same debtor."""
     rows = [i for i, p in enumerate(learned["episode_personas"]) if p == persona]
+    return np.array([learned["episode_returns"][i] - other["episode_returns"][i] for i in rows])
+
+
+def paired_margin(learned: dict, constants: dict[str, dict], persona: str) -> dict:
+    """Learned minus the persona's best constant action (`constants` maps names to their results), paired by seed,
+    mean and 95 % CI."""
     best = max(constants, key=lambda name: constants[name]["per_persona"][persona]["mean_return"])
-    differences = [learned["episode_returns"][i] - constants[best]["episode_returns"][i] for i in rows]
-    return {"best_constant": best, "calls": len(rows), **mean_ci(differences)}
+    differences = paired_differences(learned, constants[best], persona)
+    return {"best_constant": best, "calls": len(differences), **mean_ci(differences)}
 
 
 def evaluate_named(spec: str, episodes: int, seed: int, **options) -> dict:
