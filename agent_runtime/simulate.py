@@ -4,7 +4,7 @@
         [--mqtt URL] [--policy CHECKPOINT|scripted:best_practice]
 
 Each call runs the agent's own CallController (engine, policy, guard, NLG, events) against a simulated debtor
-(training.simulator). Writes DIR/transcripts/*.txt, DIR/latency.json (count, p50, p95, max in ms per stage) and the
+(simulator). Writes DIR/transcripts/*.txt, DIR/latency.json (count, p50, p95, max in ms per stage) and the
 events (DIR/events.db unless --events; published to the broker too with --mqtt).
 """
 
@@ -36,8 +36,8 @@ def load_policy(spec: str, seed: int):
     A planner over a history-reading world model (recurrent, transformer) keeps one call's history, so it serves one
     call at a time: the worker's one process per call, or simulate with --concurrency 1.
     """
+    from simulator.env import DebtorEnv
     from training.baselines import is_checkpoint_spec, policy_with_q_values
-    from training.simulator.env import DebtorEnv
 
     path, at, planner = spec.partition("@")
     version = Path(path).name + at + planner if is_checkpoint_spec(spec) else spec
@@ -58,8 +58,8 @@ class Batch:
 
 def new_call(batch: Batch, index: int, prefix: str):
     """Call `index` of a seeded batch: a sampled debtor (hidden traits) and the agent's controller for the call."""
-    from training.simulator.debtor import SimulatedDebtor
-    from training.simulator.personas import PERSONAS, SIMULATION_EPOCH, sample_debtor
+    from simulator.debtor import SimulatedDebtor
+    from simulator.personas import PERSONAS, SIMULATION_EPOCH, sample_debtor
 
     persona = PERSONAS[index % len(PERSONAS)] if batch.one_per_persona else None
     rng = np.random.default_rng(batch.seed + index)

@@ -10,10 +10,10 @@ import argparse
 import json
 from pathlib import Path
 
-from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START
+from simulator.personas import PERSONAS
 from training.baselines import BASELINE_SPECS, make_policy
 from training.evaluate import evaluate
-from training.simulator.personas import PERSONAS
+from training.runs import EVAL_EPISODES, EVAL_SEED_START
 
 
 def main() -> None:

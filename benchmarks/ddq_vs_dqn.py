@@ -19,8 +19,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from agent_runtime.contracts.runs import TARGET_SUCCESS_RATE
 from training.runner import run_many
+from training.runs import TARGET_SUCCESS_RATE
 from training.stats import compare, curve_band, episodes_to_target, mean_ci
 from training.train import Args
 

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from training.simulator.env import DebtorEnv
+from simulator.env import DebtorEnv
 
 
 def run(steps: int, cache_size: int, stt_noise: float, seed: int) -> dict:

@@ -26,9 +26,9 @@ from agent_runtime.events.mqtt import MqttSettings
 from agent_runtime.events.outbox import MqttPublisher, Outbox
 from agent_runtime.events.store import EventStore
 from agent_runtime.recorder import Recorder
+from simulator.env import DebtorEnv
 from tests.services import Mosquitto
 from tests.test_events import turn_event
-from training.simulator.env import DebtorEnv
 
 PRODUCERS = 200
 

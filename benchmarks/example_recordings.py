@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from agent_runtime.simulate import DEFAULT_POLICY, run
-from training.simulator.personas import PERSONAS
+from simulator.personas import PERSONAS
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from policy.checkpoint import save_checkpoint
 from policy.dqn import DQNConfig, QLearner, config_dict
 from policy.inference import GreedyPolicy
 from policy.metadata import CheckpointMetadata
-from training.simulator.env import DebtorEnv
+from simulator.env import DebtorEnv
 
 EXPECTED = CHECKPOINT_SPACES
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from agent_runtime.contracts.actions import ACTION_NAMES
-from agent_runtime.contracts.runs import DIAGNOSTIC_SEED_START, VALIDATION_SEED_START
 from training.evaluate import evaluate_named, paired_differences, paired_margin
+from training.runs import DIAGNOSTIC_SEED_START, VALIDATION_SEED_START
 
 WHOLE_OUTCOME = 1.0  # a return difference above this means the call ended differently, not just sooner or later
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agent_runtime.contracts.runs import VALIDATION_SEED_START
 from policy.checkpoint import load_checkpoint, save_checkpoint
 from policy.metadata import WorldModelMetadata
 from policy.world_models import WORLD_MODELS, make_world_model
 from training.evaluate import evaluate_timed
+from training.runs import VALIDATION_SEED_START
 
 GOAL_P95_MS = 20.0
 

@@ -28,11 +28,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from agent_runtime.contracts.actions import ACTION_NAMES
-from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START, SELECTION_EPISODES, VALIDATION_SEED_START
 from policy.checkpoint import average_checkpoints
+from simulator.personas import Persona
 from training.evaluate import evaluate_named, paired_margin
 from training.runner import run_many
-from training.simulator.personas import Persona
+from training.runs import EVAL_EPISODES, EVAL_SEED_START, SELECTION_EPISODES, VALIDATION_SEED_START
 from training.train import Args
 
 MARGIN = 0.10

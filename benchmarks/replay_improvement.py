@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START
 from training.call_log import Args as LogArgs
 from training.call_log import log_calls
 from training.evaluate import evaluate_named
 from training.replay import Args as ReplayArgs
 from training.replay import load_transitions
 from training.replay import run as replay
+from training.runs import EVAL_EPISODES, EVAL_SEED_START
 from training.stats import mean_ci
 from training.train import Args as TrainArgs
 from training.train import run as train

@@ -28,10 +28,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from agent_runtime.contracts.runs import EVAL_SEED_START
 from policy.world_models import WORLD_MODELS
 from training.ablation import cell_name, cells_of, jobs_for, run_study
 from training.evaluate import evaluate_timed
+from training.runs import EVAL_SEED_START
 from training.stats import compare, mean_ci
 
 PLANNERS = ("tree:2", "rollout:3")

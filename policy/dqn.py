@@ -63,7 +63,7 @@ class DQNConfig:
     """greedy evaluation every N real episodes (0: only at the end)"""
     eval_episodes: int = 100
     eval_seed: int = 900_000
-    """first seed of the greedy evaluations made during training (see contracts.runs.VALIDATION_SEED_START)"""
+    """first seed of the greedy evaluations made during training (see training.runs.VALIDATION_SEED_START)"""
 
     def budget_progress(self, steps: int, episodes: int) -> float:
         if self.total_steps:

@@ -20,9 +20,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_h
 
 from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.stages import LatencyStage
+from simulator.env import DebtorEnv
 from telemetry.metrics import RuntimeMetrics
 from training.baselines import best_practice_script
-from training.simulator.env import DebtorEnv
 
 
 def serve_metrics(port: int, addr: str = "127.0.0.1") -> CollectorRegistry:

@@ -21,7 +21,6 @@ from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.offers import OfferKind, compute_offer_terms
 from agent_runtime.contracts.outcome import Outcome, OutcomeKind, OutcomeSummary
-from agent_runtime.contracts.runs import EVAL_SEEDS, TARGET_SUCCESS_RATE, EpisodeRecord
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.contracts.state import (
     STATE_FEATURES,
@@ -33,6 +32,7 @@ from agent_runtime.contracts.state import (
     require_state_spec,
 )
 from policy.metadata import CheckpointMetadata, CheckpointMismatchError
+from training.runs import EVAL_SEEDS, TARGET_SUCCESS_RATE, EpisodeRecord
 
 TODAY = date(2026, 1, 5)
 
@@ -224,7 +224,7 @@ def test_run_schema_and_constants():
 
 def test_contracts_dst_and_simulator_import_without_livekit_or_torch():
     code = (
-        "import sys, agent_runtime.contracts, agent_runtime.dst, agent_runtime.engine, training.simulator.env, "
+        "import sys, agent_runtime.contracts, agent_runtime.dst, agent_runtime.engine, simulator.env, "
         "training.evaluate, policy.metadata; "
         "print(sorted(m for m in ('torch', 'livekit') if m in sys.modules))"
     )

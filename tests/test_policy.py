@@ -14,7 +14,7 @@ from policy.dqn import DQNConfig, QLearner, train
 from policy.inference import GreedyPolicy, InvalidObservationError
 from policy.metadata import CheckpointMetadata, CheckpointMismatchError
 from policy.schedules import linear_schedule
-from training.simulator.env import DebtorEnv
+from simulator.env import DebtorEnv
 
 SMALL = dict(learning_starts=32, batch_size=16, hidden=(16,), eval_episodes=5, target_update_interval=20)
 
@@ -249,7 +249,7 @@ def test_train_cli_writes_the_run_outputs(tmp_path):
 def test_persona_mix_shapes_training_calls_only_and_options_reach_the_config(tmp_path):
     import tyro
 
-    from training.simulator.personas import Persona
+    from simulator.personas import Persona
     from training.train import Args, env_factory, run
 
     args = tyro.cli(Args, args=["--personas", "sad", "sad", "--gamma", "0.9", "--advantage-learning", "0.3"])

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from agent_runtime.contracts.state import StateSpecMismatchError
+from simulator.env import DebtorEnv
 from training.baselines import make_policy
 from training.call_log import Args as LogArgs
 from training.call_log import call_events, log_calls
 from training.replay import Args, load_transitions, run
-from training.simulator.env import DebtorEnv
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from agent_runtime.contracts.actions import ACTION_NAMES
-from agent_runtime.contracts.runs import EVAL_SEED_START
+from simulator.env import DebtorEnv
+from simulator.personas import PERSONAS
 from training.baselines import BASELINE_SPECS, make_policy
 from training.evaluate import evaluate, paired_margin
-from training.simulator.env import DebtorEnv
-from training.simulator.personas import PERSONAS
+from training.runs import EVAL_SEED_START
 
 
 def _rollout(env: DebtorEnv, seed: int, actions_seed: int) -> tuple[list[str], list[float]]:

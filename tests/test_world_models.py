@@ -12,8 +12,8 @@ from policy.ddq import DDQConfig, train_ddq
 from policy.metadata import CheckpointMetadata, WorldModelMetadata
 from policy.planning import PlanningPolicy, RolloutPlanner, TreePlanner, imagine, make_planner
 from policy.world_models import WORLD_MODELS, Prediction, WorldModel, load_world_model, make_world_model
+from simulator.env import DebtorEnv
 from training.baselines import make_policy
-from training.simulator.env import DebtorEnv
 
 KINDS = sorted(WORLD_MODELS)
 SMALL_MODELS = {"hidden": (32, 32)}

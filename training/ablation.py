@@ -28,10 +28,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import tyro
 
-from agent_runtime.contracts.runs import TARGET_SUCCESS_RATE
 from training.report import actions_by_persona
 from training.run_outputs import read_metrics
 from training.runner import run_jobs
+from training.runs import TARGET_SUCCESS_RATE
 from training.stats import compare, curve_band, episodes_to_target, mean_ci
 from training.train import Args as TrainArgs
 

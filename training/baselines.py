@@ -22,7 +22,7 @@ from agent_runtime.contracts.actions import ACTION_NAMES, Action, parse_action
 from agent_runtime.contracts.dst import Intent
 from agent_runtime.contracts.offers import OfferKind, compute_offer_terms
 from agent_runtime.contracts.state import CHECKPOINT_SPACES, FEATURE_INDEX, MAX_TURNS, last_intent_of
-from training.simulator.env import DebtorEnv
+from simulator.env import DebtorEnv
 
 Policy = Callable[[np.ndarray], int]
 LINEAR_SEQUENCE = (

@@ -24,8 +24,8 @@ from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent
 from agent_runtime.contracts.outcome import OutcomeSummary
 from agent_runtime.events.store import EventStore
+from simulator.env import DebtorEnv
 from training.baselines import policy_with_q_values
-from training.simulator.env import DebtorEnv
 
 CLOCK_START = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 

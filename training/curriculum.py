@@ -20,9 +20,9 @@ from typing import Any, Literal
 
 import tyro
 
-from agent_runtime.contracts.runs import VALIDATION_SEED_START
-from training.simulator.env import DebtorEnv
-from training.simulator.personas import Persona
+from simulator.env import DebtorEnv
+from simulator.personas import Persona
+from training.runs import VALIDATION_SEED_START
 from training.train import Args as TrainArgs
 
 STAGES: tuple[tuple[Persona, ...], ...] = (

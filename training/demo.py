@@ -13,9 +13,9 @@ import tyro
 
 from agent_runtime.contracts.dst import DSTOutput
 from agent_runtime.contracts.offers import OfferTerms
+from simulator.env import DebtorEnv
+from simulator.personas import PERSONAS
 from training.baselines import make_policy
-from training.simulator.env import DebtorEnv
-from training.simulator.personas import PERSONAS
 
 
 @dataclass

@@ -17,9 +17,9 @@ import numpy as np
 import tyro
 from tqdm import tqdm
 
-from agent_runtime.contracts.runs import EVAL_EPISODES, EVAL_SEED_START
+from simulator.env import DebtorEnv
 from training.baselines import Policy, make_policy
-from training.simulator.env import DebtorEnv
+from training.runs import EVAL_EPISODES, EVAL_SEED_START
 from training.stats import mean_ci
 
 

@@ -27,7 +27,6 @@ from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.offers import OfferTerms
 from agent_runtime.contracts.outcome import Outcome, OutcomeKind
 from agent_runtime.contracts.reward import compute_reward
-from agent_runtime.contracts.runs import VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
 from agent_runtime.contracts.state import CHECKPOINT_SPACES, STATE_SIZE, STATE_SPEC_VERSION, StateSpecMismatchError
 from agent_runtime.events.store import read_events
 from agent_runtime.files import sha256_of
@@ -38,6 +37,7 @@ from policy.dqn import DQNConfig, QLearner, config_dict, seed_everything, train_
 from policy.metadata import CheckpointMetadata, WorldModelMetadata
 from training.evaluate import greedy_evaluator
 from training.run_outputs import MetricsWriter, write_summary
+from training.runs import VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
 
 
 @dataclass

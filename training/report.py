@@ -28,9 +28,9 @@ import numpy as np
 import tyro
 
 from agent_runtime.contracts.actions import ACTION_NAMES
-from agent_runtime.contracts.runs import VALIDATION_SEED_START
 from agent_runtime.contracts.state import STATE_FEATURES
 from training.run_outputs import read_metrics
+from training.runs import VALIDATION_SEED_START
 
 WINDOWS = (10, 50)
 
@@ -148,8 +148,8 @@ def q_values(episodes: list[dict], path: Path, bins: int = 5) -> None:
 
 
 def feature_action_values(checkpoint: Path, path: Path, rollouts: int) -> None:
+    from simulator.env import DebtorEnv
     from training.baselines import load_debtor_policy
-    from training.simulator.env import DebtorEnv
 
     policy = load_debtor_policy(checkpoint)
     env, states, qs = DebtorEnv(), [], []

@@ -1,11 +1,11 @@
-"""Writers of the run outputs defined in agent_runtime.contracts.runs (metrics.jsonl, summary.json)."""
+"""Writers of the run outputs defined in training.runs (metrics.jsonl, summary.json)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from agent_runtime.contracts.runs import EpisodeRecord, EvalRecord, RunSummary
+from training.runs import EpisodeRecord, EvalRecord, RunSummary
 
 
 class MetricsWriter:

@@ -3,7 +3,7 @@
     python -m training.train --algo dqn|ddq --env debtor|gymnasium:ENV_ID [--k 5 --real-ratio 0.75 --horizon 1
         --world-model mlp --lr ...] (--episodes N | --steps N) --seed S --out RUN_DIR
 
-Writes RUN_DIR/metrics.jsonl, RUN_DIR/summary.json and RUN_DIR/checkpoint.pt (see agent_runtime.contracts.runs
+Writes RUN_DIR/metrics.jsonl, RUN_DIR/summary.json and RUN_DIR/checkpoint.pt (see training.runs
 and policy.metadata).
 """
 
@@ -19,16 +19,16 @@ import gymnasium as gym
 import tyro
 
 from agent_runtime.contracts.actions import ACTION_NAMES
-from agent_runtime.contracts.runs import TARGET_SUCCESS_RATE, VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
 from agent_runtime.contracts.state import CHECKPOINT_SPACES
 from policy.checkpoint import save_checkpoint
 from policy.ddq import DDQConfig, train_ddq
 from policy.dqn import DQNConfig, TrainingCallback, TrainResult, config_dict, train
 from policy.metadata import CheckpointMetadata, WorldModelMetadata
+from simulator.env import DebtorEnv
+from simulator.personas import Persona
 from training.evaluate import greedy_evaluator
 from training.run_outputs import MetricsWriter, write_summary
-from training.simulator.env import DebtorEnv
-from training.simulator.personas import Persona
+from training.runs import TARGET_SUCCESS_RATE, VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
 from training.stats import episodes_to_target
 
 DEBTOR_INFO_KEYS = ("success", "recovery", "outcome", "persona")

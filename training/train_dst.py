@@ -18,7 +18,7 @@ import tyro
 from agent_runtime.contracts.dst import INTENTS, Intent
 from agent_runtime.dst.classifier import MODEL_PATH, IntentClassifier
 from agent_runtime.dst.text import features, to_stt_style
-from training.simulator import utterances as say
+from simulator import utterances as say
 
 TRAIN_DIR = Path("data/dst")
 TEMPLATE_AMOUNTS = ("$75", "120 dollars", "fifty", "200 bucks", "three hundred and twenty")

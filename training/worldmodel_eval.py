@@ -32,12 +32,12 @@ from scipy import stats as scipy_stats
 from tqdm import tqdm
 
 from agent_runtime.contracts.actions import N_ACTIONS
-from agent_runtime.contracts.runs import VALIDATION_SEED_START
 from agent_runtime.contracts.state import STATE_SIZE
 from policy.buffers import ReplayBuffer
 from policy.world_models import WORLD_MODELS, Prediction, make_world_model
+from simulator.env import DebtorEnv
 from training.baselines import make_policy
-from training.simulator.env import DebtorEnv
+from training.runs import VALIDATION_SEED_START
 from training.stats import mean_ci
 
 NOMINAL_COVERAGE = (0.5, 0.68, 0.9, 0.95)

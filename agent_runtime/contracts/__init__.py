@@ -1,4 +1,4 @@
-"""The frozen contracts of the system (see ../shared/DESIGN.md). Importing them pulls in neither livekit nor torch."""
+"""The frozen contracts of the system (see ARCHITECTURE.md). Importing them pulls in neither livekit nor torch."""
 
 from agent_runtime.contracts.actions import ACTION_NAMES, ACTION_SET_VERSION, N_ACTIONS, Action, parse_action
 from agent_runtime.contracts.dst import DST_SCHEMA_VERSION, DSTOutput, Flag, Intent, Period
@@ -14,13 +14,6 @@ from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.offers import OfferKind, OfferTerms, compute_offer_terms
 from agent_runtime.contracts.outcome import Outcome, OutcomeKind, OutcomeSummary
 from agent_runtime.contracts.reward import REWARD_VERSION, compute_reward
-from agent_runtime.contracts.runs import (
-    EVAL_SEEDS,
-    TARGET_SUCCESS_RATE,
-    EpisodeRecord,
-    EvalRecord,
-    RunSummary,
-)
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.contracts.state import (
     MAX_TURNS,
@@ -35,7 +28,6 @@ __all__ = [
     "ACTION_NAMES",
     "ACTION_SET_VERSION",
     "DST_SCHEMA_VERSION",
-    "EVAL_SEEDS",
     "EVENT_SCHEMA_VERSION",
     "MAX_TURNS",
     "N_ACTIONS",
@@ -43,15 +35,12 @@ __all__ = [
     "STATE_FEATURES",
     "STATE_SIZE",
     "STATE_SPEC_VERSION",
-    "TARGET_SUCCESS_RATE",
     "Action",
     "CallClosed",
     "CallFacts",
     "CallHistory",
     "CallOpened",
     "DSTOutput",
-    "EpisodeRecord",
-    "EvalRecord",
     "Flag",
     "GuardRule",
     "Intent",
@@ -62,7 +51,6 @@ __all__ = [
     "OutcomeKind",
     "OutcomeSummary",
     "Period",
-    "RunSummary",
     "TurnEvent",
     "build_state",
     "compute_offer_terms",

@@ -17,8 +17,8 @@ from agent_runtime.contracts.reward import compute_reward
 from agent_runtime.contracts.state import STATE_SIZE
 from agent_runtime.dst.tracker import DEFAULT_CACHE_SIZE, DialogueStateTracker
 from agent_runtime.engine import DialogueEngine, Observation
-from training.simulator.debtor import SimulatedDebtor
-from training.simulator.personas import SIMULATION_EPOCH, DebtorTraits, Persona, sample_debtor
+from simulator.debtor import SimulatedDebtor
+from simulator.personas import SIMULATION_EPOCH, DebtorTraits, Persona, sample_debtor
 
 ENV_ID = "debtor"
 OPENING_ATTEMPTS = 20

@@ -7,7 +7,7 @@ from num2words import num2words
 
 from agent_runtime.contracts.dst import Intent
 from agent_runtime.dst.text import to_stt_style
-from training.simulator.personas import Persona
+from simulator.personas import Persona
 
 # {amount}: a money amount, rendered as "$75", "75 dollars", "seventy five" or "75 bucks".
 COMMON: dict[Intent, tuple[str, ...]] = {

@@ -19,8 +19,8 @@ from agent_runtime.contracts.actions import PRESSURE_ACTIONS, RAPPORT_ACTIONS, A
 from agent_runtime.contracts.dst import Intent
 from agent_runtime.contracts.offers import OfferKind, OfferTerms
 from agent_runtime.engine import Decision
-from training.simulator import utterances as say
-from training.simulator.personas import PROFILES, DebtorTraits, Persona
+from simulator import utterances as say
+from simulator.personas import PROFILES, DebtorTraits, Persona
 
 REPEAT_DECAY = 0.6  # an action's effect shrinks by this factor each time it was already used
 ACCEPT_PROBABILITY = 0.9
