@@ -1,41 +1,60 @@
-# Two commands set up a fresh machine: `make demo` and `make test`.
+# Two commands set up a fresh machine: `make demo` (the agent, nothing else) and `make test` (everything).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := $(shell grep -v '^\#' infra/apt-packages.txt)
-STAMP := $(VENV)/.installed
+RUNTIME_APT := $(shell grep -v '^\#' infra/apt-runtime.txt)
+TEST_APT := $(shell grep -v '^\#' infra/apt-test.txt)
+# The default install: the live agent, `simulate`, the console. No torch, no GPL package (README, licences).
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+# Everything the tests, trainers and benchmarks need on top.
+ALL_STAMP := $(VENV)/.installed-all
 
-.PHONY: demo test test-fast lint system-deps venv dst-model clean
+.PHONY: demo test test-fast lint runtime-deps test-deps venv dst-model clean
 
-$(STAMP): pyproject.toml
+# Debian packages: installed when run as root, otherwise the one line to run is printed.
+define apt_install
+@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+if [ -z "$$missing" ]; then echo "Debian packages present: $(strip $(1))"; \
+elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+else echo "missing Debian packages: $$missing -- install them with: sudo apt-get install -y $$missing" >&2; exit 1; fi
+endef
+
+$(RUNTIME_STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,train,telemetry,cluster,voice]"
-	@touch $(STAMP)
+	$(PY) -m pip install --quiet -e ".[voice,telemetry]"
+	@touch $(RUNTIME_STAMP)
 
-venv: $(STAMP)
+$(ALL_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[voice,telemetry,piper,train,cluster,dev]"
+	@touch $(RUNTIME_STAMP) $(ALL_STAMP)
 
-system-deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -z "$$missing" ]; then echo "system packages present: $(APT_PACKAGES)"; \
-	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else echo "missing Debian packages: $$missing -- install them with: sudo apt-get install -y $$missing" >&2; exit 1; fi
+venv: $(ALL_STAMP)
 
-demo: $(STAMP)
-	$(PY) -m training.demo --calls 4
+runtime-deps:
+	$(call apt_install,$(RUNTIME_APT))
+
+test-deps: runtime-deps
+	$(call apt_install,$(TEST_APT))
+
+demo: runtime-deps $(RUNTIME_STAMP)
+	$(PY) -m agent_runtime simulate --text --calls 4 --one-per-persona --explain --print --seed 7 --out runs/demo-text
 	$(PY) -m agent_runtime simulate --calls 2 --one-per-persona --print --out runs/demo
 
-lint: $(STAMP)
+lint: $(ALL_STAMP)
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 
-test: system-deps $(STAMP) lint
+test: test-deps $(ALL_STAMP) lint
 	$(PY) -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(ALL_STAMP)
 	$(PY) -m pytest -q -m "not slow"
 
-dst-model: $(STAMP)
+dst-model: $(ALL_STAMP)
 	$(PY) -m training.train_dst
 
 clean:

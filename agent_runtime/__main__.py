@@ -1,48 +1,100 @@
-"""`python -m agent_runtime dev|start|console|connect ...` runs the LiveKit worker (agent_runtime/worker.py);
-`python -m agent_runtime simulate ...` calls simulated debtors (agent_runtime/simulate.py)."""
+"""`python -m agent_runtime COMMAND`:
+
+    dev | start | console | connect   the LiveKit worker (agent_runtime.worker; COMMAND --help for its options)
+    simulate                          calls with simulated debtors (agent_runtime.simulate)
+    settings                          the effective settings, secrets masked (agent_runtime.settings)
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 WORKER_COMMANDS = ("dev", "start", "console", "connect", "download-files")
 NEEDS_SERVER = ("dev", "start", "connect")
 
 
+def serve_worker_metrics(port: int, folder: Path | None) -> None:
+    """/metrics for the worker's job processes: each writes its own files in one folder, this process sums them.
+    The folder must be in the environment before any process imports prometheus_client."""
+    folder = folder or Path(tempfile.gettempdir()) / f"agent-metrics-{port}"
+    shutil.rmtree(folder, ignore_errors=True)  # counters of an earlier run would be summed in
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    from telemetry.exporter import serve_metrics
+
+    serve_metrics(port, addr="0.0.0.0", multiprocess_dir=folder)
+
+
 def run_worker(command: str) -> int:
-    if command in NEEDS_SERVER and not (os.environ.get("LIVEKIT_URL") or "--url" in sys.argv):
+    from agent_runtime.settings import SettingsError, load_settings
+
+    wants_help = "--help" in sys.argv or "-h" in sys.argv
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if command in NEEDS_SERVER and not wants_help and not (settings.livekit_url or "--url" in sys.argv):
         print(
             f"error: `{command}` needs a LiveKit server: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET "
             "(or pass --url/--api-key/--api-secret); `console` and `simulate` work without one.",
             file=sys.stderr,
         )
         return 2
-    from agent_runtime.worker import check_settings, server
+    if not wants_help:
+        if settings.metrics_port:
+            serve_worker_metrics(settings.metrics_port, settings.prometheus_multiproc_dir)
+        from agent_runtime.worker import check_settings
 
-    try:
-        check_settings(command)  # bad settings or a missing or mismatched checkpoint fail here, never mid-call
-    except Exception as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        try:
+            check_settings(command)  # a missing or mismatched checkpoint fails here, never mid-call
+        except Exception as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     from livekit.agents import cli
 
+    from agent_runtime.worker import server
+
     cli.run_app(server)
+    return 0
+
+
+def print_settings() -> int:
+    from agent_runtime.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    shown = settings.masked()
+    width = max(map(len, shown))
+    for name, value in shown.items():
+        print(f"{name:<{width}}  {value}")
     return 0
 
 
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] in WORKER_COMMANDS:
         return run_worker(sys.argv[1])
-    from agent_runtime import simulate
-
-    parser = argparse.ArgumentParser(prog="python -m agent_runtime", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m agent_runtime", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name in WORKER_COMMANDS:
         commands.add_parser(name, help="LiveKit worker command (see `python -m agent_runtime dev --help`)")
+    from agent_runtime import simulate
+
     simulate.add_arguments(commands.add_parser("simulate", help="calls with simulated debtors"))
+    commands.add_parser("settings", help="the effective settings, secrets masked")
     args = parser.parse_args()
+    if args.command == "settings":
+        return print_settings()
     simulate.main(args)
     return 0
 

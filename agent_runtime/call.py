@@ -1,83 +1,131 @@
-"""One call, framework-independent: the dialogue engine, the policy, the NLG and the events of every turn.
+"""One call, one owner: `CallController` runs the dialogue engine, the policy, the wording and the call's events.
 
-The LiveKit plugin (agent_runtime.policy_llm), the text-mode simulation and the tests all drive a call through
-`CallController`; nothing here imports livekit. The turn event records what the agent says (after LLM phrasing).
+Every driver of a call goes through it: the LiveKit worker, `simulate` (voice and text), `training.call_log`, the
+demo and the console; simulated debtors only supply the words. It is the only code that builds `CallOpened`,
+`TurnEvent` and `CallClosed`, and it writes exactly one `CallClosed` on every way out of a call: a closing rule of
+the engine (commitment, cease, dispute, turn limit), the debtor hanging up or leaving (`hang_up`), or the agent's
+side cutting the call short (`close` with `interrupted` or `error`). Events go to its sinks (the outbox, a console)
+and to its metrics; nothing here imports livekit.
+
 `respond` is idempotent per user message id, because LiveKit may generate a reply for the same user turn more than
-once (preemptive generation).
+once; once the call has ended it answers nothing and logs nothing. The turn event records what the agent says
+(after LLM phrasing).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, Protocol
 
-import numpy as np
-
-from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent, new_event_id, utc_now
+from agent_runtime.contracts.events import (
+    MAX_REASON_CHARS,
+    CallClosed,
+    CallOpened,
+    Event,
+    TurnEvent,
+    new_event_id,
+    utc_now,
+)
 from agent_runtime.contracts.facts import CallFacts
-from agent_runtime.contracts.outcome import OutcomeSummary
+from agent_runtime.contracts.outcome import OutcomeKind, OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.engine import DialogueEngine
-from agent_runtime.events.outbox import Outbox
 from agent_runtime.nlg import TemplateNLG
+from agent_runtime.policy_source import CallPolicy, PolicySource
 
 if TYPE_CHECKING:
     from agent_runtime.phrasing import LLMPhrasing
 
-# state -> (action id, Q-values or None)
-PolicyFn = Callable[[np.ndarray], tuple[int, list[float] | None]]
+
+class EventSink(Protocol):
+    """Where a call's events go: the outbox (then the broker), a console's live view."""
+
+    async def add(self, event: Event) -> None: ...
+
+
+class CallMetrics(Protocol):
+    """What a call reports to monitoring (telemetry.metrics.RuntimeMetrics)."""
+
+    def observe_event(self, event: Event) -> None: ...
+
+    def observe_latency(self, stage: LatencyStage, milliseconds: float) -> None: ...
+
+    def count_error(self, component: str) -> None: ...
 
 
 @dataclass(frozen=True)
 class AgentReply:
     text: str
     ends_call: bool
-    event: TurnEvent
+    event: TurnEvent | None  # None when the call had already ended: nothing was said or logged
 
 
 @dataclass
 class CallController:
     facts: CallFacts
-    policy: PolicyFn
-    policy_version: str
+    policy: PolicySource
     tracker: DialogueStateTracker
     nlg: TemplateNLG
     today: date
-    outbox: Outbox | None = None
-    channel: str = "voice"
+    sinks: Sequence[EventSink] = ()
+    metrics: CallMetrics | None = None
+    channel: Literal["voice", "text", "simulated"] = "voice"
     call_id: str = field(default_factory=new_event_id)
     clock: Callable[[], datetime] = utc_now
     phrasing: LLMPhrasing | None = None
     """rewords a strategy's line before it is spoken and logged; guard answers keep their legal wording"""
+    seed: int = 0
+    """seeds the call's policy (a random baseline draws from it)"""
+    persona: str | None = None
+    """simulated calls only: the hidden persona, recorded in call_opened and never shown to the policy"""
     engine: DialogueEngine = field(init=False)
-    _replies: dict[str, AgentReply] = field(default_factory=dict, init=False)
-    _turn: int = field(default=0, init=False)
     last_event: TurnEvent | None = field(default=None, init=False)
+    _policy: CallPolicy = field(init=False)
+    _replies: dict[str, AgentReply] = field(default_factory=dict, init=False)
+    _turns: int = field(default=0, init=False)
+    _opened: bool = field(default=False, init=False)
+    _closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.engine = DialogueEngine(self.facts, self.tracker, self.today)
+        self._policy = self.policy.new_call(self.seed)
 
     @property
     def ended(self) -> bool:
         return self.engine.ended
 
     @property
+    def closed(self) -> bool:
+        """The call_closed event is written: nothing more will be logged for this call."""
+        return self._closed
+
+    @property
     def turns_answered(self) -> int:
-        return self._turn
+        return self._turns
+
+    def _versions(self) -> dict[str, str]:
+        return {
+            "policy_version": self.policy.version,
+            "dst_version": self.tracker.version,
+            "templates_version": self.nlg.version,
+        }
 
     async def open(self) -> str:
-        """The opening line (with the debt-collection disclosure); logs call_opened."""
+        """The opening line (with the debt-collection disclosure); resets the policy and logs call_opened."""
+        self._policy.reset()
+        self._opened = True
         await self._log(
             CallOpened(
                 call_id=self.call_id,
                 at=self.clock(),
                 facts=self.facts,
                 channel=self.channel,
-                policy_version=self.policy_version,
+                persona=self.persona,
+                **self._versions(),
             )
         )
         return self.nlg.opening(self.facts)
@@ -94,19 +142,19 @@ class CallController:
         """Read the debtor's words, let the policy and guard choose, word it; one answer per message id."""
         if message_id is not None and message_id in self._replies:
             return self._replies[message_id]
+        if self.ended:
+            return AgentReply("", True, None)
         started_at, started = self.clock(), time.perf_counter()
         observation = self.engine.observe(user_text, hang_up=hang_up)
         proposed = executed = rule = terms = q_values = None
         if observation.ended:
-            outcome = observation.outcome
-            text = (
-                self.nlg.say(self.facts, None, outcome.terms, observation.guard_rule) if observation.guard_rule else ""
-            )
             rule = observation.guard_rule
+            text = self.nlg.say(self.facts, None, observation.outcome.terms, rule) if rule else ""
         else:
-            action, q_values = self.policy(observation.state)
+            action, values = self._policy.act(observation.state)
             decision = self.engine.act(action)
             proposed, executed, rule, terms = decision.proposed, decision.executed, decision.guard_rule, decision.terms
+            q_values = values.tolist() if values is not None else None
             text = self.nlg.say(self.facts, executed, terms, rule)
             if self.phrasing is not None and rule is None and text:
                 text = (await self.phrasing.phrase(text)).text
@@ -114,7 +162,7 @@ class CallController:
         latencies[LatencyStage.ENGINE] = (time.perf_counter() - started) * 1000
         event = TurnEvent(
             call_id=self.call_id,
-            turn=self._turn,
+            turn=self._turns,
             started_at=started_at,
             at=self.clock(),
             user_text=user_text,
@@ -126,29 +174,61 @@ class CallController:
             guard_rule=rule,
             q_values=q_values,
             offer=terms,
-            policy_version=self.policy_version,
             agent_text=text,
             latencies_ms=latencies,
             ends_call=observation.ended,
+            **self._versions(),
         )
-        self._turn += 1
+        self._turns += 1
         self.last_event = event
         await self._log(event)
         if observation.ended:
-            await self._log(
-                CallClosed(
-                    call_id=self.call_id,
-                    at=self.clock(),
-                    outcome=OutcomeSummary.of(observation.outcome, self.facts),
-                    turns=self._turn,
-                    final_state=observation.state.tolist(),
-                )
-            )
+            await self._close_log()
         reply = AgentReply(text, observation.ended, event)
         if message_id is not None:
             self._replies[message_id] = reply
         return reply
 
-    async def _log(self, event) -> None:
-        if self.outbox is not None:
-            await self.outbox.add(event)
+    async def hang_up(self) -> None:
+        """The debtor left (hung up, or their side of the room disconnected): the engine's hang-up rule ends it."""
+        if self._opened and not self.ended:
+            await self.respond("", hang_up=True)
+
+    async def close(self, kind: OutcomeKind, reason: str | None = None) -> None:
+        """End a call the agent's side cut short (`interrupted`, `error`); a call that already ended keeps its end.
+        Safe to call on every way out: at most one call_closed is ever written."""
+        if not self._opened or self.ended:
+            return
+        self.engine.cut_short(kind)
+        await self._close_log(reason)
+
+    async def _close_log(self, reason: str | None = None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._log(
+            CallClosed(
+                call_id=self.call_id,
+                at=self.clock(),
+                outcome=OutcomeSummary.of(self.engine.outcome, self.facts),
+                turns=self._turns,
+                final_state=self.engine.state().tolist(),
+                reason=reason[:MAX_REASON_CHARS] if reason else None,
+            )
+        )
+
+    def record_latency(self, stage: LatencyStage, milliseconds: float) -> None:
+        """A stage measured after the turn event was written (speech synthesis, end to end)."""
+        if self.metrics is not None:
+            self.metrics.observe_latency(stage, milliseconds)
+
+    def record_error(self, component: str) -> None:
+        """A speech or session failure the call survived (a fallback voice took over) or did not."""
+        if self.metrics is not None:
+            self.metrics.count_error(component)
+
+    async def _log(self, event: Event) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_event(event)
+        for sink in self.sinks:
+            await sink.add(event)

@@ -8,7 +8,6 @@ then `act` on the policy's proposed action (which the guard may override).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,7 +18,7 @@ from agent_runtime.contracts.dst import DSTOutput, Flag, Intent
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.offers import OfferTerms, compute_offer_terms, debtor_terms
-from agent_runtime.contracts.outcome import Outcome, OutcomeKind
+from agent_runtime.contracts.outcome import TRUNCATING_OUTCOMES, Outcome, OutcomeKind
 from agent_runtime.contracts.state import MAX_TURNS, CallHistory, build_state
 from agent_runtime.dst.tracker import DialogueStateTracker
 
@@ -50,12 +49,6 @@ class Decision:
     executed: Action
     guard_rule: GuardRule | None
     terms: OfferTerms | None
-
-
-@dataclass(frozen=True)
-class TurnResult:
-    observation: Observation
-    decision: Decision | None  # None when the utterance ended the call
 
 
 class DialogueEngine:
@@ -132,14 +125,12 @@ class DialogueEngine:
         self._pending_offer = terms
         return Decision(proposed, executed, rule, terms)
 
-    def take_turn(
-        self, text: str, choose: Callable[[np.ndarray], int | Action], *, hang_up: bool = False
-    ) -> TurnResult:
-        """observe + act: the shape in which the voice runtime and the demo drive a call."""
-        observation = self.observe(text, hang_up=hang_up)
-        if observation.ended:
-            return TurnResult(observation, None)
-        return TurnResult(observation, self.act(choose(observation.state)))
+    def cut_short(self, kind: OutcomeKind) -> None:
+        """End the call from the agent's side (interrupted, error): nobody said anything that ended it."""
+        if kind not in TRUNCATING_OUTCOMES:
+            raise ValueError(f"{kind.value} is the debtor's or the guard's outcome, not a call cut short")
+        if not self.ended:
+            self.outcome = Outcome(kind=kind)
 
 
-__all__ = ["CallEndedError", "Decision", "DialogueEngine", "Observation", "TurnResult"]
+__all__ = ["CallEndedError", "Decision", "DialogueEngine", "Observation"]

@@ -7,7 +7,10 @@ validation notice). Every template passes `compliance.check_wording` (tested ove
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
+from functools import cache
 
 from agent_runtime.compliance import DISCLOSURE, check_wording
 from agent_runtime.contracts.actions import Action
@@ -110,10 +113,20 @@ def describe_terms(terms: OfferTerms) -> str:
     return f"a one-time payment of {money(terms.total)} by {terms.first_due:%B} {terms.first_due.day}"
 
 
+@cache
+def templates_version(agent: str, company: str) -> str:
+    """A digest of every template and the names they speak: a changed wording gets a new version in the events."""
+    templates = {"agent": agent, "company": company, "openings": OPENINGS, "strategies": STRATEGIES}
+    templates["guard"] = GUARD_ANSWERS
+    encoded = json.dumps(templates, sort_keys=True, default=str).encode()
+    return f"templates-{hashlib.sha256(encoded).hexdigest()[:12]}"
+
+
 class TemplateNLG:
     def __init__(self, seed: int | None = None, agent: str = "Jordan", company: str = "Fairway Recovery Services"):
         self.rng = random.Random(seed)
         self.agent, self.company = agent, company
+        self.version = templates_version(agent, company)
         self._last: dict[object, str] = {}
 
     def _pick(self, key: object, options: tuple[str, ...]) -> str:

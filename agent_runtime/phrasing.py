@@ -5,23 +5,22 @@ caller is waiting to speak), passes the compliance phrase check, and keeps every
 counts and dates may not be misstated); otherwise the template's text is spoken. Guard answers (cease, dispute,
 validation notice, closings) are legal wording and are never rewritten; see `PolicyLLM`.
 
-Settings (environment): NLG_LLM_MODEL turns phrasing on; NLG_LLM_BASE_URL (any OpenAI-compatible server, default
-the OpenAI API); NLG_LLM_BUDGET_MS (default 300). The key is OPENAI_API_KEY, read by the OpenAI client itself.
+Settings (agent_runtime.settings): NLG_LLM_MODEL turns phrasing on; NLG_LLM_BASE_URL (any OpenAI-compatible server,
+default the OpenAI API); NLG_LLM_BUDGET_MS (default 300); the key is OPENAI_API_KEY.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from livekit.agents import APIConnectOptions, APIError, llm
 
 from agent_runtime.compliance import forbidden_phrases_in
+from agent_runtime.settings import Settings
 
 log = logging.getLogger("agent_runtime.phrasing")
 
@@ -54,30 +53,21 @@ def rewrite_problem(template: str, rewritten: str) -> str | None:
     return None
 
 
-def budget_ms_from_env(env: Mapping[str, str] = os.environ) -> float:
-    raw = env.get("NLG_LLM_BUDGET_MS", str(DEFAULT_BUDGET_MS))
-    try:
-        budget = float(raw)
-    except ValueError:
-        budget = 0.0
-    if budget <= 0:
-        raise ValueError(f"NLG_LLM_BUDGET_MS={raw!r}: a positive number of milliseconds")
-    return budget
-
-
 class LLMPhrasing:
     def __init__(self, model: llm.LLM, budget_ms: float = DEFAULT_BUDGET_MS):
         self.model, self.budget_s = model, budget_ms / 1000
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> LLMPhrasing | None:
+    def from_settings(cls, settings: Settings) -> LLMPhrasing | None:
         """None unless NLG_LLM_MODEL is set."""
-        if not (model := env.get("NLG_LLM_MODEL")):
+        if not settings.nlg_llm_model:
             return None
         from livekit.plugins import openai
 
-        budget_ms, base_url = budget_ms_from_env(env), env.get("NLG_LLM_BASE_URL")
-        return cls(openai.LLM(model=model, **({"base_url": base_url} if base_url else {})), budget_ms)
+        options = {"api_key": settings.openai_api_key.get_secret_value()} if settings.openai_api_key else {}
+        if settings.nlg_llm_base_url:
+            options["base_url"] = settings.nlg_llm_base_url
+        return cls(openai.LLM(model=settings.nlg_llm_model, **options), settings.nlg_llm_budget_ms)
 
     async def phrase(self, template: str) -> Phrasing:
         started = time.perf_counter()

@@ -1,7 +1,8 @@
 """The dialogue engine as a LiveKit `llm.LLM`: the pipeline only generates replies through an LLM object, so the
-policy (via `CallController`) stands in for one. Each reply is keyed on the last user message's id, so a turn that
-LiveKit generates twice (preemptive generation) updates the dialogue state once. LLM phrasing, where configured,
-happens inside the call (`CallController.phrasing`), so the logged turn holds the words actually spoken.
+policy (via `CallController`) stands in for one; agent_runtime.voice builds the session around it. Each reply is
+keyed on the last user message's id, so a turn that LiveKit generates twice (preemptive generation) updates the
+dialogue state once. LLM phrasing, where configured, happens inside the call (`CallController.phrasing`), so the
+logged turn holds the words actually spoken.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class PolicyLLM(llm.LLM):
 
     @property
     def model(self) -> str:
-        return f"rl-policy:{self.call.policy_version}"
+        return f"rl-policy:{self.call.policy.version}"
 
     @property
     def provider(self) -> str:
@@ -44,6 +45,7 @@ class PolicyStream(llm.LLMStream):
             return
         message = users[-1]
         reply = await self._llm.call.respond(message.text_content or "", message.id)
-        self._event_ch.send_nowait(
-            llm.ChatChunk(id=utils.shortuuid("pol_"), delta=llm.ChoiceDelta(role="assistant", content=reply.text))
-        )
+        if reply.text:  # a call that has ended answers nothing (the session is closing)
+            self._event_ch.send_nowait(
+                llm.ChatChunk(id=utils.shortuuid("pol_"), delta=llm.ChoiceDelta(role="assistant", content=reply.text))
+            )

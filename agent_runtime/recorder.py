@@ -20,9 +20,10 @@ from pathlib import Path
 
 import aiomqtt
 
-from agent_runtime.contracts.events import MalformedEventError, UnknownSchemaVersionError, parse_event
+from agent_runtime.contracts.events import MalformedEventError, UnknownSchemaVersionError, read_event
 from agent_runtime.events.mqtt import QOS, MqttSettings, with_reconnects
 from agent_runtime.events.store import EventStore, event_row
+from agent_runtime.settings import load_settings
 
 log = logging.getLogger("agent_runtime.recorder")
 COMMIT_EVERY = 200
@@ -105,7 +106,9 @@ class Recorder:
 
     def _row(self, message: aiomqtt.Message) -> tuple | None:
         try:
-            return event_row(parse_event(message.payload), delivered=True, payload=message.payload.decode())
+            event, upgraded = read_event(message.payload)
+            # an older version's event is stored as the current version's JSON, so the central store is uniform
+            return event_row(event, delivered=True, payload=None if upgraded else message.payload.decode())
         except UnknownSchemaVersionError as exc:
             self.stats.unknown_schema += 1
             log.warning("skipped a message on %s: %s", message.topic, exc)
@@ -116,8 +119,9 @@ class Recorder:
 
 
 async def serve(url: str, db: Path, identifier: str) -> RecorderStats:
+    mqtt = load_settings().mqtt(url)
     store = await EventStore.open(db)
-    recorder = Recorder(MqttSettings.from_url(url), store, identifier)
+    recorder = Recorder(mqtt, store, identifier)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

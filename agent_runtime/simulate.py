@@ -1,125 +1,37 @@
 """Calls between the agent and simulated debtors, through the full audio path (agent_runtime.voice_sim) or as text.
 
     python -m agent_runtime simulate [--text] --calls N [--seed S] [--concurrency C] [--out DIR] [--events PATH.db]
-        [--mqtt URL] [--policy CHECKPOINT|scripted:best_practice]
+        [--mqtt URL] [--policy SPEC] [--one-per-persona] [--print] [--explain] [--metrics-port P] [--pace S]
 
-Each call runs the agent's own CallController (engine, policy, guard, NLG, events) against a simulated debtor
-(simulator). Writes DIR/transcripts/*.txt, DIR/latency.json (count, p50, p95, max in ms per stage) and the
-events (DIR/events.db unless --events; published to the broker too with --mqtt).
+Part of the runtime's simulation harness: each call is the agent's own CallController, built the way the worker
+builds one (agent_runtime.services: the same events outbox and runtime metrics), talking to a seeded simulated
+debtor (simulator.calls). Writes DIR/transcripts/*.txt, DIR/latency.json (count, p50, p95, max in ms per stage),
+DIR/metrics.prom (the run's runtime metrics in Prometheus' text format) and the events (DIR/events.db unless
+--events; published to the broker too with --mqtt). `--calls 0` runs calls until stopped (Ctrl-C or SIGTERM; the
+call in progress is closed as interrupted), for example to feed dashboards through `--metrics-port`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
-from dataclasses import dataclass
+import signal
 from pathlib import Path
 
 import numpy as np
 
-from agent_runtime.call import CallController, PolicyFn
+from agent_runtime.contracts.events import Event, TurnEvent
+from agent_runtime.contracts.outcome import OutcomeKind
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.dst.tracker import DialogueStateTracker
-from agent_runtime.engine import Decision
-from agent_runtime.events.mqtt import MqttSettings
-from agent_runtime.events.outbox import MqttPublisher, Outbox
-from agent_runtime.events.store import EventStore
-from agent_runtime.nlg import TemplateNLG
-
-DEFAULT_POLICY = "checkpoints/debtor_policy.pt"
-
-
-def load_policy(spec: str, seed: int):
-    """(policy function returning (action, values), version) for a checkpoint path, `PATH@PLANNER` or a baseline.
-
-    A planner over a history-reading world model (recurrent, transformer) keeps one call's history, so it serves one
-    call at a time: the worker's one process per call, or simulate with --concurrency 1.
-    """
-    from simulator.env import DebtorEnv
-    from training.baselines import is_checkpoint_spec, policy_with_q_values
-
-    path, at, planner = spec.partition("@")
-    version = Path(path).name + at + planner if is_checkpoint_spec(spec) else spec
-    return policy_with_q_values(spec, DebtorEnv(), seed), version
-
-
-@dataclass(frozen=True)
-class Batch:
-    """What every call of one simulation run shares."""
-
-    policy: PolicyFn
-    version: str
-    tracker: DialogueStateTracker
-    outbox: Outbox
-    seed: int
-    one_per_persona: bool = False
-
-
-def new_call(batch: Batch, index: int, prefix: str):
-    """Call `index` of a seeded batch: a sampled debtor (hidden traits) and the agent's controller for the call."""
-    from simulator.debtor import SimulatedDebtor
-    from simulator.personas import PERSONAS, SIMULATION_EPOCH, sample_debtor
-
-    persona = PERSONAS[index % len(PERSONAS)] if batch.one_per_persona else None
-    rng = np.random.default_rng(batch.seed + index)
-    traits, facts = sample_debtor(rng, persona)
-    call = CallController(
-        facts,
-        batch.policy,
-        batch.version,
-        batch.tracker,
-        TemplateNLG(seed=batch.seed + index),
-        SIMULATION_EPOCH,
-        outbox=batch.outbox,
-        channel="simulated",
-        call_id=f"{prefix}-{batch.seed}-{index}",
-    )
-    return call, SimulatedDebtor(traits, facts.balance, rng), traits
-
-
-async def simulate_call(batch: Batch, index: int) -> tuple[list[str], list[float], str]:
-    call, debtor, traits = new_call(batch, index, "sim")
-    lines = [f"agent : {await call.open()}"]
-    heard, engine_ms = debtor.opening(), []
-    while True:
-        lines.append(f"debtor: {heard.text}" + (" [hangs up]" if heard.hang_up else ""))
-        reply = await call.respond(heard.text, hang_up=heard.hang_up)
-        engine_ms.append(reply.event.latencies_ms[LatencyStage.ENGINE])
-        strategy = reply.event.executed_action.label if reply.event.executed_action is not None else "close"
-        guard = f", guard {reply.event.guard_rule.value}" if reply.event.guard_rule else ""
-        if reply.text:
-            lines.append(f"agent : [{strategy}{guard}] {reply.text}")  # no timings: same seed, same transcript
-        if reply.ends_call:
-            break
-        event = reply.event
-        heard = debtor.respond(Decision(event.proposed_action, event.executed_action, event.guard_rule, event.offer))
-    outcome = call.engine.outcome
-    lines.append(
-        f"outcome: {outcome.kind.value}, recovery {outcome.recovery(call.facts):.0%} "
-        f"[hidden persona: {traits.persona.value}]"
-    )
-    return lines, engine_ms, outcome.kind.value
-
-
-def voice_resources() -> dict:
-    """What every voice call shares: the VAD, the Whisper model (loaded and warmed once) and the turn handling."""
-    from livekit.plugins import silero
-
-    from agent_runtime.speech.whisper import default_model
-    from agent_runtime.voice_sim import TURN_HANDLING
-
-    vad = silero.VAD.load(min_silence_duration=0.2)
-    return {"vad": vad, "whisper": default_model(), "turn_handling": TURN_HANDLING}
-
-
-async def simulate_voice_call(batch: Batch, index: int, voice: dict):
-    from agent_runtime.voice_sim import voice_call
-
-    call, debtor, traits = new_call(batch, index, "voice")
-    result = await voice_call(call, debtor, **voice)
-    result.transcript.append(f"outcome: {result.outcome} [hidden persona: {traits.persona.value}]")
-    return result.transcript, result.latencies_ms, result.outcome, result.recording
+from agent_runtime.policy_source import DEFAULT_POLICY, load_policy
+from agent_runtime.services import CallServices, event_outbox
+from agent_runtime.settings import load_settings
+from simulator.calls import simulated_debtor, talk
+from simulator.personas import PERSONAS, SIMULATION_EPOCH
 
 
 def write_wav(path: Path, pcm: np.ndarray) -> None:
@@ -144,54 +56,126 @@ def latency_summary(samples: list[float]) -> dict:
     }
 
 
+def voice_resources() -> dict:
+    """What every voice call shares: the VAD, the Whisper model (loaded and warmed once) and the turn handling."""
+    from livekit.plugins import silero
+
+    from agent_runtime.speech.whisper import default_model
+    from agent_runtime.voice import TURN_HANDLING
+
+    vad = silero.VAD.load(min_silence_duration=0.2)
+    return {"vad": vad, "whisper": default_model(), "turn_handling": TURN_HANDLING}
+
+
+class TurnRecord(list):
+    """A call's own sink: keeps its turn events (for the latency summary) and, with `pace`, waits that long after
+    each turn, so that a long run looks like live traffic to a dashboard."""
+
+    def __init__(self, pace: float = 0.0):
+        super().__init__()
+        self.pace = pace
+
+    async def add(self, event: Event) -> None:
+        if isinstance(event, TurnEvent):
+            self.append(event)
+            if self.pace:
+                await asyncio.sleep(self.pace)
+
+
 async def run(args: argparse.Namespace) -> dict:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from telemetry.metrics import RuntimeMetrics
+
+    if args.calls < 0:
+        raise SystemExit("--calls must be >= 0 (0: until stopped)")
+    settings = load_settings()
     out: Path = args.out
     (out / "transcripts").mkdir(parents=True, exist_ok=True)
-    policy, version = load_policy(args.policy, args.seed)
-    store = await EventStore.open(args.events or out / "events.db")
-    outbox, stop = Outbox(store), asyncio.Event()
-    publisher = None
-    if args.mqtt:
-        publisher = asyncio.create_task(
-            MqttPublisher(store, MqttSettings.from_url(args.mqtt), written=outbox.written).run(stop)
-        )
-    tracker, latencies, outcomes = DialogueStateTracker(), {}, {}
+    registry = CollectorRegistry()
+    metrics = RuntimeMetrics(registry)
+    if args.metrics_port:
+        from telemetry.exporter import serve_metrics
+
+        serve_metrics(args.metrics_port, registry=registry)
+    latencies: dict[str, list[float]] = {}
+    outcomes: dict[str, int] = {}
     voice = None if args.text else voice_resources()
     slots = asyncio.Semaphore(max(1, args.concurrency))
-    batch = Batch(policy, version, tracker, outbox, args.seed, args.one_per_persona)
+    mqtt = settings.mqtt(args.mqtt) if args.mqtt else None
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
 
-    async def one_call(index: int) -> None:
-        async with slots:
-            if voice is None:
-                lines, times, outcome = await simulate_call(batch, index)
-                # Text mode has no audio: the end-to-end time is the engine's (DST, policy, guard and NLG).
-                measured = {LatencyStage.ENGINE.value: times, LatencyStage.E2E.value: times}
+    async with event_outbox(args.events or out / "events.db", mqtt, on_backlog=metrics.outbox_backlog.set) as outbox:
+        services = CallServices(load_policy(args.policy), DialogueStateTracker(), metrics, sinks=(outbox,))
+
+        async def one_call(index: int) -> None:
+            persona = PERSONAS[index % len(PERSONAS)] if args.one_per_persona else None
+            seed = args.seed + index
+            who = simulated_debtor(seed, persona)
+            prefix, turns = ("sim" if voice is None else "voice"), TurnRecord(args.pace)
+            call = services.new_call(
+                who.facts,
+                today=SIMULATION_EPOCH,
+                channel="simulated",
+                call_id=f"{prefix}-{args.seed}-{index}",
+                seed=seed,
+                persona=who.traits.persona.value,
+                sinks=(turns,),
+            )
+            try:
+                if voice is None:
+                    lines = await talk(call, who.debtor, explain=args.explain)
+                    times = [event.latencies_ms[LatencyStage.ENGINE] for event in turns]
+                    measured = {LatencyStage.ENGINE.value: times, LatencyStage.E2E.value: times}
+                else:
+                    from agent_runtime.voice_sim import voice_call
+
+                    result = await voice_call(call, who.debtor, **voice)
+                    lines, measured = result.transcript, result.latencies_ms
+                    (out / "recordings").mkdir(exist_ok=True)
+                    write_wav(out / "recordings" / f"call-{index:03d}.wav", result.recording)
+            finally:
+                await call.close(OutcomeKind.INTERRUPTED, reason="simulation stopped")  # no-op if the call ended
+            outcome = call.engine.outcome
+            lines.append(
+                f"outcome: {outcome.kind.value}, recovery {outcome.recovery(call.facts):.0%} "
+                f"[hidden persona: {who.traits.persona.value}]"
+            )
+            (out / "transcripts" / f"call-{index:03d}.txt").write_text("\n".join(lines) + "\n")
+            for stage, values in measured.items():
+                latencies.setdefault(stage, []).extend(values)
+            outcomes[outcome.kind.value] = outcomes.get(outcome.kind.value, 0) + 1
+            if args.print:
+                print("\n".join(lines) + "\n", flush=True)
+
+        async def limited(index: int) -> None:
+            async with slots:
+                await one_call(index)
+
+        async def every_call() -> None:
+            if args.calls:
+                await asyncio.gather(*(limited(index) for index in range(args.calls)))
             else:
-                lines, measured, outcome, recording = await simulate_voice_call(batch, index, voice)
-                (out / "recordings").mkdir(exist_ok=True)
-                write_wav(out / "recordings" / f"call-{index:03d}.wav", recording)
-        (out / "transcripts" / f"call-{index:03d}.txt").write_text("\n".join(lines) + "\n")
-        for stage, values in measured.items():
-            latencies.setdefault(stage, []).extend(values)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        if args.print:
-            print("\n".join(lines) + "\n")
+                for index in itertools.count():
+                    await one_call(index)
 
-    try:
-        await asyncio.gather(*(one_call(index) for index in range(args.calls)))
-    finally:
-        stop.set()
-        if publisher is not None:
-            await publisher
-        await outbox.close()
-        await store.close()
+        work, stopper = asyncio.create_task(every_call()), asyncio.create_task(stopping.wait())
+        await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        work.cancel()  # a stop signal: the calls in progress close as interrupted
+        stopper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
     latency = {stage: latency_summary(values) for stage, values in latencies.items() if values}
     (out / "latency.json").write_text(json.dumps(latency, indent=2) + "\n")
-    return {"calls": args.calls, "outcomes": outcomes, "latency_ms": latency}
+    (out / "metrics.prom").write_bytes(generate_latest(registry))
+    return {"calls": sum(outcomes.values()), "outcomes": outcomes, "latency_ms": latency}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--calls", type=int, default=4)
+    parser.add_argument("--calls", type=int, default=4, help="calls to run (0: until stopped)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--concurrency", type=int, default=1, help="calls in progress at once")
     parser.add_argument(
@@ -207,6 +191,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--policy", default=DEFAULT_POLICY, help="a checkpoint, CHECKPOINT@PLANNER (e.g. @tree:2) or a baseline name"
     )
     parser.add_argument("--print", action="store_true", help="print each call's transcript")
+    parser.add_argument(
+        "--explain", action="store_true", help="text mode: show the DST's reading of each debtor line and the offers"
+    )
+    parser.add_argument("--metrics-port", type=int, help="serve the run's metrics on 127.0.0.1:PORT/metrics")
+    parser.add_argument("--pace", type=float, default=0.0, help="seconds to wait after each turn (traffic for demos)")
 
 
 def main(args: argparse.Namespace) -> None:

@@ -1,10 +1,10 @@
-"""Voice calls with simulated debtors through the full audio path, no LiveKit server needed.
+"""Voice calls with simulated debtors through the full audio path, no LiveKit server needed (the harness).
 
 The debtor's words are synthesised with espeak-ng (en-gb, a different voice from the agent's en-us) and fed as
-20 ms frames at real time into a real AgentSession (silero VAD -> faster-whisper tiny.en -> engine + policy ->
-NLG -> espeak-ng TTS); the agent's audio is captured. End-to-end latency runs from the last debtor speech frame to
-the first agent audio frame; STT, engine and TTS first byte are measured where they happen, and "endpointing" is
-the remainder (VAD end-of-turn plus framework overhead).
+20 ms frames at real time into the same voice session the worker runs (agent_runtime.voice: silero VAD ->
+faster-whisper tiny.en -> engine + policy -> NLG -> espeak-ng TTS); the agent's audio is captured. End-to-end latency
+runs from the last debtor speech frame to the first agent audio frame; STT, engine and TTS first byte are measured
+where they happen, and "endpointing" is the remainder (VAD end-of-turn plus framework overhead).
 """
 
 from __future__ import annotations
@@ -19,27 +19,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from livekit import rtc
-from livekit.agents import Agent, AgentSession, stt, tts
+from livekit.agents import stt, tts
 from livekit.agents.voice import io
 
 from agent_runtime.call import CallController
 from agent_runtime.contracts.stages import LatencyStage
-from agent_runtime.engine import Decision
-from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
 from agent_runtime.speech.whisper import SAMPLE_RATE
+from agent_runtime.voice import TURN_HANDLING, VoiceCall
+from simulator.calls import decision_of, describe_turn
 
 FRAME = SAMPLE_RATE // 50
-# Sub-second turns: the VAD closes speech after 0.2 s of silence and the turn ends 0.45 s after the last speech, long
-# enough to bridge the 0.3 s pause between two sentences of one answer (with 0.2 s and the fast fitted-window STT,
-# "Yes, I can do that. Go ahead." was split in two turns and the agent's reply waited out a 2 s false interruption).
-# No preemptive generation: the DST runs once per turn.
-TURN_HANDLING = {
-    "turn_detection": "vad",
-    "interruption": {"mode": "vad"},
-    "preemptive_generation": {"enabled": False},
-    "endpointing": {"min_delay": 0.45},
-}
 REPLY_TIMEOUT = 20.0
 DEBTOR_VOICE = "en-gb"
 SPEECH_THRESHOLD = 300  # int16 amplitude above which a sample counts as speech (about -40 dBFS)
@@ -159,34 +149,35 @@ async def audio_session(
     tts: tts.TTS,
     turn_handling: dict = TURN_HANDLING,
     errors: list | None = None,
-) -> AsyncIterator[tuple[AgentSession, DebtorAudioInput, AgentAudioCapture]]:
-    """A real AgentSession for `call`: the debtor's audio goes in as frames, the agent's speech is captured; the
-    session's errors are collected into `errors` where given. Closed (and the input stopped) on leaving."""
+) -> AsyncIterator[tuple[VoiceCall, DebtorAudioInput, AgentAudioCapture]]:
+    """The call's voice session (agent_runtime.voice, as the worker runs it) with the debtor's audio going in as
+    frames and the agent's speech captured; the session's errors are collected into `errors` where given. Closed on
+    leaving, which logs the call's end if nothing else did."""
     audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
-    session = AgentSession(vad=vad, stt=stt, llm=PolicyLLM(call), tts=tts, turn_handling=turn_handling)
+    voice = VoiceCall(call, vad=vad, stt=stt, tts=tts, turn_handling=turn_handling)
     if errors is not None:
-        session.on("error", errors.append)
-    session.input.audio, session.output.audio = audio_in, audio_out
-    await session.start(Agent(instructions="The reinforcement-learning policy chooses every reply."))
+        voice.session.on("error", errors.append)
+    voice.session.input.audio, voice.session.output.audio = audio_in, audio_out
+    await voice.start()
     try:
-        yield session, audio_in, audio_out
+        yield voice, audio_in, audio_out
     finally:
         audio_in.closed = True
-        await session.aclose()
+        await voice.aclose(reason="simulation finished")
 
 
 async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handling: dict) -> VoiceCallResult:
-    recogniser, voice = WhisperSTT(whisper), EspeakTTS("en-us")
+    recogniser, speaker = WhisperSTT(whisper), EspeakTTS("en-us")
     result = VoiceCallResult(transcript=[])
     timeline: list[np.ndarray] = []
-    async with audio_session(call, vad=vad, stt=recogniser, tts=voice, turn_handling=turn_handling) as (
-        session,
+    async with audio_session(call, vad=vad, stt=recogniser, tts=speaker, turn_handling=turn_handling) as (
+        voice,
         audio_in,
         audio_out,
     ):
-        opening = await call.open()
         audio_out.expect_reply()
-        await session.say(opening)
+        opening, speech = await voice.open()
+        await speech
         if not await audio_out.reply_played(REPLY_TIMEOUT):
             raise RuntimeError(f"the agent's opening produced no audio within {REPLY_TIMEOUT:.0f} s")
         timeline += audio_out.segments[-1:]
@@ -207,7 +198,7 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
                 await asyncio.sleep(0.01)
             if call.turns_answered == turns:
                 result.transcript.append(f"debtor: {heard.text}  [not heard: no reply within the timeout]")
-                await call.respond("", hang_up=True)
+                await call.hang_up()
                 break
             event = call.last_event
             result.transcript.append(f"debtor: {heard.text}  [heard: {event.user_text!r}]")
@@ -220,22 +211,18 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
                     LatencyStage.E2E: e2e,
                     LatencyStage.STT: recogniser.last_seconds * 1000,
                     LatencyStage.ENGINE: event.latencies_ms[LatencyStage.ENGINE],
-                    LatencyStage.TTS_FIRST_BYTE: voice.last_first_byte_seconds * 1000,
+                    LatencyStage.TTS_FIRST_BYTE: speaker.last_first_byte_seconds * 1000,
                 }
                 stages[LatencyStage.ENDPOINTING] = max(
                     0.0, e2e - sum(v for k, v in stages.items() if k is not LatencyStage.E2E)
                 )
                 for stage, value in stages.items():
                     result.latencies_ms.setdefault(stage.value, []).append(value)
-                strategy = event.executed_action.label if event.executed_action is not None else "close"
-                guard = f", guard {event.guard_rule.value}" if event.guard_rule else ""
                 timing = ", ".join(f"{stage.value} {value:.0f}" for stage, value in stages.items())
-                result.transcript.append(f"agent : [{strategy}{guard}; ms: {timing}] {event.agent_text}")
+                result.transcript.append(f"agent : [{describe_turn(event)}; ms: {timing}] {event.agent_text}")
             if event.ends_call:
                 break
-            heard = debtor.respond(
-                Decision(event.proposed_action, event.executed_action, event.guard_rule, event.offer)
-            )
+            heard = debtor.respond(decision_of(event))
     outcome = call.engine.outcome
     result.outcome = outcome.kind.value if outcome else "unfinished"
     result.recording = np.concatenate(timeline) if timeline else np.zeros(0, np.int16)

@@ -1,92 +1,63 @@
 """The LiveKit worker: `python -m agent_runtime dev|start|console` (livekit-agents 1.8, AgentServer + rtc_session).
 
-Settings come from the environment:
-- LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET: the LiveKit server (dev/start).
-- POLICY_CHECKPOINT (default checkpoints/debtor_policy.pt; `PATH@tree:2` plans each decision over the checkpoint's
-  world model, see policy.planning), EVENTS_DB (the outbox, default data/outbox.db), EVENTS_MQTT_URL (optional
-  broker).
-- Call facts: each job's metadata is the call's facts as JSON; CALL_FACTS (the same JSON) stands in where a job has
-  none, as in `console`, which needs it.
-- STT_BACKEND: whisper (default; faster-whisper tiny.en, local) or openai (OPENAI_STT_MODEL, default
-  gpt-4o-mini-transcribe).
-- TTS_BACKEND: espeak (default; espeak-ng voice AGENT_VOICE, default en-us), piper (the local en_US-joe-medium
-  voice) or openai (OPENAI_TTS_MODEL, default gpt-4o-mini-tts; OPENAI_TTS_VOICE, default ash). espeak-ng stands
-  behind every voice: a failing synthesis falls back to it.
-- NLG_LLM_MODEL turns on LLM phrasing of the template's wording by an OpenAI-compatible chat model at
-  NLG_LLM_BASE_URL (default: the OpenAI API) within NLG_LLM_BUDGET_MS (default 300) milliseconds, after which, or
-  if the rewrite fails the compliance check, the template's text is spoken (agent_runtime.phrasing).
-- OPENAI_BASE_URL points the OpenAI STT/TTS at any OpenAI-compatible server. OPENAI_API_KEY is read by the OpenAI
-  client from the environment only (never passed around or logged); it must be set when any OpenAI option is on.
-Bad settings fail at start (`python -m agent_runtime ...` checks them before the worker runs), never mid-call.
+Its settings (agent_runtime.settings) are checked by `python -m agent_runtime` before the worker runs, never
+mid-call: the policy (POLICY_CHECKPOINT, default the committed checkpoint, loaded without torch), the speech
+engines, the events outbox and broker, LLM phrasing and /metrics (METRICS_PORT). Each job's metadata is the call's
+facts as JSON; CALL_FACTS stands in where a job has none, as in `console`, which needs it.
 
 Calls map to processes the framework's default way: one process per call (job), a few idle ones prewarmed. Each
 process loads its own silero VAD, tiny.en model (about 250 MB resident; not loaded with STT_BACKEND=openai), Piper
-voice where chosen (about 165 MB) and policy, so N concurrent calls cost about N x 300 MB; metrics from several
-processes are summed through PROMETHEUS_MULTIPROC_DIR (telemetry.exporter).
+voice where chosen (about 165 MB) and policy, so N concurrent calls cost about N x 300 MB. Their metrics are summed
+through PROMETHEUS_MULTIPROC_DIR and served by the main process. A call ends its session (and deletes its room)
+after the closing line; however it ends, its events are delivered (or kept in the outbox) before the job exits.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
-import os
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess
+from livekit.agents import AgentServer, JobContext, JobProcess
+from livekit.agents.voice.room_io import RoomOptions
 from livekit.plugins import silero
 
-from agent_runtime.call import CallController
 from agent_runtime.compliance import require_permitted_hours
-from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.dst.tracker import DialogueStateTracker
-from agent_runtime.events.mqtt import MqttSettings
-from agent_runtime.events.outbox import MqttPublisher, Outbox
-from agent_runtime.events.store import EventStore
-from agent_runtime.nlg import TemplateNLG
-from agent_runtime.phrasing import LLMPhrasing, budget_ms_from_env
-from agent_runtime.policy_llm import PolicyLLM
-from agent_runtime.simulate import DEFAULT_POLICY, load_policy
+from agent_runtime.phrasing import LLMPhrasing
+from agent_runtime.policy_source import load_policy
+from agent_runtime.services import CallServices, event_outbox
+from agent_runtime.settings import Settings, load_settings
 from agent_runtime.speech.backends import SpeechSettings
-from agent_runtime.voice_sim import TURN_HANDLING
+from agent_runtime.voice import VoiceCall
 
 log = logging.getLogger("agent_runtime.worker")
 
 
-def policy_spec() -> str:
-    return os.environ.get("POLICY_CHECKPOINT", DEFAULT_POLICY)
-
-
-def default_call_facts() -> CallFacts | None:
-    """The facts of a call whose job carries none (CALL_FACTS), or None."""
-    facts = os.environ.get("CALL_FACTS")
-    return CallFacts.model_validate_json(facts) if facts else None
-
-
-def check_settings(command: str) -> None:
-    """Raise ValueError naming the first bad setting, so that the worker fails at start rather than mid-call."""
-    speech = SpeechSettings.from_env()
-    if (speech.uses_openai or os.environ.get("NLG_LLM_MODEL")) and not os.environ.get("OPENAI_API_KEY"):
-        raise ValueError("an OpenAI option is on (STT_BACKEND, TTS_BACKEND or NLG_LLM_MODEL): set OPENAI_API_KEY")
-    budget_ms_from_env()
-    try:
-        facts = default_call_facts()
-    except ValueError as exc:
-        raise ValueError(f"CALL_FACTS is not valid call facts: {exc}") from None
-    if command == "console" and facts is None:
+def check_settings(command: str) -> Settings:
+    """The worker's settings, checked (policy included) so that it fails at start rather than mid-call."""
+    settings = load_settings()
+    if command == "console" and settings.call_facts is None:
         raise ValueError("`console` has no job metadata: set CALL_FACTS to the call's facts as JSON")
     try:
-        load_policy(policy_spec(), seed=0)
+        load_policy(settings.policy_checkpoint)
     except Exception as exc:
-        raise ValueError(f"cannot load the policy {policy_spec()!r}: {exc}") from exc
+        raise ValueError(f"cannot load the policy {settings.policy_checkpoint!r}: {exc}") from exc
+    return settings
 
 
 def prewarm(process: JobProcess) -> None:
-    speech = SpeechSettings.from_env()
+    from telemetry.metrics import RuntimeMetrics
+
+    settings = load_settings()
+    speech = SpeechSettings.of(settings)
+    process.userdata["settings"] = settings
     process.userdata["vad"] = silero.VAD.load(min_silence_duration=0.2)
     process.userdata["whisper"] = speech.load_local_models()
     process.userdata["speech"] = speech
-    process.userdata["policy"] = load_policy(policy_spec(), seed=0)
+    process.userdata["policy"] = load_policy(settings.policy_checkpoint)
+    process.userdata["tracker"] = DialogueStateTracker()
+    process.userdata["metrics"] = RuntimeMetrics()  # multiprocess files under PROMETHEUS_MULTIPROC_DIR
 
 
 server = AgentServer(setup_fnc=prewarm)
@@ -94,51 +65,41 @@ server = AgentServer(setup_fnc=prewarm)
 
 @server.rtc_session(agent_name="collector")
 async def entrypoint(ctx: JobContext) -> None:
-    facts = CallFacts.model_validate_json(ctx.job.metadata) if ctx.job.metadata else default_call_facts()
+    from agent_runtime.contracts.facts import CallFacts
+
+    settings: Settings = ctx.proc.userdata["settings"]
+    facts = CallFacts.model_validate_json(ctx.job.metadata) if ctx.job.metadata else settings.call_facts
     if facts is None:
         raise ValueError("the job carries no call facts in its metadata and CALL_FACTS is not set")
     require_permitted_hours(facts, datetime.now(UTC))
-    store = await EventStore.open(Path(os.environ.get("EVENTS_DB", "data/outbox.db")))
-    outbox, stop = Outbox(store), asyncio.Event()
-    url = os.environ.get("EVENTS_MQTT_URL")
-    publisher = (
-        asyncio.create_task(MqttPublisher(store, MqttSettings.from_url(url), written=outbox.written).run(stop))
-        if url
-        else None
+    metrics = ctx.proc.userdata["metrics"]
+    mqtt = settings.mqtt(settings.events_mqtt_url) if settings.events_mqtt_url else None
+    resources = contextlib.AsyncExitStack()
+    outbox = await resources.enter_async_context(
+        event_outbox(settings.events_db, mqtt, on_backlog=metrics.outbox_backlog.set)
     )
-
-    async def drain_events() -> None:
-        """At the end of the call: deliver what is pending (the outbox keeps it if the broker is down), close."""
-        stop.set()
-        if publisher is not None:
-            await publisher
-        await outbox.close()
-        await store.close()
-
-    ctx.add_shutdown_callback(drain_events)
-    policy, version = ctx.proc.userdata["policy"]
-    phrasing = LLMPhrasing.from_env()
+    phrasing = LLMPhrasing.from_settings(settings)
     if phrasing is not None:
-        ctx.add_shutdown_callback(phrasing.aclose)
-    call = CallController(
-        facts,
-        policy,
-        version,
-        DialogueStateTracker(),
-        TemplateNLG(),
-        date.today(),
-        outbox=outbox,
-        channel="voice",
-        call_id=ctx.room.name,
-        phrasing=phrasing,
+        resources.push_async_callback(phrasing.aclose)
+    services = CallServices(
+        ctx.proc.userdata["policy"], ctx.proc.userdata["tracker"], metrics, sinks=(outbox,), phrasing=phrasing
     )
-    speech = ctx.proc.userdata["speech"]
-    session = AgentSession(
+    call = services.new_call(facts, today=date.today(), channel="voice", call_id=ctx.room.name)
+    speech: SpeechSettings = ctx.proc.userdata["speech"]
+    voice = VoiceCall(
+        call,
         vad=ctx.proc.userdata["vad"],
         stt=speech.speech_to_text(ctx.proc.userdata["whisper"]),
-        llm=PolicyLLM(call),
         tts=speech.text_to_speech(),
-        turn_handling=TURN_HANDLING,
     )
-    await session.start(Agent(instructions="The reinforcement-learning policy chooses every reply."), room=ctx.room)
-    await session.say(await call.open())
+
+    async def end_call(reason: str) -> None:
+        """However the job ends: the call's end is logged, then its events are delivered (or kept), then closed."""
+        await voice.aclose(reason=f"job shutdown: {reason}")
+        await resources.aclose()
+
+    ctx.add_shutdown_callback(end_call)
+    # The session ends after the closing line (or when the debtor leaves): the job, and in `console` the process, too.
+    voice.session.on("close", lambda event: ctx.shutdown(reason=f"call ended: {event.reason.value}"))
+    await voice.start(room=ctx.room, room_options=RoomOptions(delete_room_on_close=True))
+    await voice.open()

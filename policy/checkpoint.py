@@ -1,7 +1,8 @@
 """Checkpoints: the Q-network's weights (and the world model's, where one is used) plus their metadata.
 
-Loading a corrupt file or one that does not match what the caller expects fails with a message naming the
-problem; nothing is half-loaded.
+Loading a corrupt file, one with NaN or inf weights or one that does not match what the caller expects fails with a
+message naming the problem; nothing is half-loaded. Every save also writes the torch-free copy of `policy.portable`
+beside the `.pt` file, which is what a runtime without torch loads.
 """
 
 from __future__ import annotations
@@ -13,22 +14,25 @@ from pathlib import Path
 import torch
 from pydantic import ValidationError
 
-from policy.metadata import CheckpointMetadata, CheckpointMismatchError
+from policy.metadata import CheckpointError, CheckpointMetadata, CheckpointMismatchError
+from policy.portable import portable_path, require_finite, write_portable
 
 __all__ = ["CheckpointError", "CheckpointMismatchError", "average_checkpoints", "load_checkpoint", "save_checkpoint"]
 
 
-class CheckpointError(ValueError):
-    pass
+def _numpy(state: dict) -> dict:
+    return {name: value.detach().cpu().numpy() for name, value in state.items()}
 
 
 def save_checkpoint(path: Path, metadata: CheckpointMetadata, q_network: dict, world_model: dict | None = None) -> Path:
-    """Write atomically (temp file + rename) so a crash never leaves a truncated checkpoint behind."""
+    """Write atomically (temp file + rename) so a crash never leaves a truncated checkpoint behind; the portable
+    copy is written first, so a `.pt` file always has its `.safetensors` twin."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"metadata": metadata.model_dump(mode="json"), "q_network": q_network}
     if world_model is not None:
         payload["world_model"] = world_model
+    write_portable(portable_path(path), metadata, _numpy(q_network), _numpy(world_model) if world_model else None)
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -54,6 +58,9 @@ def load_checkpoint(path: Path, **expected) -> tuple[CheckpointMetadata, dict, d
         raise CheckpointError(f"{path} has invalid metadata: {exc.errors()[0]['msg']}") from None
     if expected:
         metadata.check_compatible(**expected)
+    require_finite(_numpy(payload["q_network"]), path, "q_network")
+    if payload.get("world_model"):
+        require_finite(_numpy(payload["world_model"]), path, "world_model")
     return metadata, payload["q_network"], payload.get("world_model")
 
 

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -24,8 +24,19 @@ from policy.buffers import Batch, ReplayBuffer
 from policy.networks import QNetwork
 from policy.schedules import linear_schedule
 
-if TYPE_CHECKING:
-    from policy.ddq import Imagination
+
+class Imagination(Protocol):
+    """Extra experience plugged into the loop (policy.ddq.Imagination: a world model's imagined transitions)."""
+
+    k: int  # extra updates per real step
+    imagined_steps: int
+    losses: dict[str, float]
+
+    def after_real_step(
+        self, real: ReplayBuffer, learner: QLearner, epsilon: float, rng: np.random.Generator
+    ) -> int: ...
+
+    def sample(self, real: ReplayBuffer, batch_size: int, rng: np.random.Generator) -> Batch: ...
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Inference for the runtime: load a checkpoint, then `act(state) -> (action, q_values)` in numpy.
 
 The forward pass is a few small matrix products, so it runs in numpy (microseconds, no torch threads on the
-event loop); torch is only needed to read the checkpoint file.
+event loop). A `.safetensors` checkpoint loads without torch (policy.portable); a `.pt` one needs it.
 """
 
 from __future__ import annotations
@@ -10,11 +10,35 @@ from pathlib import Path
 
 import numpy as np
 
-from policy.metadata import CheckpointMetadata
+from policy.metadata import CheckpointError, CheckpointMetadata
+from policy.portable import SUFFIX, Weights, portable_path, read_portable
 
 
 class InvalidObservationError(ValueError):
     pass
+
+
+def load_weights(path: Path, **expected) -> tuple[CheckpointMetadata, Weights, Weights | None]:
+    """(metadata, Q-network weights, world-model weights or None) as numpy arrays, from a `.safetensors` file
+    (numpy only) or a `.pt` checkpoint (needs torch); `expected` goes to `check_compatible`. Either refuses weights
+    with NaN or inf."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}")
+    if path.suffix == SUFFIX:
+        metadata, q_network, world_model = read_portable(path)
+        if expected:
+            metadata.check_compatible(**expected)
+        return metadata, q_network, world_model
+    try:
+        from policy.checkpoint import load_checkpoint
+    except ModuleNotFoundError as exc:
+        raise CheckpointError(
+            f"{path} is a torch checkpoint and torch is not installed ({exc}); load {portable_path(path)} instead"
+        ) from None
+    metadata, q_state, world_state = load_checkpoint(path, **expected)
+    world_model = {name: value.numpy() for name, value in world_state.items()} if world_state else None
+    return metadata, {name: value.numpy() for name, value in q_state.items()}, world_model
 
 
 class GreedyPolicy:
@@ -27,9 +51,7 @@ class GreedyPolicy:
     def load(
         cls, path: Path, *, obs_spec_version: str, action_set_version: str, obs_size: int, n_actions: int
     ) -> GreedyPolicy:
-        from policy.checkpoint import load_checkpoint
-
-        metadata, q_state, _ = load_checkpoint(
+        metadata, q_state, _ = load_weights(
             path,
             obs_spec_version=obs_spec_version,
             action_set_version=action_set_version,
@@ -40,13 +62,17 @@ class GreedyPolicy:
 
     @classmethod
     def from_state(cls, q_state: dict, metadata: CheckpointMetadata) -> GreedyPolicy:
+        """From a Q-network state dict (numpy arrays or CPU tensors) of linear layers `net.<i>.weight/bias`."""
         weights = sorted(k for k in q_state if k.endswith(".weight"))
         weights.sort(key=lambda k: int(k.split(".")[-2]))
         layers = [
-            (q_state[k].numpy().T.astype(np.float32), q_state[k[:-6] + "bias"].numpy().astype(np.float32))
+            (np.asarray(q_state[k], dtype=np.float32).T.copy(), np.asarray(q_state[k[:-6] + "bias"], dtype=np.float32))
             for k in weights
         ]
         return cls(layers, metadata)
+
+    def reset(self) -> None:
+        """A greedy Q-network keeps nothing between decisions; here for the per-call policy interface."""
 
     def q_values(self, state: np.ndarray) -> np.ndarray:
         """Q-values of one state (obs_size,) or of a batch (n, obs_size)."""

@@ -12,6 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 CHECKPOINT_FORMAT_VERSION = 1
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used: missing, damaged, incomplete or with non-finite weights."""
+
+
 class CheckpointMismatchError(ValueError):
     pass
 

@@ -185,15 +185,19 @@ class PlanningPolicy:
 
 
 def load_planning_policy(path: Path, planner_spec: str, **expected) -> PlanningPolicy:
-    """A checkpoint's Q-network and world model behind a planner; `expected` is checked as for any checkpoint."""
-    from policy.checkpoint import CheckpointError, load_checkpoint
-    from policy.inference import GreedyPolicy
+    """A checkpoint's Q-network and world model behind a planner; `expected` is checked as for any checkpoint.
+    World models are torch modules, so planning needs torch whatever the checkpoint's format."""
+    import torch
+
+    from policy.inference import GreedyPolicy, load_weights
+    from policy.metadata import CheckpointError
     from policy.world_models import load_world_model
 
-    metadata, q_state, world_state = load_checkpoint(path, **expected)
+    metadata, q_state, world_state = load_weights(path, **expected)
     if metadata.world_model is None or world_state is None:
         raise CheckpointError(f"{path} carries no world model: planning needs a checkpoint trained with --algo ddq")
     greedy = GreedyPolicy.from_state(q_state, metadata)
+    world_state = {name: torch.from_numpy(value) for name, value in world_state.items()}
     model = load_world_model(metadata.world_model, world_state, metadata.obs_size, metadata.n_actions)
     gamma = float(metadata.hyperparameters.get("gamma", 0.99))
     return PlanningPolicy(make_planner(planner_spec, greedy.q_values, model, metadata.n_actions, gamma))

@@ -13,9 +13,7 @@ from collections import deque
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
 
-from agent_runtime.contracts.actions import Action
-from agent_runtime.contracts.events import CallClosed, TurnEvent
-from agent_runtime.contracts.guard import GuardRule
+from agent_runtime.contracts.events import CallClosed, CallOpened, Event, TurnEvent
 from agent_runtime.contracts.stages import LatencyStage
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0)
@@ -25,7 +23,8 @@ ROLLING_EPISODES = 100
 
 
 class RuntimeMetrics:
-    """Metrics of live calls (one instance per process; pass a registry in tests)."""
+    """Metrics of live calls (one instance per process; pass a registry in tests). It is the metrics sink of
+    agent_runtime.call.CallController, so every driver of a call (worker, console, simulate) records the same way."""
 
     def __init__(self, registry: CollectorRegistry = REGISTRY):
         self.stage_latency = Histogram(
@@ -63,42 +62,43 @@ class RuntimeMetrics:
         self.speech_errors = Counter("agent_speech_errors", "STT / TTS failures", ["component"], registry=registry)
         for component in ("stt", "tts"):  # exported at zero from the start, so "no errors" is data, not absence
             self.speech_errors.labels(component=component)
+        self.open_calls = Gauge(
+            "agent_open_calls", "Calls in progress", registry=registry, multiprocess_mode="livesum"
+        )
+
+    def observe_event(self, event: Event) -> None:
+        """One event of a call, as CallController logs it."""
+        if isinstance(event, TurnEvent):
+            self.observe_turn(event)
+        elif isinstance(event, CallClosed):
+            self.observe_call_closed(event)
+        elif isinstance(event, CallOpened):
+            self.open_calls.inc()
+
+    def observe_latency(self, stage: LatencyStage, milliseconds: float) -> None:
+        self.stage_latency.labels(stage=LatencyStage(stage).value).observe(milliseconds / 1000.0)
+
+    def count_error(self, component: str) -> None:
+        self.speech_errors.labels(component=component).inc()
 
     def observe_turn(self, event: TurnEvent) -> None:
-        self.count_turn(
-            executed=event.executed_action,
-            intent=event.dst.intent.value,
-            proposed=event.proposed_action,
-            guard_rule=event.guard_rule,
-        )
-        self.observe_latencies(event.latencies_ms)
-
-    def count_turn(
-        self, *, executed: Action | None, intent: str, proposed: Action | None, guard_rule: GuardRule | None
-    ) -> None:
-        """The executed strategy by intent, and the guard rule that fired (an override if it changed the proposal)."""
+        """The executed strategy by intent, the guard rule that fired (an override if it changed the proposal) and
+        the stages timed while the turn was answered."""
+        executed, proposed, rule = event.executed_action, event.proposed_action, event.guard_rule
         if executed is not None:
-            self.actions.labels(action=executed.label, intent=intent).inc()
-        if guard_rule is not None:
-            self.guard_rules.labels(rule=guard_rule.value).inc()
+            self.actions.labels(action=executed.label, intent=event.dst.intent.value).inc()
+        if rule is not None:
+            self.guard_rules.labels(rule=rule.value).inc()
             if proposed is not None and proposed != executed:
-                self.guard_overrides.labels(rule=guard_rule.value).inc()
-
-    def observe_latencies(self, latencies_ms: dict[LatencyStage, float]) -> None:
-        for stage, milliseconds in latencies_ms.items():
-            self.stage_latency.labels(stage=LatencyStage(stage).value).observe(milliseconds / 1000.0)
+                self.guard_overrides.labels(rule=rule.value).inc()
+        for stage, milliseconds in event.latencies_ms.items():
+            self.observe_latency(stage, milliseconds)
 
     def observe_call_closed(self, event: CallClosed) -> None:
-        self.count_call(
-            outcome=event.outcome.kind.value,
-            recovery=event.outcome.recovery,
-            do_not_contact=event.outcome.do_not_contact,
-        )
-
-    def count_call(self, *, outcome: str, recovery: float, do_not_contact: bool) -> None:
-        self.calls.labels(outcome=outcome).inc()
-        self.call_recovery.observe(recovery)
-        if do_not_contact:
+        self.open_calls.dec()
+        self.calls.labels(outcome=event.outcome.kind.value).inc()
+        self.call_recovery.observe(event.outcome.recovery)
+        if event.outcome.do_not_contact:
             self.do_not_contact.inc()
 
 

@@ -7,6 +7,7 @@ from agent_runtime.contracts.actions import Action
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.nlg import TemplateNLG
+from agent_runtime.policy_source import load_policy
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +32,7 @@ def constant_call(facts, tracker):
     """make(action, **options): a call on `facts` whose policy always picks `action` (no Q-values), on a fixed date."""
 
     def make(action: Action, **options) -> CallController:
-        return CallController(
-            facts, lambda state: (int(action), None), "test", tracker, TemplateNLG(seed=0), date(2026, 1, 5), **options
-        )
+        policy = load_policy(f"constant:{action.label}")
+        return CallController(facts, policy, tracker, TemplateNLG(seed=0), date(2026, 1, 5), **options)
 
     return make

@@ -32,7 +32,7 @@ class Mosquitto:
     def __init__(self, folder: Path, port: int | None = None):
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
-            raise RuntimeError("mosquitto is not installed: apt-get install -y mosquitto (see infra/apt-packages.txt)")
+            raise RuntimeError("mosquitto is not installed: apt-get install -y mosquitto (see infra/apt-test.txt)")
         self.binary, self.folder, self.port = binary, folder, port or free_port()
         self.process: subprocess.Popen | None = None
         folder.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from training.ablation import Args, cell_name, cells_of, main, parse_grid
-from training.curriculum import STAGES, WINDOW, CurriculumDebtorEnv
+from training.curriculum_env import STAGES, WINDOW, CurriculumDebtorEnv
 from training.runner import run_jobs
 from training.train import Args as TrainArgs
 

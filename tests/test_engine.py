@@ -118,8 +118,12 @@ def test_unknown_action_is_rejected(engine, bad):
         engine.act(bad)
 
 
-def test_take_turn_runs_observe_then_act(engine):
-    result = engine.take_turn("what are my options", lambda state: Action.OFFER_PAYMENT_PLAN)
-    assert result.decision.executed is Action.OFFER_PAYMENT_PLAN and result.observation.state.shape[0] > 0
-    ended = engine.take_turn("stop calling me", lambda state: Action.FIRM_REMINDER)
-    assert ended.decision is None and ended.observation.ended
+def test_a_call_cut_short_by_the_agent_side_ends_without_a_debtor_outcome(engine):
+    engine.observe("what are my options")
+    engine.act(Action.OFFER_PAYMENT_PLAN)
+    engine.cut_short(OutcomeKind.INTERRUPTED)
+    assert engine.ended and engine.outcome.truncated and not engine.outcome.success
+    engine.cut_short(OutcomeKind.ERROR)  # the first end stands
+    assert engine.outcome.kind is OutcomeKind.INTERRUPTED
+    with pytest.raises(ValueError, match="not a call cut short"):
+        engine.cut_short(OutcomeKind.REFUSAL)

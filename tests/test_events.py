@@ -19,6 +19,7 @@ from agent_runtime.events.outbox import MqttPublisher, Outbox
 from agent_runtime.events.redaction import redact
 from agent_runtime.events.store import EventStore, read_events
 from agent_runtime.recorder import Recorder
+from agent_runtime.settings import load_settings
 from tests.services import Mosquitto
 
 
@@ -71,7 +72,7 @@ async def test_store_is_idempotent_and_tracks_delivery(tmp_path):
     await store.mark_delivered([e.event_id for e in events[:2]])
     assert [row[0] for row in await store.pending()] == [events[2].event_id]
     await store.close()
-    assert [e["turn"] for e in read_events(tmp_path / "events.db")] == [0, 1, 2]
+    assert [e.turn for e in read_events(tmp_path / "events.db")] == [0, 1, 2]
 
 
 async def test_redacting_store_masks_user_text_only(tmp_path):
@@ -79,8 +80,8 @@ async def test_redacting_store_masks_user_text_only(tmp_path):
     await store.append([turn_event("c1", 0, "call me on 555 0100")])
     await store.close()
     (stored,) = read_events(tmp_path / "events.db")
-    assert stored["user_text"] == "call me on [number] [number]"
-    assert stored["agent_text"] == "We can set up a plan of $50 a month."
+    assert stored.user_text == "call me on [number] [number]"
+    assert stored.agent_text == "We can set up a plan of $50 a month."
 
 
 async def test_outbox_add_returns_after_commit(tmp_path):
@@ -173,7 +174,7 @@ async def test_a_killed_producer_loses_no_completed_turn(tmp_path, broker):
         completed = int(producer.stdout.readline())
     producer.send_signal(signal.SIGKILL)
     producer.wait()
-    turns_in_outbox = [e["turn"] for e in read_events(outbox_path)]
+    turns_in_outbox = [e.turn for e in read_events(outbox_path)]
     assert set(range(completed + 1)) <= set(turns_in_outbox)
     # After a restart the agent's publisher delivers the whole outbox.
     _recorder, central, stop_recorder, recorder_task = await _start_recorder(broker.url, tmp_path / "central.db")
@@ -197,7 +198,7 @@ async def test_malformed_and_unknown_schema_messages_are_counted_and_skipped(tmp
     recorder, central, stop, task = await _start_recorder(broker.url, tmp_path / "central.db")
     settings = MqttSettings.from_url(broker.url)
     good = turn_event("c", 0)
-    future = json.loads(good.model_dump_json()) | {"schema_version": 2, "event_id": "f" * 32}
+    future = json.loads(good.model_dump_json()) | {"schema_version": 99, "event_id": "f" * 32}
     async with settings.client("rogue") as client:
         await client.publish(settings.topic("turn", "c"), b"\xff\x00 not json", qos=1)
         await client.publish(settings.topic("turn", "c"), json.dumps({"schema_version": 1, "type": "turn"}), qos=1)
@@ -219,7 +220,7 @@ async def test_malformed_and_unknown_schema_messages_are_counted_and_skipped(tmp
 def test_mqtt_settings_keep_secrets_out_of_urls_and_reprs(monkeypatch):
     monkeypatch.setenv("MQTT_USERNAME", "agent")
     monkeypatch.setenv("MQTT_PASSWORD", "s3cret")
-    settings = MqttSettings.from_url("mqtts://broker.example:8884")
+    settings = load_settings().mqtt("mqtts://broker.example:8884")  # credentials from the settings, not the URL
     assert (settings.username, settings.password, settings.tls, settings.port) == ("agent", "s3cret", True, 8884)
     assert "s3cret" not in repr(settings)
     with pytest.raises(ValueError, match="MQTT_PASSWORD"):
@@ -303,12 +304,12 @@ async def test_tls_broker_accepts_only_verified_connections(tmp_path, monkeypatc
     broker.start()
     try:
         monkeypatch.setenv("MQTT_CA_FILE", str(ca))
-        settings = MqttSettings.from_url(f"mqtts://127.0.0.1:{broker.port}")
+        settings = load_settings().mqtt(f"mqtts://127.0.0.1:{broker.port}")
         assert settings.tls
         async with settings.client("tls-client") as client:
             await client.publish(settings.topic("turn", "c"), b"{}", qos=1)
         monkeypatch.delenv("MQTT_CA_FILE")
-        untrusted = MqttSettings.from_url(f"mqtts://127.0.0.1:{broker.port}")
+        untrusted = load_settings().mqtt(f"mqtts://127.0.0.1:{broker.port}")
         with pytest.raises(aiomqtt.MqttError):
             async with untrusted.client("untrusting"):
                 pass

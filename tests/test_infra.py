@@ -18,6 +18,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from agent_runtime.events.store import read_events
 from telemetry.dashboards import DATASOURCE, FOLDER_UID, dashboards, push
 from telemetry.metrics import RuntimeMetrics, TrainingMetrics
 from tests.services import Mosquitto, free_port, wait_for_port
@@ -267,16 +268,22 @@ def test_every_dashboard_query_returns_data_from_a_real_prometheus(tmp_path):
             stderr=subprocess.DEVNULL,
         ),
         subprocess.Popen(
-            [
+            [  # the runtime's own calls (CallController and its metrics), a random policy to exercise the guard
                 sys.executable,
                 "-m",
-                "telemetry.exporter",
-                "--port",
-                str(exporter_port),
+                "agent_runtime",
+                "simulate",
+                "--text",
+                "--calls",
+                "0",
+                "--policy",
+                "random",
                 "--pace",
                 "0.005",
-                "--epsilon",
-                "0.5",
+                "--metrics-port",
+                str(exporter_port),
+                "--out",
+                str(tmp_path / "simulate"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -324,3 +331,33 @@ def test_every_dashboard_query_returns_data_from_a_real_prometheus(tmp_path):
             process.terminate()
         for process in processes:
             process.wait(timeout=10)
+    # SIGTERM stopped the simulation cleanly: the call in progress was closed, the run's metrics written
+    assert processes[2].returncode == 0
+    assert "agent_calls_total" in (tmp_path / "simulate" / "metrics.prom").read_text()
+    events = list(read_events(tmp_path / "simulate" / "events.db"))
+    assert sum(e.type == "call_opened" for e in events) == sum(e.type == "call_closed" for e in events) > 0
+
+
+def test_the_default_install_has_no_gpl_package_and_no_torch_while_piper_is_opt_in():
+    sys.path.insert(0, str(INFRA))
+    try:
+        from licences import closure, licence_of, strong_copyleft
+    finally:
+        sys.path.remove(str(INFRA))
+    default = closure()
+    assert "livekit-agents" in default and "faster-whisper" in default  # the closure is really walked
+    assert "torch" not in default and "gymnasium" not in default
+    assert [name for name, dist in default.items() if strong_copyleft(licence_of(dist))] == []
+    with_piper = closure(extras=("voice", "telemetry", "piper"))
+    assert strong_copyleft(licence_of(with_piper["piper-tts"]))
+    assert not strong_copyleft("LGPL")
+    assert not strong_copyleft("GNU Lesser General Public License v2 or later (LGPLv2+)")
+
+
+def test_the_agent_image_holds_the_runtime_only():
+    dockerfile = (INFRA / "Dockerfile").read_text()
+    copied = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY")]
+    root = INFRA.parent
+    assert all((root / source).exists() for source in copied), copied
+    assert not {"training", "simulator", "benchmarks", "tests"} & {source.split("/")[0] for source in copied}
+    assert 'pip install --no-cache-dir ".[voice,telemetry]"' in dockerfile and "train" not in dockerfile.split("pip")[1]

@@ -23,10 +23,12 @@ from agent_runtime.compliance import forbidden_phrases_in
 from agent_runtime.contracts.actions import Action
 from agent_runtime.phrasing import INSTRUCTIONS, LLMPhrasing, rewrite_problem
 from agent_runtime.policy_llm import PolicyLLM
+from agent_runtime.settings import Settings, SettingsError, load_settings
 from agent_runtime.speech.backends import SpeechSettings
 from agent_runtime.voice_sim import audio_session, synthesise
 
 OPENAI_TTS_RATE = 24_000
+KEY = "sk-stand-in"
 PLAN_REQUEST = "is there some kind of payment plan"
 
 
@@ -91,7 +93,7 @@ class StandIn:
 
 @pytest.fixture
 async def standin(monkeypatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-stand-in")  # the OpenAI client reads it from the environment
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # the key reaches the clients from the settings only
     server = StandIn()
     app = web.Application()
     app.router.add_post("/v1/chat/completions", server.chat_completions)
@@ -107,9 +109,13 @@ async def standin(monkeypatch):
     await runner.cleanup()
 
 
+def _settings(**values) -> Settings:
+    return load_settings(openai_api_key=KEY, **values)
+
+
 def _phrasing(standin: StandIn, budget_ms: int = 300) -> LLMPhrasing:
-    return LLMPhrasing.from_env(
-        {"NLG_LLM_MODEL": "stand-in-chat", "NLG_LLM_BASE_URL": standin.url, "NLG_LLM_BUDGET_MS": str(budget_ms)}
+    return LLMPhrasing.from_settings(
+        _settings(nlg_llm_model="stand-in-chat", nlg_llm_base_url=standin.url, nlg_llm_budget_ms=str(budget_ms))
     )
 
 
@@ -170,10 +176,10 @@ def test_a_rewrite_must_keep_every_figure_of_the_template():
 
 
 def test_phrasing_is_off_unless_a_model_is_named_and_needs_a_positive_budget():
-    assert LLMPhrasing.from_env({"NLG_LLM_BASE_URL": "http://127.0.0.1:1/v1"}) is None
+    assert LLMPhrasing.from_settings(_settings(nlg_llm_base_url="http://127.0.0.1:1/v1")) is None
     for bad in ("0", "-5", "fast"):
-        with pytest.raises(ValueError, match="positive number of milliseconds"):
-            LLMPhrasing.from_env({"NLG_LLM_MODEL": "m", "NLG_LLM_BUDGET_MS": bad})
+        with pytest.raises(SettingsError, match=r"NLG_LLM_BUDGET_MS: .*positive number of milliseconds"):
+            _settings(nlg_llm_model="m", nlg_llm_budget_ms=bad)
 
 
 async def test_openai_stt_returns_the_stand_ins_transcript(standin):
@@ -182,7 +188,8 @@ async def test_openai_stt_returns_the_stand_ins_transcript(standin):
         rtc.AudioFrame(data=chunk.tobytes(), sample_rate=16_000, num_channels=1, samples_per_channel=len(chunk))
         for chunk in np.array_split(speech, len(speech) // 320)
     ]
-    settings = SpeechSettings(stt_backend="openai", openai_base_url=standin.url, openai_stt_model="whisper-1")
+    options = {"stt_backend": "openai", "openai_base_url": standin.url, "openai_stt_model": "whisper-1"}
+    settings = SpeechSettings.of(_settings(**options))
     recogniser = settings.speech_to_text()
     event = await recogniser.recognize(frames)
     await recogniser.aclose()
@@ -194,7 +201,7 @@ async def test_openai_stt_returns_the_stand_ins_transcript(standin):
 
 
 async def test_openai_tts_audio_arrives(standin):
-    settings = SpeechSettings(tts_backend="openai", openai_base_url=standin.url, openai_tts_voice="ash")
+    settings = SpeechSettings.of(_settings(tts_backend="openai", openai_base_url=standin.url, openai_tts_voice="ash"))
     voice = settings.primary_voice()
     text = "We can set up a plan of fifty dollars a month."
     frames = [event.frame async for event in voice.synthesize(text)]
@@ -207,7 +214,7 @@ async def test_openai_tts_audio_arrives(standin):
 
 async def test_a_failing_openai_voice_falls_back_to_espeak(standin):
     standin.speech_status = 500
-    voice = SpeechSettings(tts_backend="openai", openai_base_url=standin.url).text_to_speech()
+    voice = SpeechSettings.of(_settings(tts_backend="openai", openai_base_url=standin.url)).text_to_speech()
     frames = [event.frame async for event in voice.synthesize("We can set up a plan of fifty dollars a month.")]
     await voice.aclose()
     # the adapter also probes the failed voice in the background, so it may have been asked more than once
@@ -215,17 +222,16 @@ async def test_a_failing_openai_voice_falls_back_to_espeak(standin):
 
 
 def test_unknown_backends_are_refused_with_the_choices():
-    with pytest.raises(ValueError, match="whisper, openai"):
-        SpeechSettings.from_env({"STT_BACKEND": "vosk"})
-    with pytest.raises(ValueError, match="espeak, piper, openai"):
-        SpeechSettings.from_env({"TTS_BACKEND": "festival"})
+    with pytest.raises(SettingsError, match="STT_BACKEND: 'vosk': choose one of whisper, openai"):
+        load_settings(stt_backend="vosk")
+    with pytest.raises(SettingsError, match="TTS_BACKEND: 'festival': choose one of espeak, piper, openai"):
+        load_settings(tts_backend="festival")
 
 
 async def test_a_voice_call_on_the_openai_options_speaks_the_rewritten_line(standin, constant_call):
-    """Debtor audio -> VAD -> OpenAI STT -> policy -> LLM phrasing -> OpenAI TTS, all chosen from the environment."""
+    """Debtor audio -> VAD -> OpenAI STT -> policy -> LLM phrasing -> OpenAI TTS, all chosen by the settings."""
     standin.transcript = PLAN_REQUEST
-    environment = {"STT_BACKEND": "openai", "TTS_BACKEND": "openai", "OPENAI_BASE_URL": standin.url}
-    settings = SpeechSettings.from_env(environment)
+    settings = SpeechSettings.of(_settings(stt_backend="openai", tts_backend="openai", openai_base_url=standin.url))
     call = constant_call(Action.OFFER_PAYMENT_PLAN, phrasing=_phrasing(standin))
     async with audio_session(
         call,

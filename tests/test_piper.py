@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from livekit import rtc
 
+from agent_runtime.settings import load_settings
 from agent_runtime.speech import piper
 from agent_runtime.speech.backends import SpeechSettings
 from agent_runtime.speech.piper import PiperTTS, default_voice, load_voice
@@ -64,7 +65,7 @@ async def test_a_failing_piper_voice_falls_back_to_espeak(monkeypatch):
             raise RuntimeError("onnxruntime: out of memory")
 
     monkeypatch.setattr(piper, "default_voice", FailingVoice)
-    voice = SpeechSettings(tts_backend="piper").text_to_speech()
+    voice = SpeechSettings.of(load_settings(tts_backend="piper")).text_to_speech()
     frames = [event.frame async for event in voice.synthesize("We can set up a plan of fifty dollars a month.")]
     await voice.aclose()
     assert sum(f.duration for f in frames) > 1.5  # spoken by espeak-ng after Piper failed

@@ -6,18 +6,17 @@ from datetime import date
 from livekit.agents import Agent, AgentSession
 
 from agent_runtime.call import CallController
-from agent_runtime.contracts.actions import Action
 from agent_runtime.events.outbox import Outbox
 from agent_runtime.events.store import EventStore, read_events
 from agent_runtime.nlg import TemplateNLG
 from agent_runtime.policy_llm import PolicyLLM
+from agent_runtime.policy_source import load_policy
 
 
 def _controller(facts, tracker, outbox=None) -> CallController:
-    def policy(state):
-        return int(Action.OFFER_PAYMENT_PLAN), [0.0] * 9
-
-    return CallController(facts, policy, "test-policy", tracker, TemplateNLG(seed=0), date(2026, 1, 5), outbox=outbox)
+    policy = load_policy("constant:offer_payment_plan")
+    sinks = (outbox,) if outbox else ()
+    return CallController(facts, policy, tracker, TemplateNLG(seed=0), date(2026, 1, 5), sinks=sinks)
 
 
 async def test_agent_session_answers_with_the_worded_strategy(facts, tracker, tmp_path):
@@ -36,7 +35,7 @@ async def test_agent_session_answers_with_the_worded_strategy(facts, tracker, tm
         assert "further calls" in goodbye or "stop calling" in goodbye.lower()
     await asyncio.sleep(0)
     await store.close()
-    kinds = [e["type"] for e in read_events(tmp_path / "events.db")]
+    kinds = [e.type for e in read_events(tmp_path / "events.db")]
     assert kinds.count("turn") == 2 and "call_opened" in kinds and "call_closed" in kinds
 
 

@@ -1,16 +1,21 @@
 import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
+from itertools import groupby
 
 import numpy as np
 import pytest
 
+from agent_runtime.contracts.events import CallClosed, TurnEvent
 from agent_runtime.contracts.state import StateSpecMismatchError
+from agent_runtime.events.store import read_events
 from simulator.env import DebtorEnv
 from training.baselines import make_policy
 from training.call_log import Args as LogArgs
-from training.call_log import call_events, log_calls
-from training.replay import Args, load_transitions, run
+from training.call_log import log_calls
+from training.replay import Args, call_transitions, load_transitions, run
 
 
 @pytest.fixture(scope="module")
@@ -20,21 +25,50 @@ def events_db(tmp_path_factory):
     return path
 
 
-def test_replayed_rewards_equal_the_simulator_rewards():
-    """Events store facts only; the shared reward function must give back exactly what the env paid."""
+def simulator_episodes(spec: str, seeds: range) -> list[list[tuple]]:
+    """(s, a, r, s', done) of each seed's episode, straight from the gymnasium env and the shared reward."""
     env = DebtorEnv()
-    policy = make_policy("scripted:best_practice", env, 0)
-    for seed in range(25):
-        env.reset(seed=seed)
-        returns, done, state = [], False, env._state
+    policy = make_policy(spec, env, 0)
+    episodes = []
+    for seed in seeds:
+        state, _ = env.reset(seed=seed)
+        policy.reset()
+        steps, done = [], False
         while not done:
-            state, reward, done, _, _ = env.step(policy(state))
-            returns.append(reward)
-        events = [json.loads(e.model_dump_json()) for e in call_events(env, lambda s: (policy(s), None), seed, "t")]
-        from training.replay import call_transitions
+            action = policy.act(state)[0]
+            next_state, reward, done, _, _ = env.step(action)
+            steps.append((state, action, reward, next_state, done))
+            state = next_state
+        episodes.append(steps)
+    return episodes
 
-        rewards = [r for _, _, r, _, _ in call_transitions(events)]
-        assert rewards == pytest.approx(returns, abs=1e-6)
+
+def test_replay_of_simulate_events_rebuilds_the_simulators_transitions_and_rewards(tmp_path):
+    """Events store facts only: replay must rebuild from `simulate --text`'s events exactly the transitions and
+    rewards the simulator itself produced for the same debtors."""
+    command = [sys.executable, "-m", "agent_runtime", "simulate", "--text", "--calls", "25", "--seed", "300"]
+    command += ["--policy", "scripted:best_practice", "--out", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = simulator_episodes("scripted:best_practice", range(300, 325))
+    data = load_transitions(tmp_path / "events.db")
+    assert data.calls == 25 and not data.skipped and len(data) == sum(map(len, expected))
+    for call_id, events in groupby(read_events(tmp_path / "events.db"), key=lambda e: e.call_id):
+        rebuilt, simulated = call_transitions(list(events)), expected[int(call_id.rsplit("-", 1)[1])]
+        assert len(rebuilt) == len(simulated)
+        for (s, a, r, s2, end), (state, action, reward, next_state, done_) in zip(rebuilt, simulated, strict=True):
+            np.testing.assert_array_equal(s, state)
+            np.testing.assert_array_equal(s2, next_state)
+            assert (a, end) == (action, done_) and r == pytest.approx(reward, abs=1e-6)
+
+
+def test_every_call_closes_once_and_counts_its_turn_events(events_db):
+    events = list(read_events(events_db))
+    closed = [e for e in events if isinstance(e, CallClosed)]
+    assert len(closed) == 60 and len({e.call_id for e in closed}) == 60
+    for close in closed:
+        turns = [e for e in events if isinstance(e, TurnEvent) and e.call_id == close.call_id]
+        assert close.turns == len(turns) and turns[-1].ends_call
 
 
 def test_transitions_chain_states_and_end_with_done(events_db):
@@ -47,25 +81,72 @@ def test_transitions_chain_states_and_end_with_done(events_db):
             np.testing.assert_array_equal(data.next_obs[i], data.obs[i + 1])
 
 
+def _copy(events_db, path):
+    path.write_bytes(events_db.read_bytes())
+    return path
+
+
+def _call_ids(db, n: int) -> list[str]:
+    return [r[0] for r in db.execute("SELECT DISTINCT call_id FROM events ORDER BY call_id LIMIT ?", (n,))]
+
+
 def test_incomplete_and_malformed_calls_are_skipped_and_counted(events_db, tmp_path):
-    broken = tmp_path / "broken.db"
-    broken.write_bytes(events_db.read_bytes())
+    broken = _copy(events_db, tmp_path / "broken.db")
     with sqlite3.connect(broken) as db:
-        first, second = [r[0] for r in db.execute("SELECT DISTINCT call_id FROM events ORDER BY call_id LIMIT 2")]
+        first, second, third = _call_ids(db, 3)
         db.execute("DELETE FROM events WHERE call_id = ? AND type = 'call_closed'", (first,))
         db.execute(
             "UPDATE events SET payload = json_set(payload, '$.state', json('[1, 2]')) "
             "WHERE call_id = ? AND type = 'turn'",
             (second,),
         )
+        db.execute(
+            "UPDATE events SET payload = json_set(payload, '$.turn', -4) WHERE call_id = ? AND type = 'turn'", (third,)
+        )
     data = load_transitions(broken)
-    assert data.calls == 58
-    assert sum(data.skipped.values()) == 2
+    assert data.calls == 57
+    assert data.skipped == {
+        "missing call_opened or call_closed": 1,
+        "a state vector has the wrong size or non-finite values": 1,
+        "malformed event": 1,
+    }
+
+
+def test_a_call_cut_short_keeps_its_answered_decisions_without_a_terminal_reward(events_db, tmp_path):
+    cut = _copy(events_db, tmp_path / "cut.db")
+    with sqlite3.connect(cut) as db:
+        (call,) = _call_ids(db, 1)
+        before = load_transitions(events_db)
+        db.execute(
+            "UPDATE events SET payload = json_set(payload, '$.outcome.kind', 'interrupted', '$.outcome.success', "
+            "json('false'), '$.outcome.recovery', 0, '$.outcome.committed_value', 0, '$.outcome.terms', json('null')) "
+            "WHERE call_id = ? AND type = 'call_closed'",
+            (call,),
+        )
+    after = load_transitions(cut)
+    assert after.calls == before.calls
+    decisions = sum(
+        1 for e in read_events(events_db) if isinstance(e, TurnEvent) and e.call_id == call and e.proposed_action
+    )
+    assert len(after) == len(before) - 1  # the last decision had no answer
+    assert sum(after.dones) == sum(before.dones) - 1  # and the call has no terminal transition
+    assert decisions >= 1
+
+
+def test_events_of_the_first_schema_version_are_still_read(events_db, tmp_path):
+    old = _copy(events_db, tmp_path / "old.db")
+    with sqlite3.connect(old) as db:
+        db.execute(
+            "UPDATE events SET schema_version = 1, payload = json_remove(json_set(payload, '$.schema_version', 1), "
+            "'$.dst_version', '$.templates_version', '$.reason')"
+        )
+        assert db.execute("SELECT count(*) FROM events WHERE payload LIKE '%dst_version%'").fetchone()[0] == 0
+    new, upgraded = load_transitions(events_db), load_transitions(old)
+    assert upgraded.calls == new.calls and upgraded.rewards == new.rewards
 
 
 def test_events_of_another_state_spec_are_refused(events_db, tmp_path):
-    other = tmp_path / "other.db"
-    other.write_bytes(events_db.read_bytes())
+    other = _copy(events_db, tmp_path / "other.db")
     with sqlite3.connect(other) as db:
         db.execute(
             "UPDATE events SET payload = json_set(payload, '$.state_spec_version', 'state.v0') WHERE type = 'turn'"
@@ -109,6 +190,7 @@ def test_replay_trains_from_a_checkpoint_and_records_provenance(events_db, tmp_p
     assert provenance["calls_used"] == 60 and provenance["transitions"] == summary.real_steps
     assert provenance["parent_checkpoint"].endswith("checkpoint.pt") and len(provenance["events_sha256"]) == 64
     assert world_model is not None and metadata.world_model.kind == "mlp"
+    assert (tmp_path / "replayed" / "checkpoint.safetensors").is_file()  # the runtime's torch-free twin
     # the parent's discount and action-gap correction define its Q-values, so the replayed run keeps them
     assert metadata.hyperparameters["gamma"] == 0.95 and metadata.hyperparameters["advantage_learning"] == 0.5
     evals = [json.loads(line) for line in (tmp_path / "replayed" / "metrics.jsonl").read_text().splitlines()]

@@ -37,7 +37,7 @@ def test_simulate_text_writes_transcripts_latency_and_events(tmp_path):
     assert "This is an attempt to collect a debt" in texts[0] and "outcome:" in texts[0]
     latency = json.loads((tmp_path / "latency.json").read_text())
     assert set(latency) == {"engine", "e2e"} and latency["e2e"]["count"] > 3
-    kinds = [e["type"] for e in read_events(tmp_path / "events.db")]
+    kinds = [e.type for e in read_events(tmp_path / "events.db")]
     assert kinds.count("call_opened") == 3 and kinds.count("call_closed") == 3 and "turn" in kinds
 
 

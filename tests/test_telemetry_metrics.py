@@ -48,7 +48,9 @@ def test_runtime_metrics_count_actions_overrides_latency_and_outcomes(facts):
 
 def test_latency_stage_labels_come_from_the_contract():
     registry = CollectorRegistry()
-    RuntimeMetrics(registry).observe_latencies({stage: 1.0 for stage in LATENCY_STAGES})
+    metrics = RuntimeMetrics(registry)
+    for stage in LATENCY_STAGES:
+        metrics.observe_latency(stage, 1.0)
     stages = {
         sample.labels["stage"]
         for metric in registry.collect()
@@ -108,7 +110,8 @@ def test_multiprocess_mode_sums_the_workers(tmp_path):
         [
             sys.executable,
             "-c",
-            f"from telemetry.exporter import serve_metrics\nimport time\nserve_metrics({port})\ntime.sleep(60)",
+            "from telemetry.exporter import serve_metrics\nimport time\n"
+            f"serve_metrics({port}, multiprocess_dir={str(tmp_path)!r})\ntime.sleep(60)",
         ],
         env=env,
     )

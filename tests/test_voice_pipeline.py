@@ -107,26 +107,26 @@ async def test_a_sixty_second_monologue_is_heard_through_and_every_turn_is_logge
     """About a minute of debtor speech with only sentence pauses: the agent may answer in the pauses and be talked
     over; the session must survive it, hear all of it, and log every answer (or close the call cleanly)."""
     store = await EventStore.open(tmp_path / "events.db")
-    call = constant_call(Action.EMPATHETIC_LISTENING, outbox=Outbox(store))
+    call = constant_call(Action.EMPATHETIC_LISTENING, sinks=(Outbox(store),))
     monologue, errors = synthesise(MONOLOGUE), []
     assert 55 < len(monologue) / 16_000 < 70
-    async with _voice_session(call, errors) as (session, audio_in, _):
+    async with _voice_session(call, errors) as (voice, audio_in, _):
         audio_in.say(monologue)
         while audio_in.speech_ended_at is None:  # real time: about a minute
             await asyncio.sleep(0.1)
         # then until the agent has been listening, with no new answer, for 3 s (the last sentence's answer played)
         quiet_since, answered, deadline = time.monotonic(), call.turns_answered, time.monotonic() + 30
         while time.monotonic() < deadline and time.monotonic() - quiet_since < 3 and not call.ended:
-            if call.turns_answered != answered or session.agent_state != "listening":
+            if call.turns_answered != answered or voice.session.agent_state != "listening":
                 quiet_since, answered = time.monotonic(), call.turns_answered
             await asyncio.sleep(0.1)
     await store.close()
     assert errors == []
     events = list(read_events(tmp_path / "events.db"))
-    turns = [e for e in events if e["type"] == "turn"]
+    turns = [e for e in events if e.type == "turn"]
     assert len(turns) == call.turns_answered >= 1
-    heard = " ".join(t["user_text"] for t in turns).lower()
+    heard = " ".join(t.user_text for t in turns).lower()
     for word in ("spring", "transmission", "january", "hospital", "what you can do"):  # beginning to end
         assert word in heard, heard
-    closed = [e for e in events if e["type"] == "call_closed"]
+    closed = [e for e in events if e.type == "call_closed"]
     assert len(closed) == (1 if call.ended else 0)

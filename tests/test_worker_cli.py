@@ -1,13 +1,15 @@
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 
 import pexpect
 import torch
 
 from agent_runtime.contracts.actions import ACTION_SET_VERSION, Action
-from agent_runtime.contracts.state import STATE_SIZE
+from agent_runtime.contracts.outcome import OutcomeKind
+from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
 from agent_runtime.events.store import read_events
 from agent_runtime.nlg import STRATEGIES
 from policy.checkpoint import save_checkpoint
@@ -67,8 +69,8 @@ def test_settings_are_checked_at_start():
     assert console.returncode == 2 and "set CALL_FACTS" in console.stderr
 
 
-def test_console_text_mode_answers_a_typed_debtor_line(tmp_path, facts):
-    """`console --text` needs libportaudio2 (infra/apt-packages.txt) and a terminal, hence pexpect."""
+def _console(tmp_path, facts) -> pexpect.spawn:
+    """`console --text` needs libportaudio2 (infra/apt-runtime.txt) and a terminal, hence pexpect."""
     call_facts = facts.model_copy(update={"timezone": _midday_timezone()}).model_dump_json()
     env = {
         "PATH": "/usr/bin:/bin",
@@ -85,13 +87,107 @@ def test_console_text_mode_answers_a_typed_debtor_line(tmp_path, facts):
         timeout=90,
         dimensions=(40, 400),
     )
+    console.expect("Type to talk")
+    console.send("I lost my job and I cannot pay right now\r")
+    replies = STRATEGIES[Action.EMPATHETIC_LISTENING]
+    console.expect("|".join(re.escape(reply[:40]) for reply in replies), timeout=60)
+    return console
+
+
+def _stop(console: pexpect.spawn) -> None:
+    console.sendintr()  # Ctrl-C
     try:
-        console.expect("Type to talk")
-        console.send("I lost my job and I cannot pay right now\r")
-        replies = STRATEGIES[Action.EMPATHETIC_LISTENING]
-        console.expect("|".join(re.escape(reply[:40]) for reply in replies), timeout=60)
+        console.expect(pexpect.EOF, timeout=30)
     finally:
         console.terminate(force=True)
-    (turn,) = [event for event in read_events(tmp_path / "events.db") if event["type"] == "turn"]
-    assert turn["user_text"] == "I lost my job and I cannot pay right now"
-    assert turn["executed_action"] == int(Action.EMPATHETIC_LISTENING)
+
+
+def test_console_answers_a_typed_line_and_ctrl_c_closes_the_call_as_interrupted(tmp_path, facts):
+    console = _console(tmp_path, facts)
+    _stop(console)
+    events = list(read_events(tmp_path / "events.db"))
+    (turn,) = [event for event in events if event.type == "turn"]
+    assert turn.user_text == "I lost my job and I cannot pay right now"
+    assert turn.executed_action is Action.EMPATHETIC_LISTENING
+    (closed,) = [event for event in events if event.type == "call_closed"]
+    assert closed.outcome.kind is OutcomeKind.INTERRUPTED and closed.turns == 1
+
+
+def test_console_call_that_ended_stays_ended(tmp_path, facts):
+    """After a cease request the closing line is spoken and the session ends: a later line is not answered and
+    nothing crashes."""
+    console = _console(tmp_path, facts)
+    console.send("stop calling me\r")
+    console.expect("(?i)further|not receive", timeout=60)
+    time.sleep(1)
+    console.send("hello? are you still there?\r")
+    time.sleep(2)
+    _stop(console)
+    events = list(read_events(tmp_path / "events.db"))
+    assert [event.user_text for event in events if event.type == "turn"] == [
+        "I lost my job and I cannot pay right now",
+        "stop calling me",
+    ]
+    (closed,) = [event for event in events if event.type == "call_closed"]
+    assert closed.outcome.kind is OutcomeKind.CEASE and closed.outcome.do_not_contact
+
+
+def test_a_checkpoint_with_nan_weights_fails_at_start(tmp_path):
+    torch.manual_seed(0)
+    weights = QLearner(STATE_SIZE, 9, DQNConfig(hidden=(8,))).q_network.state_dict()
+    weights["net.2.bias"][4] = float("nan")
+    metadata = CheckpointMetadata(
+        algorithm="dqn",
+        hyperparameters={},
+        obs_spec_version=STATE_SPEC_VERSION,
+        action_set_version=ACTION_SET_VERSION,
+        obs_size=STATE_SIZE,
+        n_actions=9,
+    )
+    poisoned = save_checkpoint(tmp_path / "nan.pt", metadata, weights).with_suffix(".safetensors")
+    env = {"PATH": "/usr/bin:/bin", "LIVEKIT_URL": "ws://127.0.0.1:9", "POLICY_CHECKPOINT": str(poisoned)}
+    result = _run("start", env=env)
+    assert result.returncode == 2 and "NaN or inf" in result.stderr and "Traceback" not in result.stderr
+
+
+LIVE_PATH = """
+import asyncio, sys
+from datetime import date
+from pathlib import Path
+from prometheus_client import CollectorRegistry
+import agent_runtime.worker
+from agent_runtime.contracts.facts import CallFacts
+from agent_runtime.contracts.outcome import OutcomeKind
+from agent_runtime.dst.tracker import DialogueStateTracker
+from agent_runtime.policy_source import load_policy
+from agent_runtime.services import CallServices, event_outbox
+from agent_runtime.settings import load_settings
+from telemetry.metrics import RuntimeMetrics
+
+async def main():
+    settings = load_settings()
+    facts = CallFacts(debtor_name="Sam Rivera", balance=1200, days_overdue=90, due_date=date(2025, 10, 1),
+                      creditor="Northwind Bank")
+    async with event_outbox(Path(sys.argv[1])) as outbox:
+        services = CallServices(load_policy(settings.policy_checkpoint), DialogueStateTracker(),
+                                RuntimeMetrics(CollectorRegistry()), sinks=(outbox,))
+        call = services.new_call(facts, today=date(2026, 1, 5), channel="text")
+        await call.open()
+        for line in ("who is this", "i lost my job", "i could do fifty a month", "ok that works"):
+            if (await call.respond(line)).ends_call:
+                break
+        await call.close(OutcomeKind.INTERRUPTED)  # only if still open
+
+asyncio.run(main())
+print(sorted({m.split(".")[0] for m in sys.modules} & {"training", "simulator", "torch"}))
+"""
+
+
+def test_the_live_worker_and_a_text_call_load_no_trainer_no_simulator_and_no_torch(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", LIVE_PATH, str(tmp_path / "events.db")], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+    kinds = [event.type for event in read_events(tmp_path / "events.db")]
+    assert kinds[0] == "call_opened" and kinds.count("call_closed") == 1 and "turn" in kinds

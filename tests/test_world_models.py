@@ -261,7 +261,7 @@ def test_planner_policy_from_a_ddq_checkpoint_and_a_clear_error_without_a_world_
     env = DebtorEnv()
     policy = make_policy(f"{tmp_path / 'ddq' / 'best.pt'}@tree:2", env, 0)
     state, _ = env.reset(seed=1)
-    assert 0 <= policy(state) < 9
+    assert 0 <= policy.act(state)[0] < 9
     run(Args(algo="dqn", episodes=20, seed=0, out=tmp_path / "dqn", progress=False, eval_episodes=5))
     with pytest.raises(CheckpointError, match="carries no world model"):
         make_policy(f"{tmp_path / 'dqn' / 'best.pt'}@tree:2", env, 0)

@@ -8,72 +8,24 @@
   refused plan -> settlement, stall -> gentle urgency; questions and anything else -> ask about the situation).
 - `oracle`: sees the hidden persona and traits and picks by hand-written rules.
 
-Scripts read only the observation (the contract's state vector); the oracle reads the simulator's hidden state.
+The first four read only the observation (the contract's state vector) and live in the runtime's policy source
+(agent_runtime.policy_source), which also loads checkpoints; the oracle reads the simulator's hidden state, so it
+lives here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import numpy as np
 
-from agent_runtime.contracts.actions import ACTION_NAMES, Action, parse_action
+from agent_runtime.contracts.actions import ACTION_NAMES, Action
 from agent_runtime.contracts.dst import Intent
 from agent_runtime.contracts.offers import OfferKind, compute_offer_terms
-from agent_runtime.contracts.state import CHECKPOINT_SPACES, FEATURE_INDEX, MAX_TURNS, last_intent_of
+from agent_runtime.contracts.state import last_intent_of
+from agent_runtime.policy_source import CallPolicy, ScriptedPolicy, load_policy
 from simulator.env import DebtorEnv
 
-Policy = Callable[[np.ndarray], int]
-LINEAR_SEQUENCE = (
-    Action.EMPATHETIC_LISTENING,
-    Action.ASK_ABOUT_SITUATION,
-    Action.OFFER_PAYMENT_PLAN,
-    Action.PROPOSE_SETTLEMENT,
-)
-_LAST_ACTION = FEATURE_INDEX["last_action_empathetic_listening"]
 
-
-def last_action_of(state: np.ndarray) -> Action | None:
-    block = state[_LAST_ACTION : _LAST_ACTION + len(ACTION_NAMES)]
-    return Action(int(block.argmax())) if block.any() else None
-
-
-def turn_of(state: np.ndarray, max_turns: int) -> int:
-    return round(float(state[FEATURE_INDEX["turn_fraction"]]) * max_turns)
-
-
-def constant_policy(action: Action) -> Policy:
-    return lambda state: int(action)
-
-
-def random_policy(rng: np.random.Generator) -> Policy:
-    return lambda state: int(rng.integers(len(ACTION_NAMES)))
-
-
-def linear_script(state: np.ndarray) -> int:
-    return int(LINEAR_SEQUENCE[turn_of(state, MAX_TURNS) % len(LINEAR_SEQUENCE)])
-
-
-def best_practice_script(state: np.ndarray) -> int:
-    intent = last_intent_of(state)
-    last = last_action_of(state)
-    if intent is Intent.CEASE or intent is Intent.HOSTILE:
-        return int(Action.ACKNOWLEDGE_AND_REDIRECT)
-    if intent is Intent.DISPUTE:
-        return int(Action.VALIDATE_THEN_OFFER)
-    if last in (Action.OFFER_PAYMENT_PLAN, Action.VALIDATE_THEN_OFFER) and intent is not Intent.COMMIT:
-        return int(Action.PROPOSE_SETTLEMENT)
-    if intent is Intent.HARDSHIP:
-        return int(Action.OFFER_PAYMENT_PLAN if last is Action.EMPATHETIC_LISTENING else Action.EMPATHETIC_LISTENING)
-    if intent in (Intent.WILLING, Intent.COMMIT):
-        return int(Action.OFFER_PAYMENT_PLAN)
-    if intent is Intent.STALL:
-        return int(Action.GENTLE_URGENCY)
-    return int(Action.ASK_ABOUT_SITUATION)
-
-
-def oracle_policy(env: DebtorEnv) -> Policy:
+def oracle_policy(env: DebtorEnv) -> CallPolicy:
     """Hand-written rules over the hidden persona, traits and mood: calm, build trust, then an affordable offer."""
 
     def act(state: np.ndarray) -> int:
@@ -105,76 +57,13 @@ def oracle_policy(env: DebtorEnv) -> Policy:
             return int(Action.ASK_ABOUT_SITUATION)
         return int(Action.OFFER_PAYMENT_PLAN)
 
-    return act
+    return ScriptedPolicy(act)
 
 
-def load_debtor_policy(path: Path):
-    """A trained checkpoint as a GreedyPolicy, checked against this code's state spec and action set."""
-    from policy.inference import GreedyPolicy
-
-    return GreedyPolicy.load(path, **CHECKPOINT_SPACES)
-
-
-def load_checkpoint_policy(spec: str) -> Callable[[np.ndarray], tuple[int, np.ndarray]]:
-    """`PATH` (greedy Q-network) or `PATH@PLANNER` (decision-time planning over the checkpoint's world model, see
-    policy.planning.make_planner); returns state -> (action, values). A planner starts its history anew at turn 0."""
-    path, _, planner_spec = spec.partition("@")
-    if not planner_spec:
-        return load_debtor_policy(Path(path)).act
-    from policy.planning import load_planning_policy
-
-    planning = load_planning_policy(Path(path), planner_spec, **CHECKPOINT_SPACES)
-
-    def act(state: np.ndarray) -> tuple[int, np.ndarray]:
-        if turn_of(state, MAX_TURNS) == 0:
-            planning.reset()
-        return planning.act(state)
-
-    return act
-
-
-def is_checkpoint_spec(spec: str) -> bool:
-    path = spec.partition("@")[0]
-    return path.endswith(".pt") or Path(path).is_file()
-
-
-def policy_with_q_values(
-    spec: str, env: DebtorEnv, seed: int
-) -> Callable[[np.ndarray], tuple[int, list[float] | None]]:
-    """Like make_policy, but each decision also returns the checkpoint's Q-values or the planner's action values
-    (None for the baselines)."""
-    if is_checkpoint_spec(spec):
-        checkpoint = load_checkpoint_policy(spec)
-
-        def act(state: np.ndarray) -> tuple[int, list[float]]:
-            action, values = checkpoint(state)
-            return action, values.tolist()
-
-        return act
-    baseline = make_policy(spec, env, seed)
-    return lambda state: (baseline(state), None)
-
-
-def make_policy(spec: str, env: DebtorEnv, seed: int) -> Policy:
-    """`random`, `constant:NAME`, `scripted:linear`, `scripted:best_practice`, `oracle`, a checkpoint path, or
-    `PATH@PLANNER` (planning over the checkpoint's world model, e.g. `runs/ddq/best.pt@tree:2`)."""
-    if spec == "random":
-        return random_policy(np.random.default_rng(seed))
-    if spec.startswith("constant:"):
-        return constant_policy(parse_action(spec.split(":", 1)[1]))
-    if spec == "scripted:linear":
-        return linear_script
-    if spec == "scripted:best_practice":
-        return best_practice_script
-    if spec == "oracle":
-        return oracle_policy(env)
-    if is_checkpoint_spec(spec):
-        checkpoint = load_checkpoint_policy(spec)
-        return lambda state: checkpoint(state)[0]
-    raise ValueError(
-        f"unknown policy {spec!r}; use random, constant:NAME, scripted:linear, "
-        "scripted:best_practice, oracle, a checkpoint path or PATH@PLANNER"
-    )
+def make_policy(spec: str, env: DebtorEnv, seed: int) -> CallPolicy:
+    """`oracle` (which reads `env`'s hidden debtor) or any spec of agent_runtime.policy_source.load_policy:
+    `random`, `constant:NAME`, `scripted:linear`, `scripted:best_practice`, a checkpoint or `CHECKPOINT@PLANNER`."""
+    return oracle_policy(env) if spec == "oracle" else load_policy(spec).new_call(seed)
 
 
 BASELINE_SPECS = (

@@ -3,31 +3,36 @@
     python -m training.call_log --policy CHECKPOINT|scripted:best_practice|... [--epsilon 0.2] --calls N \
         --seed S --events PATH.db
 
-An epsilon-greedy behaviour policy talks to simulated debtors through the dialogue engine; every call becomes
-call_opened, one turn event per debtor utterance and call_closed, written to an events database (the schema of
-agent_runtime.events). `training.replay` trains on such files exactly as on the agent's own logs.
+An epsilon-greedy behaviour policy talks to simulated debtors through the agent's own CallController (the one
+producer of events): every call becomes call_opened, one turn event per debtor utterance and call_closed, written
+to an events database (the schema of agent_runtime.events). `training.replay` trains on such files exactly as on
+the agent's own logs. Call `i` meets the debtor of seed S + i (as `DebtorEnv.reset(seed=S + i)` does) on a
+simulated clock, so the same arguments give the same calls.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import tyro
+from prometheus_client import CollectorRegistry
 from tqdm import tqdm
 
 from agent_runtime.contracts.actions import N_ACTIONS
-from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent
-from agent_runtime.contracts.outcome import OutcomeSummary
-from agent_runtime.events.store import EventStore
-from simulator.env import DebtorEnv
-from training.baselines import policy_with_q_values
+from agent_runtime.dst.tracker import DialogueStateTracker
+from agent_runtime.policy_source import CallPolicy, PolicySource, load_policy
+from agent_runtime.services import CallServices, event_outbox
+from simulator.calls import simulated_debtor, talk
+from simulator.personas import SIMULATION_EPOCH
+from telemetry.metrics import RuntimeMetrics
 
 CLOCK_START = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+CLOCK_STEP = timedelta(seconds=5)
 
 
 @dataclass
@@ -42,101 +47,53 @@ class Args:
     stt_noise: float = 0.0
 
 
-def call_events(
-    env: DebtorEnv, act: Callable[[np.ndarray], tuple[int, list[float] | None]], seed: int, policy_version: str
-) -> list:
-    """Run one call; return its events (the clock is simulated so that the same seed gives the same events)."""
-    state, info = env.reset(seed=seed)
-    call_id = f"sim-{seed}"
-    clock = CLOCK_START + timedelta(minutes=seed)
-    events: list = [
-        CallOpened(
-            call_id=call_id,
-            at=clock,
-            facts=env.facts,
-            channel="simulated",
-            policy_version=policy_version,
-            persona=info["persona"],
-        )
-    ]
-    text, reading, turn, done = info["debtor_text"], info["reading"], 0, False
+class EpsilonGreedy:
+    """A call's policy with a uniformly random action on an `epsilon` share of turns (the Q-values stay the
+    policy's, so the logged proposal is the action taken and the values are what the policy thought)."""
 
-    def turn_event(**decision) -> TurnEvent:
-        return TurnEvent(
-            call_id=call_id,
-            turn=turn,
-            at=clock,
-            started_at=clock,
-            user_text=text,
-            dst=reading,
-            state=state.tolist(),
-            policy_version=policy_version,
-            **decision,
-        )
+    def __init__(self, policy: CallPolicy, epsilon: float, rng: np.random.Generator):
+        self.policy, self.epsilon, self.rng = policy, epsilon, rng
+        self.reset = policy.reset
 
-    while not done:
-        action, q_values = act(state)
-        next_state, _, done, _, step = env.step(action)
-        events.append(
-            turn_event(
-                proposed_action=step["proposed"],
-                executed_action=step["executed"],
-                guard_rule=step["guard_rule"],
-                q_values=q_values,
-                offer=step["terms"],
-                agent_text=f"[{step['executed'].label}]",
-            )
-        )
-        state, text, reading, turn = next_state, step["debtor_text"], step["reading"], turn + 1
-        clock += timedelta(seconds=15)
-    if reading is not None:  # the debtor's last words, which ended the call: no policy decision follows
-        events.append(
-            turn_event(
-                proposed_action=None,
-                executed_action=None,
-                guard_rule=step["closing_rule"],
-                agent_text="",
-                ends_call=True,
-            )
-        )
-    outcome = env.engine.outcome
-    events.append(
-        CallClosed(
-            call_id=call_id,
-            at=clock,
-            outcome=OutcomeSummary.of(outcome, env.facts),
-            turns=turn,
-            final_state=state.tolist(),
-        )
-    )
-    return events
+    def act(self, state: np.ndarray) -> tuple[int, np.ndarray | None]:
+        action, values = self.policy.act(state)
+        return (int(self.rng.integers(N_ACTIONS)) if self.rng.random() < self.epsilon else action), values
 
 
-def behaviour(policy_spec: str, env: DebtorEnv, epsilon: float, rng: np.random.Generator):
-    """The policy (checkpoint or baseline) with a uniformly random action on an `epsilon` share of turns."""
-    choose = policy_with_q_values(policy_spec, env, 0)
+def behaviour(spec: str, epsilon: float, rng: np.random.Generator) -> PolicySource:
+    """The policy `spec` made epsilon-greedy; one random stream for the whole run."""
+    base = load_policy(spec)
+    version = f"{base.version}+eps{epsilon}"
+    return PolicySource(spec, version, lambda seed: EpsilonGreedy(base.new_call(seed), epsilon, rng))
 
-    def act(state):
-        action, q = choose(state)
-        return (int(rng.integers(N_ACTIONS)) if rng.random() < epsilon else action), q
 
-    return act
+def simulated_clock(start: datetime):
+    """A clock that moves CLOCK_STEP each time it is read: timestamps depend on the call, not on the wall."""
+    ticks = itertools.count()
+    return lambda: start + next(ticks) * CLOCK_STEP
 
 
 async def log_calls(args: Args) -> int:
-    env = DebtorEnv(stt_noise=args.stt_noise)
+    """Run the calls into the events database; returns how many events were written."""
     rng = np.random.default_rng(args.seed)
-    act = behaviour(args.policy, env, args.epsilon, rng)
-    store = await EventStore.open(args.events)
-    written = 0
-    try:
+    async with event_outbox(args.events) as outbox:
+        metrics = RuntimeMetrics(CollectorRegistry())  # counted like live calls, not exported
+        services = CallServices(behaviour(args.policy, args.epsilon, rng), DialogueStateTracker(), metrics, (outbox,))
+        before = await outbox.store.count()
         for i in tqdm(range(args.calls), desc="calls", unit="call"):
-            written += await store.append(
-                call_events(env, act, args.seed + i, f"{Path(args.policy).name}+eps{args.epsilon}")
+            seed = args.seed + i
+            who = simulated_debtor(seed, stt_noise=args.stt_noise)
+            call = services.new_call(
+                who.facts,
+                today=SIMULATION_EPOCH,
+                channel="simulated",
+                call_id=f"sim-{seed}",
+                seed=seed,
+                clock=simulated_clock(CLOCK_START + timedelta(minutes=seed)),
+                persona=who.traits.persona.value,
             )
-    finally:
-        await store.close()
-    return written
+            await talk(call, who.debtor)
+        return await outbox.store.count() - before
 
 
 def main(args: Args) -> None:

@@ -17,8 +17,9 @@ import numpy as np
 import tyro
 from tqdm import tqdm
 
+from agent_runtime.policy_source import CallPolicy, ScriptedPolicy
 from simulator.env import DebtorEnv
-from training.baselines import Policy, make_policy
+from training.baselines import make_policy
 from training.runs import EVAL_EPISODES, EVAL_SEED_START
 from training.stats import mean_ci
 
@@ -45,7 +46,7 @@ def _rates(returns: list[float], successes: list[bool], recoveries: list[float],
 
 
 def evaluate(
-    policy_for: Callable[[DebtorEnv], Policy],
+    policy_for: Callable[[DebtorEnv], CallPolicy],
     episodes: int,
     seed: int,
     *,
@@ -54,7 +55,8 @@ def evaluate(
     env: DebtorEnv | None = None,
     per_episode: bool = False,
 ) -> dict:
-    """Run `episodes` calls (seeds seed..seed+episodes-1) and summarise overall and per persona.
+    """Run `episodes` calls (seeds seed..seed+episodes-1) and summarise overall and per persona. The policy is made
+once and reset at the start of every call.
 
     With per_episode, also the lists `episode_returns`, `episode_successes` and `episode_personas` in seed order (for
     paired tests: a seed gives the same debtor whatever the policy).
@@ -66,9 +68,10 @@ def evaluate(
     personas: list[str] = []
     for episode in tqdm(range(episodes), disable=not progress, desc="evaluate", unit="call"):
         state, info = env.reset(seed=seed + episode)
+        policy.reset()
         total, done, turns = 0.0, False, 0
         while not done:
-            state, reward, done, _, info = env.step(policy(state))
+            state, reward, done, _, info = env.step(policy.act(state)[0])
             total += reward
             turns += 1
         for bucket in (per[info["persona"]], per["_all"]):
@@ -113,26 +116,25 @@ def evaluate_timed(spec: str, episodes: int, seed: int) -> tuple[dict, list[floa
     """`evaluate` of a named policy (see training.baselines.make_policy), with the seconds each decision took."""
     seconds: list[float] = []
 
-    def timed(env: DebtorEnv) -> Policy:
-        policy = make_policy(spec, env, seed)
+    class Timed:
+        def __init__(self, policy: CallPolicy):
+            self.policy, self.reset = policy, policy.reset
 
-        def act(state: np.ndarray) -> int:
+        def act(self, state: np.ndarray) -> tuple[int, np.ndarray | None]:
             start = time.perf_counter()
-            action = policy(state)
+            decision = self.policy.act(state)
             seconds.append(time.perf_counter() - start)
-            return action
+            return decision
 
-        return act
-
-    return evaluate(timed, episodes, seed), seconds
+    return evaluate(lambda env: Timed(make_policy(spec, env, seed)), episodes, seed), seconds
 
 
-def greedy_evaluator(episodes: int, seed: int, stt_noise: float = 0.0) -> Callable[[Policy], dict]:
+def greedy_evaluator(episodes: int, seed: int, stt_noise: float = 0.0) -> Callable[[Callable[[np.ndarray], int]], dict]:
     """The trainers' greedy evaluation on the debtor simulator, in the contract's EvalRecord keys."""
     env = DebtorEnv(stt_noise=stt_noise)
 
-    def run(act: Policy) -> dict:
-        result = evaluate(lambda _: act, episodes, seed, env=env)
+    def run(greedy: Callable[[np.ndarray], int]) -> dict:
+        result = evaluate(lambda _: ScriptedPolicy(greedy), episodes, seed, env=env)
         return {
             "eval_episodes": episodes,
             "eval_mean_return": result["mean_return"],

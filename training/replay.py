@@ -1,11 +1,13 @@
 """Offline training from logged events: `python -m training.replay --events PATH.db --algo dqn|ddq
 [--init CHECKPOINT] --out RUN_DIR [--updates N] [--seed S]`.
 
-Rebuilds the transitions of every complete call with the shared reward function (events store facts, never
-rewards), trains DQN or DDQ on them, and writes RUN_DIR/checkpoint.pt with its provenance (which events file,
-how many calls and transitions), RUN_DIR/metrics.jsonl and RUN_DIR/summary.json. Calls without their
-call_opened or call_closed event, or with a malformed event, are skipped and counted. Events built on another
-state-spec version than the policy's are refused with a clear message.
+Reads the events with the contract's typed parser (any schema version), rebuilds the transitions of every complete
+call with the shared reward function (events store facts, never rewards), trains DQN or DDQ on them, and writes
+RUN_DIR/checkpoint.pt with its provenance (which events file, how many calls and transitions),
+RUN_DIR/metrics.jsonl and RUN_DIR/summary.json. Calls without their call_opened or call_closed event, or with a
+malformed event, are skipped and counted. A call the agent's side cut short (`interrupted`, `error`) gives its
+transitions up to the last answered decision, with no terminal reward. Events built on another state-spec version
+than the policy's are refused with a clear message.
 """
 
 from __future__ import annotations
@@ -22,13 +24,12 @@ import numpy as np
 import tyro
 from tqdm import tqdm
 
-from agent_runtime.contracts.actions import N_ACTIONS, Action
-from agent_runtime.contracts.facts import CallFacts
-from agent_runtime.contracts.offers import OfferTerms
-from agent_runtime.contracts.outcome import Outcome, OutcomeKind
+from agent_runtime.contracts.actions import N_ACTIONS
+from agent_runtime.contracts.events import CallClosed, CallOpened, Event, TurnEvent
+from agent_runtime.contracts.outcome import Outcome
 from agent_runtime.contracts.reward import compute_reward
-from agent_runtime.contracts.state import CHECKPOINT_SPACES, STATE_SIZE, STATE_SPEC_VERSION, StateSpecMismatchError
-from agent_runtime.events.store import read_events
+from agent_runtime.contracts.state import CHECKPOINT_SPACES, STATE_SIZE, require_state_spec
+from agent_runtime.events.store import StoredEventError, read_events
 from agent_runtime.files import sha256_of
 from policy.buffers import ReplayBuffer
 from policy.checkpoint import load_checkpoint, save_checkpoint
@@ -78,58 +79,57 @@ class IncompleteCall(ValueError):
     pass
 
 
-def _outcome(closed: dict) -> Outcome:
-    summary = closed["outcome"]
-    terms = OfferTerms.model_validate(summary["terms"]) if summary.get("terms") else None
-    return Outcome(kind=OutcomeKind(summary["kind"]), terms=terms, do_not_contact=summary["do_not_contact"])
+def call_transitions(events: list[Event]) -> list[tuple[np.ndarray, int, float, np.ndarray, bool]]:
+    """(s, a, r, s', done) of one call's events, rewards from the shared reward function.
 
-
-def call_transitions(events: list[dict]) -> list[tuple[np.ndarray, int, float, np.ndarray, bool]]:
-    """(s, a, r, s', done) of one call, rewards from the shared reward function."""
-    by_type = {t: [e for e in events if e.get("type") == t] for t in ("call_opened", "turn", "call_closed")}
-    if len(by_type["call_opened"]) != 1 or len(by_type["call_closed"]) != 1:
+    A call the agent's side cut short (outcome `interrupted` or `error`) ends without a terminal reward: its last
+    decision has no observed next state, so it is dropped, and the transitions before it are not terminal."""
+    opened = [e for e in events if isinstance(e, CallOpened)]
+    closed = [e for e in events if isinstance(e, CallClosed)]
+    if len(opened) != 1 or len(closed) != 1:
         raise IncompleteCall("missing call_opened or call_closed")
-    opened, closed = by_type["call_opened"][0], by_type["call_closed"][0]
-    for event in (opened, *by_type["turn"], closed):
-        version = event.get("state_spec_version", STATE_SPEC_VERSION)
-        if version != STATE_SPEC_VERSION:
-            raise StateSpecMismatchError(
-                f"call {opened.get('call_id')} was logged with state spec {version!r}; this policy uses "
-                f"{STATE_SPEC_VERSION!r}. Replay only events of the policy's state spec (or rebuild the states)."
-            )
-    facts = CallFacts.model_validate(opened["facts"])
-    decisions = sorted((e for e in by_type["turn"] if e["proposed_action"] is not None), key=lambda e: e["turn"])
+    opened, closed = opened[0], closed[0]
+    turns = [e for e in events if isinstance(e, TurnEvent)]
+    for event in (opened, *turns, closed):
+        require_state_spec(event.state_spec_version, f"call {opened.call_id}")
+    decisions = sorted((e for e in turns if e.proposed_action is not None), key=lambda e: e.turn)
+    states = [np.asarray(e.state, dtype=np.float32) for e in decisions]
+    summary = closed.outcome
+    outcome = Outcome(kind=summary.kind, terms=summary.terms, do_not_contact=summary.do_not_contact)
+    if outcome.truncated:
+        decisions = decisions[:-1]
+    else:
+        states.append(np.asarray(closed.final_state, dtype=np.float32))
     if not decisions:
         raise IncompleteCall("no policy decision in the call")
-    states = [np.asarray(e["state"], dtype=np.float32) for e in decisions]
-    states.append(np.asarray(closed["final_state"], dtype=np.float32))
     if any(s.shape != (STATE_SIZE,) or not np.isfinite(s).all() for s in states):
         raise IncompleteCall("a state vector has the wrong size or non-finite values")
-    outcome = _outcome(closed)
     out = []
     for i, event in enumerate(decisions):
-        last = i == len(decisions) - 1
-        action = Action(event["proposed_action"])
-        reward = compute_reward(states[i], action, states[i + 1], outcome if last else None, facts)
-        out.append((states[i], int(action), reward, states[i + 1], last))
+        terminal = i == len(decisions) - 1 and not outcome.truncated
+        reward = compute_reward(
+            states[i], event.proposed_action, states[i + 1], outcome if terminal else None, opened.facts
+        )
+        out.append((states[i], int(event.proposed_action), reward, states[i + 1], terminal))
     return out
 
 
 def load_transitions(path: Path, progress: bool = False) -> Transitions:
     data = Transitions()
-    stream = tqdm(read_events(path), disable=not progress, desc="events", unit="ev", miniters=10_000)
-    for _, group in groupby(stream, key=lambda e: e.get("call_id")):
+    errors: list[StoredEventError] = []
+    seen: set[str] = set()
+    stream = tqdm(read_events(path, errors=errors), disable=not progress, desc="events", unit="ev", miniters=10_000)
+    for call_id, group in groupby(stream, key=lambda e: e.call_id):
         events = list(group)
+        seen.add(call_id)
         data.events += len(events)
+        if any(error.call_id == call_id for error in errors):
+            data.skipped["malformed event"] += 1
+            continue
         try:
             rows = call_transitions(events)
-        except StateSpecMismatchError:
-            raise
         except IncompleteCall as exc:
             data.skipped[str(exc)] += 1
-            continue
-        except (KeyError, TypeError, ValueError) as exc:
-            data.skipped[f"malformed: {type(exc).__name__}"] += 1
             continue
         data.calls += 1
         for s, a, r, s2, d in rows:
@@ -138,6 +138,9 @@ def load_transitions(path: Path, progress: bool = False) -> Transitions:
             data.rewards.append(r)
             data.next_obs.append(s2)
             data.dones.append(d)
+    unseen = {error.call_id for error in errors} - seen  # calls none of whose events parsed
+    if unseen:
+        data.skipped["malformed event"] += len(unseen)
     return data
 
 

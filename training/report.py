@@ -148,10 +148,11 @@ def q_values(episodes: list[dict], path: Path, bins: int = 5) -> None:
 
 
 def feature_action_values(checkpoint: Path, path: Path, rollouts: int) -> None:
+    from agent_runtime.contracts.state import CHECKPOINT_SPACES
+    from policy.inference import GreedyPolicy
     from simulator.env import DebtorEnv
-    from training.baselines import load_debtor_policy
 
-    policy = load_debtor_policy(checkpoint)
+    policy = GreedyPolicy.load(checkpoint, **CHECKPOINT_SPACES)
     env, states, qs = DebtorEnv(), [], []
     for episode in range(rollouts):
         state, _ = env.reset(seed=VALIDATION_SEED_START + episode)

@@ -60,7 +60,7 @@ PRESETS: dict[str, dict] = {
 class Args:
     algo: Literal["dqn", "ddq"] = "dqn"
     env: str = "debtor"
-    """debtor, debtor-curriculum (persona stages, see training.curriculum), or gymnasium:ENV_ID"""
+    """debtor, debtor-curriculum (persona stages, see training.curriculum_env), or gymnasium:ENV_ID"""
     episodes: int | None = None
     steps: int | None = None
     seed: int = 0
@@ -105,7 +105,7 @@ def env_factory(
     if env_id == "debtor":
         return lambda: DebtorEnv(stt_noise=stt_noise, personas=personas)
     if env_id == "debtor-curriculum":
-        from training.curriculum import CurriculumDebtorEnv
+        from training.curriculum_env import CurriculumDebtorEnv
 
         return lambda: CurriculumDebtorEnv(stt_noise=stt_noise)
     if env_id.startswith("gymnasium:"):

@@ -59,13 +59,13 @@ class Args:
 
 def collect(behaviour: str, episodes: int, seed_start: int, epsilon: float, rng: np.random.Generator) -> ReplayBuffer:
     env = DebtorEnv()
-    policy = make_policy(behaviour, env, seed_start)
+    policy = make_policy(behaviour, env, seed_start)  # a Q-network or script: no per-call state to reset
     buffer = ReplayBuffer(episodes * 16, STATE_SIZE)
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed_start + episode)
         done = False
         while not done:
-            action = int(rng.integers(env.action_space.n)) if rng.random() < epsilon else policy(obs)
+            action = int(rng.integers(env.action_space.n)) if rng.random() < epsilon else policy.act(obs)[0]
             next_obs, reward, terminated, truncated, _ = env.step(action)
             buffer.add(obs, action, float(reward), next_obs, terminated)
             obs, done = next_obs, terminated or truncated

@@ -1,8 +1,23 @@
-"""Events: the facts of every turn and every call, as JSON. Rewards are derived from these, never stored."""
+"""Events: the facts of every turn and every call, as JSON. Rewards are derived from these, never stored.
+
+This module owns the event schema and its versions. `EVENT_SCHEMA_VERSION` is what producers write; `parse_event`
+reads every version since 1 and upgrades older events step by step (`_UPGRADES`), so stored data never needs
+rewriting. A change adds a version: new fields are optional (older events lack them) and the upgrade from the
+previous version fills what it can.
+
+Versions:
+- 1: the first schema.
+- 2: `dst_version` and `templates_version` (the DST model and the wording templates) beside `policy_version`; the
+  outcomes `interrupted` and `error` (a call the agent's side cut short) with the `reason`; `CallClosed.turns` has
+  one meaning, the number of turn events of the call. Version-1 `turns` came from two producers that counted
+  differently (turn events, or policy decisions), so the upgrade keeps the number but it may be one short.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -17,8 +32,9 @@ from agent_runtime.contracts.outcome import OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.contracts.state import STATE_SPEC_VERSION
 
-EVENT_SCHEMA_VERSION = 1
+EVENT_SCHEMA_VERSION = 2
 MAX_TEXT_CHARS = 20_000
+MAX_REASON_CHARS = 500
 
 
 def new_event_id() -> str:
@@ -33,7 +49,7 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: str = Field(default_factory=new_event_id, min_length=8, max_length=64)
-    schema_version: Literal[1] = EVENT_SCHEMA_VERSION
+    schema_version: Literal[2] = EVENT_SCHEMA_VERSION
     call_id: str = Field(min_length=1, max_length=128)
     at: datetime = Field(default_factory=utc_now)
 
@@ -43,6 +59,8 @@ class CallOpened(_Event):
     facts: CallFacts
     channel: Literal["voice", "text", "simulated"] = "voice"
     policy_version: str
+    dst_version: str | None = None  # since version 2
+    templates_version: str | None = None  # since version 2
     state_spec_version: str = STATE_SPEC_VERSION
     action_set_version: str = ACTION_SET_VERSION
     persona: str | None = None  # simulated calls only; hidden from the policy
@@ -63,6 +81,8 @@ class TurnEvent(_Event):
     q_values: list[float] | None = None
     offer: OfferTerms | None = None
     policy_version: str
+    dst_version: str | None = None  # since version 2
+    templates_version: str | None = None  # since version 2
     agent_text: str = Field(max_length=MAX_TEXT_CHARS)
     latencies_ms: dict[LatencyStage, float] = Field(default_factory=dict)
     ends_call: bool = False
@@ -71,13 +91,14 @@ class TurnEvent(_Event):
 class CallClosed(_Event):
     type: Literal["call_closed"] = "call_closed"
     outcome: OutcomeSummary
-    turns: int = Field(ge=0)
-    final_state: list[float]  # the state after the last debtor utterance (s' of the last transition)
+    turns: int = Field(ge=0)  # turn events of the call: debtor utterances answered, the closing one included
+    final_state: list[float]  # the state when the call ended (after a closing utterance: s' of the last transition)
     state_spec_version: str = STATE_SPEC_VERSION
+    reason: str | None = Field(default=None, max_length=MAX_REASON_CHARS)  # why an interrupted or failed call ended
 
 
-Event = Annotated[CallOpened | TurnEvent | CallClosed, Field(discriminator="type")]
-_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+Event = CallOpened | TurnEvent | CallClosed
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Annotated[Event, Field(discriminator="type")])
 
 
 class MalformedEventError(ValueError):
@@ -88,10 +109,29 @@ class UnknownSchemaVersionError(MalformedEventError):
     pass
 
 
-def parse_event(payload: str | bytes) -> CallOpened | TurnEvent | CallClosed:
-    """Parse one event from JSON; a clear error names what is wrong (schema version checked first)."""
-    import json
+def _from_version_1(raw: dict) -> dict:
+    return raw | {"schema_version": 2}
 
+
+# _UPGRADES[v] turns a version-v event (a JSON dict) into a version-(v + 1) one.
+_UPGRADES: dict[int, Callable[[dict], dict]] = {1: _from_version_1}
+SUPPORTED_SCHEMA_VERSIONS = (*_UPGRADES, EVENT_SCHEMA_VERSION)
+
+
+def _invalid(exc: ValidationError) -> MalformedEventError:
+    first = exc.errors()[0]
+    return MalformedEventError(
+        f"invalid event: {exc.error_count()} error(s): {first['msg']} at {'.'.join(map(str, first['loc']))}"
+    )
+
+
+def read_event(payload: str | bytes) -> tuple[Event, bool]:
+    """(event, upgraded): one event of any supported version as the current model; `upgraded` says the payload was
+    of an older version, so its JSON is not the current event's. A clear error names what is wrong."""
+    try:
+        return _EVENT_ADAPTER.validate_json(payload), False  # the common case: a current event, parsed in one pass
+    except ValidationError:
+        pass
     try:
         raw = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -99,14 +139,18 @@ def parse_event(payload: str | bytes) -> CallOpened | TurnEvent | CallClosed:
     if not isinstance(raw, dict):
         raise MalformedEventError(f"event must be a JSON object, got {type(raw).__name__}")
     version = raw.get("schema_version")
-    if version != EVENT_SCHEMA_VERSION:
+    if type(version) is not int or version not in SUPPORTED_SCHEMA_VERSIONS:
         raise UnknownSchemaVersionError(
-            f"event schema_version {version!r} is not supported (this code reads {EVENT_SCHEMA_VERSION})"
+            f"event schema_version {version!r} is not supported (this code reads {list(SUPPORTED_SCHEMA_VERSIONS)})"
         )
+    for step in range(version, EVENT_SCHEMA_VERSION):
+        raw = _UPGRADES[step](raw)
     try:
-        return _EVENT_ADAPTER.validate_python(raw)
+        return _EVENT_ADAPTER.validate_python(raw), version != EVENT_SCHEMA_VERSION
     except ValidationError as exc:
-        raise MalformedEventError(
-            f"invalid event: {exc.error_count()} error(s): {exc.errors()[0]['msg']} "
-            f"at {'.'.join(map(str, exc.errors()[0]['loc']))}"
-        ) from None
+        raise _invalid(exc) from None
+
+
+def parse_event(payload: str | bytes) -> Event:
+    """Parse one event from JSON, of any supported schema version (see `read_event`)."""
+    return read_event(payload)[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,8 +16,18 @@ from agent_runtime.contracts.actions import Action
 from agent_runtime.contracts.dst import Period
 from agent_runtime.contracts.facts import CallFacts
 
-if TYPE_CHECKING:
-    from agent_runtime.contracts.state import CallHistory
+
+class OfferHistory(Protocol):
+    """What the calculator reads of a call's history (contracts.state.CallHistory is one)."""
+
+    stated_amount: float | None
+    stated_period: Period | None
+    plans_refused: int
+    settlements_refused: int
+
+    @property
+    def hardship_seen(self) -> bool: ...
+
 
 # Plan lengths in months, one rung longer after each refused plan; hardship starts one rung in.
 PLAN_MONTHS_LADDER = (3, 6, 12, 24)
@@ -63,7 +73,7 @@ def _round_up(value: float, step: float = 5.0) -> float:
     return float(math.ceil(value / step) * step)
 
 
-def plan_terms(facts: CallFacts, history: CallHistory, today: date) -> OfferTerms:
+def plan_terms(facts: CallFacts, history: OfferHistory, today: date) -> OfferTerms:
     stated = history.stated_amount
     period = history.stated_period
     first_due = today + timedelta(days=FIRST_PAYMENT_DAYS)
@@ -96,7 +106,7 @@ def plan_terms(facts: CallFacts, history: CallHistory, today: date) -> OfferTerm
     )
 
 
-def settlement_terms(facts: CallFacts, history: CallHistory, today: date) -> OfferTerms:
+def settlement_terms(facts: CallFacts, history: OfferHistory, today: date) -> OfferTerms:
     stated = history.stated_amount
     due = today + timedelta(days=SETTLEMENT_DUE_DAYS)
     if stated and history.stated_period is Period.ONCE and stated >= MIN_SETTLEMENT_FRACTION * facts.balance:
@@ -119,7 +129,7 @@ def settlement_terms(facts: CallFacts, history: CallHistory, today: date) -> Off
     )
 
 
-def debtor_terms(facts: CallFacts, history: CallHistory, today: date) -> OfferTerms | None:
+def debtor_terms(facts: CallFacts, history: OfferHistory, today: date) -> OfferTerms | None:
     """Terms from what the debtor said they will pay, when they commit to their own amount."""
     stated, period = history.stated_amount, history.stated_period
     if not stated:
@@ -150,7 +160,7 @@ def debtor_terms(facts: CallFacts, history: CallHistory, today: date) -> OfferTe
     )
 
 
-def compute_offer_terms(action: Action, facts: CallFacts, history: CallHistory, today: date) -> OfferTerms | None:
+def compute_offer_terms(action: Action, facts: CallFacts, history: OfferHistory, today: date) -> OfferTerms | None:
     """Terms the action puts on the table, or None for an action that makes no offer."""
     if action in (Action.OFFER_PAYMENT_PLAN, Action.VALIDATE_THEN_OFFER):
         return plan_terms(facts, history, today)

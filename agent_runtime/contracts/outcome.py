@@ -17,6 +17,12 @@ class OutcomeKind(StrEnum):
     CEASE = "cease"  # the debtor asked to stop contact
     DISPUTE = "dispute"  # the debt is disputed and escalated to validation
     TURN_LIMIT = "turn_limit"  # the call ran out of turns
+    # Since event schema 2: the agent's side cut the call short, so its end says nothing about the last strategy.
+    INTERRUPTED = "interrupted"  # the agent stopped (worker shutdown, Ctrl-C) while the call was open
+    ERROR = "error"  # the call failed (an error in speech, the engine or the session)
+
+
+TRUNCATING_OUTCOMES = frozenset({OutcomeKind.INTERRUPTED, OutcomeKind.ERROR})
 
 
 class Outcome(BaseModel):
@@ -29,6 +35,12 @@ class Outcome(BaseModel):
     @property
     def committed_value(self) -> float:
         return self.terms.total if self.kind is OutcomeKind.COMMITMENT and self.terms else 0.0
+
+    @property
+    def truncated(self) -> bool:
+        """The call was cut short by the agent's side: no reward for its end, and its last decision has no next
+        state (replay keeps the earlier transitions, none of them terminal)."""
+        return self.kind in TRUNCATING_OUTCOMES
 
     @property
     def success(self) -> bool:

@@ -7,6 +7,7 @@ logistic regression) from `data/dst/train.jsonl` plus the simulator's debtor tem
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 
@@ -35,6 +36,10 @@ class IntentClassifier:
         self.coef = coef.astype(np.float64)
         self.intercept = intercept.astype(np.float64)
         self.classes = [Intent(c) for c in classes]
+        digest = hashlib.sha256("\n".join([*vocabulary, *classes]).encode())
+        for array in (self.coef, self.intercept):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        self.version = f"intent-{digest.hexdigest()[:12]}"  # recorded in every turn event
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> IntentClassifier:

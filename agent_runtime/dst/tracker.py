@@ -6,7 +6,7 @@ import itertools
 import re
 from functools import lru_cache
 
-from agent_runtime.contracts.dst import DSTOutput, Flag, Intent
+from agent_runtime.contracts.dst import DST_SCHEMA_VERSION, DSTOutput, Flag, Intent
 from agent_runtime.dst.amounts import parse_amount, parse_period
 from agent_runtime.dst.classifier import IntentClassifier, default_classifier
 from agent_runtime.dst.flags import read_flags
@@ -40,6 +40,7 @@ class DialogueStateTracker:
 
     def __init__(self, classifier: IntentClassifier | None = None, cache_size: int = DEFAULT_CACHE_SIZE):
         self.classifier = classifier or default_classifier()
+        self.version = f"{DST_SCHEMA_VERSION}+{self.classifier.version}"
         self.read = lru_cache(maxsize=cache_size)(self._read) if cache_size else self._read
 
     def _read(self, text: str, offer_pending: bool = False) -> DSTOutput:

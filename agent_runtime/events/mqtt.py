@@ -2,14 +2,13 @@
 
 Topics: `{prefix}/events/{type}/{call_id}` with type one of call_opened, turn, call_closed; QoS 1 everywhere
 (at-least-once; the stores are idempotent on event_id). The recorder subscribes to `{prefix}/events/#`.
-Credentials come from the environment (MQTT_USERNAME, MQTT_PASSWORD) and are never logged; `mqtts://` turns on
-TLS (MQTT_CA_FILE for a private CA).
+Credentials come from the settings (MQTT_USERNAME, MQTT_PASSWORD; agent_runtime.settings), never from a URL, and are
+never logged; `mqtts://` turns on TLS (MQTT_CA_FILE for a private CA).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -48,8 +47,16 @@ class MqttSettings:
     prefix: str = DEFAULT_PREFIX
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> MqttSettings:
-        """mqtt://host[:port] or mqtts://host[:port]; secrets only from the environment."""
+    def from_url(
+        cls,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: str | None = None,
+        prefix: str = DEFAULT_PREFIX,
+    ) -> MqttSettings:
+        """mqtt://[user@]host[:port] or mqtts://...; the password only from the settings, never in the URL."""
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"MQTT URL must start with mqtt:// or mqtts://, got {parts.scheme or 'no scheme'}")
@@ -59,10 +66,10 @@ class MqttSettings:
         return cls(
             host=parts.hostname or "127.0.0.1",
             port=parts.port or (8883 if tls else 1883),
-            username=parts.username or os.environ.get("MQTT_USERNAME"),
-            password=os.environ.get("MQTT_PASSWORD"),
+            username=parts.username or username,
+            password=password,
             tls=tls,
-            ca_file=os.environ.get("MQTT_CA_FILE"),
+            ca_file=ca_file,
             prefix=prefix,
         )
 

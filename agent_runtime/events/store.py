@@ -1,5 +1,6 @@
 """The events database: one SQLite file (WAL), idempotent on event_id, used as the producer's outbox and as the
-recorder's central store alike (same schema). `training.replay` reads either file with `read_events`."""
+recorder's central store alike (same schema). `training.replay` reads either file with `read_events`, which parses
+every event with the contract's typed parser (any schema version, upgraded to the current one)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import aiosqlite
-import orjson
 
-from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent
+from agent_runtime.contracts.events import Event, MalformedEventError, TurnEvent, parse_event
 from agent_runtime.events.redaction import redact
-
-Event = CallOpened | TurnEvent | CallClosed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -96,6 +94,10 @@ class EventStore:
         cursor = await self.db.execute("SELECT count(*) FROM events WHERE delivered = 0")
         return (await cursor.fetchone())[0]
 
+    async def count(self) -> int:
+        cursor = await self.db.execute("SELECT count(*) FROM events")
+        return (await cursor.fetchone())[0]
+
     async def event_ids(self) -> list[str]:
         cursor = await self.db.execute("SELECT event_id FROM events ORDER BY rowid")
         return [row[0] for row in await cursor.fetchall()]
@@ -104,15 +106,29 @@ class EventStore:
         await self.db.close()
 
 
-def read_events(path: Path | str) -> Iterator[dict]:
-    """Every stored event as a JSON dict, grouped by call and in turn order (synchronous, for offline readers)."""
+class StoredEventError(MalformedEventError):
+    """A stored payload that is not a valid event; `call_id` says which call it belongs to."""
+
+    def __init__(self, call_id: str, cause: MalformedEventError):
+        super().__init__(f"call {call_id}: {cause}")
+        self.call_id = call_id
+
+
+def read_events(path: Path | str, *, errors: list[StoredEventError] | None = None) -> Iterator[Event]:
+    """Every stored event, typed, grouped by call and in turn order (synchronous, for offline readers). A payload
+    that does not parse raises StoredEventError, or, where `errors` is given, is appended to it and skipped."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no events database at {path}")
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         try:
-            rows = db.execute("SELECT payload FROM events ORDER BY call_id, turn, rowid")
+            rows = db.execute("SELECT call_id, payload FROM events ORDER BY call_id, turn, rowid")
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{path} is not an events database: {exc}") from None
-        for (payload,) in rows:
-            yield orjson.loads(payload)
+        for call_id, payload in rows:
+            try:
+                yield parse_event(payload)
+            except MalformedEventError as exc:
+                if errors is None:
+                    raise StoredEventError(call_id, exc) from None
+                errors.append(StoredEventError(call_id, exc))

@@ -1,4 +1,4 @@
-"""Which speech engines a call uses, chosen from the environment (documented in agent_runtime.worker).
+"""Which speech engines a call uses, chosen by the settings (agent_runtime.settings).
 
 Local engines are the default and need no network: faster-whisper tiny.en for STT, espeak-ng for TTS. Piper is the
 optional natural local voice. OpenAI (or any OpenAI-compatible server) is an option for both, via
@@ -8,17 +8,15 @@ on in espeak-ng (livekit's FallbackAdapter; the failure is logged and counted by
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from livekit.agents import stt, tts
+from pydantic import SecretStr
 
+from agent_runtime.settings import Settings
 from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
 from agent_runtime.speech.whisper import default_model
 
-STT_BACKENDS = ("whisper", "openai")
-TTS_BACKENDS = ("espeak", "piper", "openai")
 # pcm: raw 24 kHz s16 from OpenAI, nothing to decode before the first audio frame
 OPENAI_TTS_FORMAT = "pcm"
 
@@ -28,36 +26,25 @@ class SpeechSettings:
     stt_backend: str = "whisper"
     tts_backend: str = "espeak"
     agent_voice: str = "en-us"  # espeak-ng voice: the agent's voice with espeak, the fallback otherwise
-    openai_base_url: str | None = None  # None: OPENAI_BASE_URL or the OpenAI API (the OpenAI client decides)
+    openai_api_key: SecretStr | None = field(default=None, repr=False)
+    openai_base_url: str | None = None  # None: the OpenAI API
     openai_stt_model: str = "gpt-4o-mini-transcribe"
     openai_tts_model: str = "gpt-4o-mini-tts"
     openai_tts_voice: str = "ash"
 
-    def __post_init__(self) -> None:
-        if self.stt_backend not in STT_BACKENDS:
-            raise ValueError(f"STT_BACKEND={self.stt_backend!r}: choose one of {', '.join(STT_BACKENDS)}")
-        if self.tts_backend not in TTS_BACKENDS:
-            raise ValueError(f"TTS_BACKEND={self.tts_backend!r}: choose one of {', '.join(TTS_BACKENDS)}")
-
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> SpeechSettings:
-        defaults = cls()
-        return cls(
-            stt_backend=env.get("STT_BACKEND", defaults.stt_backend),
-            tts_backend=env.get("TTS_BACKEND", defaults.tts_backend),
-            agent_voice=env.get("AGENT_VOICE", defaults.agent_voice),
-            openai_base_url=env.get("OPENAI_BASE_URL"),
-            openai_stt_model=env.get("OPENAI_STT_MODEL", defaults.openai_stt_model),
-            openai_tts_model=env.get("OPENAI_TTS_MODEL", defaults.openai_tts_model),
-            openai_tts_voice=env.get("OPENAI_TTS_VOICE", defaults.openai_tts_voice),
-        )
+    def of(cls, settings: Settings) -> SpeechSettings:
+        """The speech part of the (validated) settings."""
+        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
 
     @property
     def uses_openai(self) -> bool:
         return "openai" in (self.stt_backend, self.tts_backend)
 
     def _openai_client_options(self) -> dict:
-        return {"base_url": self.openai_base_url} if self.openai_base_url else {}
+        """The key goes to the client explicitly: settings are read in one place, never by a library on its own."""
+        options = {"api_key": self.openai_api_key.get_secret_value()} if self.openai_api_key else {}
+        return options | ({"base_url": self.openai_base_url} if self.openai_base_url else {})
 
     def load_local_models(self):
         """Load (hash-checked, warmed up) the local models these settings use, once per process; returns the

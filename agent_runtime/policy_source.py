@@ -1,0 +1,153 @@
+"""Where a call's strategy comes from: a policy spec, loaded once per process, and a policy object per call.
+
+    checkpoints/debtor_policy.safetensors     a trained Q-network, greedy; numpy only, no torch
+    RUN/best.pt                               the same from a training checkpoint (torch reads the file)
+    CHECKPOINT@tree:2, @rollout:3[+fallback]  decision-time planning over the checkpoint's world model (needs torch)
+    scripted:best_practice, scripted:linear   fixed scripts over the state vector
+    constant:NAME, random                     one action always, or a uniformly random one
+
+`load_policy(spec)` reads the weights (and world model) once; `source.new_call(seed)` gives each call its own
+`CallPolicy`, which owns whatever that call needs to remember (a planner's history of the call) and is `reset()` when
+the call opens. Built on `policy/` and the contracts only: nothing here belongs to training, so the live worker and
+the console load no trainer and, with a `.safetensors` checkpoint, no torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from agent_runtime.contracts.actions import ACTION_NAMES, N_ACTIONS, Action, parse_action
+from agent_runtime.contracts.dst import Intent
+from agent_runtime.contracts.state import CHECKPOINT_SPACES, FEATURE_INDEX, MAX_TURNS, last_intent_of
+
+DEFAULT_POLICY = "checkpoints/debtor_policy.safetensors"
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt")
+
+
+class CallPolicy(Protocol):
+    """One call's policy: `reset()` when the call opens, then `act(state) -> (action id, action values or None)`."""
+
+    def reset(self) -> None: ...
+
+    def act(self, state: np.ndarray) -> tuple[int, np.ndarray | None]: ...
+
+
+class ScriptedPolicy:
+    """A fixed rule over the state vector: everything it needs is in the state, so it keeps nothing per call."""
+
+    def __init__(self, choose: Callable[[np.ndarray], int]):
+        self.choose = choose
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, state: np.ndarray) -> tuple[int, None]:
+        return int(self.choose(state)), None
+
+
+LINEAR_SEQUENCE = (
+    Action.EMPATHETIC_LISTENING,
+    Action.ASK_ABOUT_SITUATION,
+    Action.OFFER_PAYMENT_PLAN,
+    Action.PROPOSE_SETTLEMENT,
+)
+_LAST_ACTION = FEATURE_INDEX["last_action_empathetic_listening"]
+
+
+def last_action_of(state: np.ndarray) -> Action | None:
+    block = state[_LAST_ACTION : _LAST_ACTION + len(ACTION_NAMES)]
+    return Action(int(block.argmax())) if block.any() else None
+
+
+def turn_of(state: np.ndarray) -> int:
+    return round(float(state[FEATURE_INDEX["turn_fraction"]]) * MAX_TURNS)
+
+
+def linear_script(state: np.ndarray) -> int:
+    """empathise -> ask -> offer a plan -> settle -> repeat."""
+    return int(LINEAR_SEQUENCE[turn_of(state) % len(LINEAR_SEQUENCE)])
+
+
+def best_practice_script(state: np.ndarray) -> int:
+    """Reacts to the DST intent: cease or hostile -> acknowledge and redirect, dispute -> validation answer, refused
+    plan -> settlement, hardship -> empathise then offer a plan, willing -> offer a plan, stall -> gentle urgency;
+    questions and anything else -> ask about the situation."""
+    intent = last_intent_of(state)
+    last = last_action_of(state)
+    if intent is Intent.CEASE or intent is Intent.HOSTILE:
+        return int(Action.ACKNOWLEDGE_AND_REDIRECT)
+    if intent is Intent.DISPUTE:
+        return int(Action.VALIDATE_THEN_OFFER)
+    if last in (Action.OFFER_PAYMENT_PLAN, Action.VALIDATE_THEN_OFFER) and intent is not Intent.COMMIT:
+        return int(Action.PROPOSE_SETTLEMENT)
+    if intent is Intent.HARDSHIP:
+        return int(Action.OFFER_PAYMENT_PLAN if last is Action.EMPATHETIC_LISTENING else Action.EMPATHETIC_LISTENING)
+    if intent in (Intent.WILLING, Intent.COMMIT):
+        return int(Action.OFFER_PAYMENT_PLAN)
+    if intent is Intent.STALL:
+        return int(Action.GENTLE_URGENCY)
+    return int(Action.ASK_ABOUT_SITUATION)
+
+
+SCRIPTS: dict[str, Callable[[np.ndarray], int]] = {
+    "scripted:linear": linear_script,
+    "scripted:best_practice": best_practice_script,
+}
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """A loaded policy spec: `version` goes into every event, `new_call(seed)` makes each call's policy."""
+
+    spec: str
+    version: str
+    new_call: Callable[[int], CallPolicy]
+
+
+def is_checkpoint_spec(spec: str) -> bool:
+    path = spec.partition("@")[0]
+    return path.endswith(CHECKPOINT_SUFFIXES) or Path(path).is_file()
+
+
+def load_policy(spec: str) -> PolicySource:
+    """The policy a spec names (see the module docstring); a bad spec or checkpoint fails here, before any call."""
+    if spec == "random":
+        return PolicySource(spec, spec, lambda seed: ScriptedPolicy(_uniform(np.random.default_rng(seed))))
+    if spec.startswith("constant:"):
+        action = parse_action(spec.split(":", 1)[1])
+        return PolicySource(spec, spec, lambda seed: ScriptedPolicy(lambda state: int(action)))
+    if spec in SCRIPTS:
+        script = ScriptedPolicy(SCRIPTS[spec])
+        return PolicySource(spec, spec, lambda seed: script)
+    if is_checkpoint_spec(spec):
+        return _checkpoint_source(spec)
+    raise ValueError(
+        f"unknown policy {spec!r}; use a checkpoint (.safetensors or .pt), CHECKPOINT@PLANNER, "
+        f"{', '.join(SCRIPTS)}, constant:NAME or random"
+    )
+
+
+def _uniform(rng: np.random.Generator) -> Callable[[np.ndarray], int]:
+    return lambda state: int(rng.integers(N_ACTIONS))
+
+
+def _checkpoint_source(spec: str) -> PolicySource:
+    path, at, planner_spec = spec.partition("@")
+    version = Path(path).name + at + planner_spec
+    if not planner_spec:
+        from policy.inference import GreedyPolicy
+
+        greedy = GreedyPolicy.load(Path(path), **CHECKPOINT_SPACES)  # stateless: every call shares it
+        return PolicySource(spec, version, lambda seed: greedy)
+    try:
+        from policy.planning import PlanningPolicy, load_planning_policy
+    except ModuleNotFoundError as exc:
+        raise ValueError(f"planning ({planner_spec}) runs the world model in torch: {exc}") from None
+    planning = load_planning_policy(Path(path), planner_spec, **CHECKPOINT_SPACES)
+    # The planner and its world model are shared; each call keeps its own history.
+    return PolicySource(spec, version, lambda seed: PlanningPolicy(planning.planner))

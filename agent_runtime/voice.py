@@ -1,0 +1,110 @@
+"""A call's voice session: one livekit `AgentSession` around one `CallController`, for every voice driver.
+
+The worker (a LiveKit room), the console and the voice simulation all build their session here, so every voice call:
+- answers through the policy (`PolicyLLM`), which words and logs each turn in the controller;
+- reports the framework's per-turn latencies (endpointing and recognition from the user's message, speech synthesis
+  and end to end from the agent's, see `ChatMessage.metrics`) and speech errors to the call's metrics;
+- ends its session once the closing line has been spoken (in a room, the room goes with it);
+- writes exactly one `call_closed` however the session ends: the debtor leaving is a hang-up, the worker stopping or
+  the job being cancelled is `interrupted`, an error the session could not recover from is `error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from livekit.agents import Agent, AgentSession, llm, stt, tts
+from livekit.agents.voice import SpeechHandle
+from livekit.agents.voice.events import CloseEvent, CloseReason, ConversationItemAddedEvent, ErrorEvent
+
+from agent_runtime.call import CallController
+from agent_runtime.contracts.outcome import OutcomeKind
+from agent_runtime.contracts.stages import LatencyStage
+from agent_runtime.policy_llm import PolicyLLM
+
+log = logging.getLogger("agent_runtime.voice")
+
+# Sub-second turns: the VAD closes speech after 0.2 s of silence and the turn ends 0.45 s after the last speech, long
+# enough to bridge the 0.3 s pause between two sentences of one answer (with 0.2 s and the fast fitted-window STT,
+# "Yes, I can do that. Go ahead." was split in two turns and the agent's reply waited out a 2 s false interruption).
+# No preemptive generation: the DST runs once per turn.
+TURN_HANDLING = {
+    "turn_detection": "vad",
+    "interruption": {"mode": "vad"},
+    "preemptive_generation": {"enabled": False},
+    "endpointing": {"min_delay": 0.45},
+}
+INSTRUCTIONS = "The reinforcement-learning policy chooses every reply."
+# ChatMessage.metrics keys (seconds) -> the contract's latency stages, by the message's role
+USER_STAGES = {"end_of_turn_delay": LatencyStage.ENDPOINTING, "transcription_delay": LatencyStage.STT}
+AGENT_STAGES = {"tts_node_ttfb": LatencyStage.TTS_FIRST_BYTE, "e2e_latency": LatencyStage.E2E}
+
+
+class VoiceCall:
+    """The session of one call; `start` it (in a room, or with the session's audio input and output set first), and
+    `aclose` it on the way out (idempotent: the call keeps the first end it got)."""
+
+    def __init__(
+        self,
+        call: CallController,
+        *,
+        vad,
+        stt: stt.STT | None,
+        tts: tts.TTS | None,
+        turn_handling: dict = TURN_HANDLING,
+    ):
+        self.call = call
+        self.session = AgentSession(vad=vad, stt=stt, llm=PolicyLLM(call), tts=tts, turn_handling=turn_handling)
+        self.ended = asyncio.Event()  # set once the call's end is logged
+        self._ending: asyncio.Task | None = None
+        self.session.on("conversation_item_added", self._on_item)
+        self.session.on("error", self._on_error)
+        self.session.on("close", self._on_close)
+
+    async def start(self, **room) -> None:
+        """Start the session: `room=` and `room_options=` for a LiveKit room; otherwise set the session's audio
+        input and output first."""
+        await self.session.start(Agent(instructions=INSTRUCTIONS), **room)
+
+    async def open(self) -> tuple[str, SpeechHandle]:
+        """Open the call and speak its opening line; the handle completes when it has played."""
+        opening = await self.call.open()
+        return opening, self.session.say(opening)
+
+    def _on_item(self, event: ConversationItemAddedEvent) -> None:
+        item = event.item
+        if not isinstance(item, llm.ChatMessage):
+            return
+        stages = USER_STAGES if item.role == "user" else AGENT_STAGES
+        for key, stage in stages.items():
+            if (seconds := (item.metrics or {}).get(key)) is not None:
+                self.call.record_latency(stage, seconds * 1000)
+        if item.role == "assistant" and self.call.ended:
+            self.session.shutdown(drain=False)  # the closing line has been spoken: nothing more to say or hear
+
+    def _on_error(self, event: ErrorEvent) -> None:
+        kind = getattr(event.error, "type", "session_error")
+        component = {"llm_error": "policy"}.get(kind, kind.removesuffix("_error"))
+        log.warning("%s error in call %s: %s", component, self.call.call_id, event.error)
+        self.call.record_error(component)
+
+    def _on_close(self, event: CloseEvent) -> None:
+        self._ending = asyncio.create_task(self._end(event))
+
+    async def _end(self, event: CloseEvent) -> None:
+        if event.reason is CloseReason.PARTICIPANT_DISCONNECTED:
+            await self.call.hang_up()
+        elif event.reason is CloseReason.ERROR:
+            await self.call.close(OutcomeKind.ERROR, reason=str(event.error))
+        else:
+            await self.call.close(OutcomeKind.INTERRUPTED, reason=f"session closed: {event.reason.value}")
+        self.ended.set()
+
+    async def aclose(self, reason: str = "session closed") -> None:
+        """Close the session and make sure the call's end is logged."""
+        await self.session.aclose()
+        if self._ending is not None:
+            await self._ending
+        await self.call.close(OutcomeKind.INTERRUPTED, reason=reason)
+        self.ended.set()

@@ -1,0 +1,86 @@
+"""Simulated debtors on the phone: a seeded debtor talks to the agent's own `CallController`, in text.
+
+The debtor of seed `s` is the one `DebtorEnv.reset(seed=s)` draws (the same generator, the same draws in the same
+order), so a simulated call and a training episode of the same seed meet the same person. The controller owns the
+call and its events; the debtor only supplies the words. `simulate --text`, `training.call_log` and the demo run
+their calls through `talk`; the voice simulation speaks the same debtor's words through the audio path instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent_runtime.call import CallController
+from agent_runtime.contracts.events import TurnEvent
+from agent_runtime.contracts.facts import CallFacts
+from agent_runtime.contracts.stages import LatencyStage
+from agent_runtime.engine import Decision
+from agent_runtime.nlg import describe_terms
+from simulator.debtor import Reply, SimulatedDebtor
+from simulator.personas import DebtorTraits, Persona, sample_debtor
+
+
+@dataclass(frozen=True)
+class SimulatedDebtorCall:
+    """Who is called: the debtor's hidden traits, the call facts the agent gets, and the debtor who answers."""
+
+    seed: int
+    traits: DebtorTraits
+    facts: CallFacts
+    debtor: SimulatedDebtor
+
+
+def simulated_debtor(seed: int, persona: Persona | None = None, stt_noise: float = 0.0) -> SimulatedDebtorCall:
+    rng = np.random.default_rng(seed)
+    traits, facts = sample_debtor(rng, persona)
+    return SimulatedDebtorCall(seed, traits, facts, SimulatedDebtor(traits, facts.balance, rng, stt_noise))
+
+
+def decision_of(event: TurnEvent) -> Decision:
+    """What the debtor reacts to: the executed strategy and its concrete terms, as the turn event recorded them."""
+    return Decision(event.proposed_action, event.executed_action, event.guard_rule, event.offer)
+
+
+def describe_turn(event: TurnEvent) -> str:
+    """`[strategy, guard rule]` of one turn, for transcripts."""
+    strategy = event.executed_action.label if event.executed_action is not None else "close"
+    return strategy + (f", guard {event.guard_rule.value}" if event.guard_rule else "")
+
+
+def describe_reading(event: TurnEvent) -> str:
+    """What the DST read from the debtor's words (the demo's explanation)."""
+    if not event.user_text.strip():
+        return "(hung up)"
+    reading = event.dst
+    amount = f"${reading.amount:,.0f}" if reading.amount is not None else "-"
+    flags = ",".join(sorted(f.value for f in reading.flags)) or "-"
+    period = reading.period.value if reading.period else "-"
+    return f"{reading.intent.value} sentiment {reading.sentiment:+.2f} amount {amount} period {period} flags {flags}"
+
+
+def heard_line(reply: Reply) -> str:
+    return f"debtor: {reply.text}" + (" [hangs up]" if reply.hang_up else "")
+
+
+async def talk(call: CallController, debtor: SimulatedDebtor, *, explain: bool = False) -> list[str]:
+    """Run the call in text until it ends; the transcript (with the DST's reading of every debtor line and the offer
+    terms when `explain`). No timings in it: the same seed gives the same transcript."""
+    lines = [f"agent : {await call.open()}"]
+    heard = debtor.opening()
+    while True:
+        lines.append(heard_line(heard))
+        reply = await call.respond(heard.text, hang_up=heard.hang_up)
+        event = reply.event
+        # No audio: the debtor's last word to the agent's first is the engine's time (DST, policy, guard, NLG).
+        call.record_latency(LatencyStage.E2E, event.latencies_ms[LatencyStage.ENGINE])
+        if explain:
+            lines.append(f"  DST : {describe_reading(event)}")
+        if reply.text:
+            lines.append(f"agent : [{describe_turn(event)}] {reply.text}")
+        if explain and event.offer is not None:
+            lines.append(f"  offer: {event.offer.kind.value}, {describe_terms(event.offer)}")
+        if reply.ends_call:
+            return lines
+        heard = debtor.respond(decision_of(event))
