@@ -195,9 +195,13 @@ class CallController:
             await self.respond("", hang_up=True)
 
     async def close(self, kind: OutcomeKind, reason: str | None = None) -> None:
-        """End a call the agent's side cut short (`interrupted`, `error`); a call that already ended keeps its end.
-        Safe to call on every way out: at most one call_closed is ever written."""
-        if not self._opened or self.ended:
+        """End a call the agent's side cut short (`interrupted`, `error`); a call that already ended keeps its end
+        (and its call_closed is written now if a cancellation stopped that). Safe to call on every way out: exactly
+        one call_closed is written for an opened call."""
+        if not self._opened or self._closed:
+            return
+        if self.ended:
+            await self._close_log()
             return
         self.engine.cut_short(kind)
         await self._close_log(reason)

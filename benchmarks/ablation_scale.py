@@ -1,5 +1,5 @@
 """Jobs per minute on Ray with 1 and 2 workers (a real local Ray cluster each time), the same training job as the
-ablation grid. `python benchmarks/ablation_scale.py [--jobs 6] [--episodes 150]`
+ablation grid. `python -m benchmarks.ablation_scale [--jobs 6] [--episodes 150]`
 
 Writes results/ablation_scale.json, together with the wall time of the default grid if runs/ablation_default holds
 its report (`python -m training.ablation --seeds 5 --workers 2 --out runs/ablation_default`).
@@ -72,7 +72,7 @@ def main() -> None:
                 name: round(c["wall_seconds"]["mean"], 1) for name, c in grid["cells"].items()
             },
         }
-    report["command"] = f"python benchmarks/ablation_scale.py --jobs {args.jobs} --episodes {args.episodes}"
+    report["command"] = f"python -m benchmarks.ablation_scale --jobs {args.jobs} --episodes {args.episodes}"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))

@@ -1,4 +1,4 @@
-"""Baselines on the held-out evaluation seeds: `python benchmarks/baselines.py [--episodes 2000]`.
+"""Baselines on the held-out evaluation seeds: `python -m benchmarks.baselines [--episodes 2000]`.
 
 Uniform random, every constant action, both scripts and the oracle; success, recovery and mean return, overall
 and per persona. Writes results/baselines.json and prints a Markdown table (the README's).

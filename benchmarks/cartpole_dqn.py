@@ -1,6 +1,6 @@
 """DQN correctness on a public benchmark: CartPole-v1 within 100k steps, greedy return over 100 episodes, 3 seeds.
 
-    python benchmarks/cartpole_dqn.py [--seeds 0 1 2] [--steps 100000] [--workers 2]
+    python -m benchmarks.cartpole_dqn [--seeds 0 1 2] [--steps 100000] [--workers 2]
 
 During training a 10-episode greedy check every 10 episodes keeps the best weights (`best.pt`: what the run
 reached within the budget); both those and the final weights are then scored on 100 fresh episodes (seeds from
@@ -81,7 +81,7 @@ def main() -> None:
         "final_weights_per_seed": dict(zip(seeds, final, strict=True)),
         "final_weights": mean_ci(final),
         "wall_seconds": [r["summary"]["wall_seconds"] for r in results],
-        "command": f"python benchmarks/cartpole_dqn.py --seeds {' '.join(seeds)} --steps {args.steps}",
+        "command": f"python -m benchmarks.cartpole_dqn --seeds {' '.join(seeds)} --steps {args.steps}",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,7 +1,7 @@
 """The claim the project stands on: does DDQ(K=5) reach the target success rate in at most half the real
 episodes DQN needs? Same budget, same validation seeds, >= 5 seeds each, 95 % CIs.
 
-    python benchmarks/ddq_vs_dqn.py [--seeds 0 1 2 3 4] [--episodes 1000] [--eval-every 25] [--workers 2]
+    python -m benchmarks.ddq_vs_dqn [--seeds 0 1 2 3 4] [--episodes 1000] [--eval-every 25] [--workers 2]
 
 Writes results/ddq_vs_dqn.json and results/ddq_vs_dqn.png (validation success rate against real episodes,
 mean and 95 % band over seeds, both algorithms). A run that never reaches the target counts as the budget
@@ -81,7 +81,7 @@ def main() -> None:
     report["claim_holds"] = ddq <= 0.5 * dqn
     report["episodes_to_target_test"] = compare(*to_target.values())
     report["command"] = (
-        f"python benchmarks/ddq_vs_dqn.py --seeds {' '.join(map(str, args.seeds))} "
+        f"python -m benchmarks.ddq_vs_dqn --seeds {' '.join(map(str, args.seeds))} "
         f"--episodes {args.episodes} --eval-every {args.eval_every} --k {args.k}"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""DST throughput, single-threaded and uncached: `python benchmarks/dst_speed.py [--repeats 30]`.
+"""DST throughput, single-threaded and uncached: `python -m benchmarks.dst_speed [--repeats 30]`.
 
 Reads the held-out utterances (clean and STT-style) repeatedly and prints utterances/s as JSON.
 """

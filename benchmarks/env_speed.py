@@ -1,4 +1,4 @@
-"""Debtor-simulator throughput, with the DST cache on and off: `python benchmarks/env_speed.py [--steps 50000]`.
+"""Debtor-simulator throughput, with the DST cache on and off: `python -m benchmarks.env_speed [--steps 50000]`.
 
 Runs a uniform-random policy (text generation and DST in the loop) on one core and prints env steps/s as JSON.
 Also reports how often the DST read the simulated debtor's intent correctly.

@@ -1,4 +1,4 @@
-"""Policy inference latency on CPU: `python benchmarks/inference_latency.py [--checkpoint PATH] [--calls 20000]`.
+"""Policy inference latency on CPU: `python -m benchmarks.inference_latency [--checkpoint PATH] [--calls 20000]`.
 
 Times `GreedyPolicy.act(state)` on real simulator states, one call at a time, and prints p50/p99/max in
 microseconds as JSON. Without --checkpoint it saves an untrained network of the default size first.

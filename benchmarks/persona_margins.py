@@ -1,8 +1,8 @@
 """Paired margins of policies over the best constant action, per persona, on a large sample of diagnostic seeds.
 
-    python benchmarks/persona_margins.py [CHECKPOINT ...] [--episodes 20000] [--seed 500000] [--workers 2]
+    python -m benchmarks.persona_margins [CHECKPOINT ...] [--episodes 20000] [--seed 500000] [--workers 2]
 
-The held-out check of benchmarks/policy_quality.py has 2,000 calls, about 500 per persona. Where a policy and the
+The held-out check of training.policy_quality has 2,000 calls, about 500 per persona. Where a policy and the
 best constant lie within a few thousandths of each other (cooperative debtors), that sample cannot tell a tie from a
 loss. This scores each policy (default: the committed checkpoint) and every constant action on the same debtors (a
 seed gives the same debtor whatever the policy) from DIAGNOSTIC_SEED_START, a range that neither training,
@@ -75,7 +75,7 @@ def main() -> None:
                 + ", ".join(f"{k} {v['calls']}: {v['share_of_mean']:+.4f}" for k, v in m["breakdown"].items())
                 + ")"
             )
-    command = "python benchmarks/persona_margins.py " + " ".join(args.checkpoints)
+    command = "python -m benchmarks.persona_margins " + " ".join(args.checkpoints)
     report["command"] = f"{command} --episodes {args.episodes} --seed {args.seed}"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

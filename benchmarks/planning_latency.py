@@ -1,6 +1,6 @@
 """Decision time of the planners over each world model on CPU (goal: p95 <= 20 ms per decision).
 
-    python benchmarks/planning_latency.py [--calls 40] [--planners tree:1 tree:2 tree:3 rollout:3 tree:2+fallback]
+    python -m benchmarks.planning_latency [--calls 40] [--planners tree:1 tree:2 tree:3 rollout:3 tree:2+fallback]
 
 For each world-model kind a checkpoint is assembled from the committed Q-network and a freshly built world model of
 that kind (the cost of a forward pass does not depend on the weights), then `--calls` simulated calls on validation
@@ -67,7 +67,7 @@ def main() -> None:
     report = {
         "goal_p95_ms": GOAL_P95_MS,
         "torch_threads": 1,
-        "command": f"python benchmarks/planning_latency.py --calls {args.calls} --planners {' '.join(args.planners)}",
+        "command": f"python -m benchmarks.planning_latency --calls {args.calls} --planners {' '.join(args.planners)}",
         "results": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 policy against the simulator (text mode, as events), replay-train DDQ on those logs from the same checkpoint, and
 compare both on the held-out evaluation seeds (2,000 calls, paired by seed, 95 % CIs).
 
-    python benchmarks/replay_improvement.py [--start-episodes 300] [--calls 2000] [--epsilon 0.2] [--updates 20000]
+    python -m benchmarks.replay_improvement [--start-episodes 300] [--calls 2000] [--epsilon 0.2] [--updates 20000]
 
 Writes results/replay_improvement.json. Also reports how fast `training.replay` reads the events file.
 """
@@ -90,7 +90,7 @@ def main() -> None:
         "improved": bool(mean_ci(success_gain)["low"] > 0),
         "events_read_per_second": round(data.events / read_seconds),
         "held_out_episodes": EVAL_EPISODES,
-        "command": f"python benchmarks/replay_improvement.py --start-episodes {args.start_episodes} --calls "
+        "command": f"python -m benchmarks.replay_improvement --start-episodes {args.start_episodes} --calls "
         f"{args.calls} --epsilon {args.epsilon} --updates {args.updates} --seed {args.seed}",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

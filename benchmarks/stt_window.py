@@ -1,6 +1,6 @@
 """Speech recognition with Whisper's full 30-second window vs a window fitted to the utterance (tiny.en, int8).
 
-    python benchmarks/stt_window.py [--limit N] [--floors 10 5 3] [--voice en-gb]
+    python -m benchmarks.stt_window [--limit N] [--floors 10 5 3] [--voice en-gb]
 
 Every held-out DST utterance (data/dst/heldout.jsonl, never used in training) is synthesised with espeak-ng and
 transcribed by each path. Reported per path: seconds per utterance (mean, p50, p95), word error rate against the
@@ -73,7 +73,7 @@ def main() -> None:
         "utterances": len(rows),
         "voice": args.voice,
         "mean_audio_seconds": round(float(np.mean([len(a) for a in audio]) / 16_000), 2),
-        "command": "python benchmarks/stt_window.py"
+        "command": "python -m benchmarks.stt_window"
         + (f" --limit {args.limit}" if args.limit else "")
         + f" --floors {' '.join(f'{f:g}' for f in args.floors)} --voice {args.voice}",
         "paths": results,

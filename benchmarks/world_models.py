@@ -1,7 +1,7 @@
 """Which world models and planners help? DDQ(K=5) with every world model against the mlp one and against DQN,
 then decision-time planners on each trained checkpoint against no planning. Measured, not claimed.
 
-    python benchmarks/world_models.py [--seeds 5] [--episodes 1000] [--planner-episodes 300] [--workers 2]
+    python -m benchmarks.world_models [--seeds 5] [--episodes 1000] [--planner-episodes 300] [--workers 2]
 
 1. Training (through the shared runner and the ablation's study code): DQN and DDQ(K=5) with each world model,
    `--seeds` seeds each, the same real-episode budget; final validation success and recovery, episodes to the
@@ -176,7 +176,7 @@ def main() -> None:
         f"episodes to target {dqn['episodes_to_target']['mean']:.0f}"
     )
     report = {
-        "command": f"python benchmarks/world_models.py --seeds {args.seeds} --episodes {args.episodes} "
+        "command": f"python -m benchmarks.world_models --seeds {args.seeds} --episodes {args.episodes} "
         f"--planner-episodes {args.planner_episodes}",
         "held_out_seed_start": EVAL_SEED_START,
         "verdicts": verdicts,

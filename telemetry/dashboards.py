@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from agent_runtime.settings import load_settings
 
 DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
 FOLDER_UID, FOLDER_TITLE = "debt-agent", "Debt-collection agent"
@@ -253,7 +254,8 @@ def main() -> None:
         for path in export(args.dir):
             print(path)
     else:
-        for uid in push(args.url, os.environ.get("GRAFANA_TOKEN")):
+        token = load_settings().grafana_token
+        for uid in push(args.url, token.get_secret_value() if token else None):
             print(f"pushed {uid}")
 
 

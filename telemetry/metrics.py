@@ -8,7 +8,6 @@ Batch jobs push to a Pushgateway when `PUSHGATEWAY_URL` is set; the runtime serv
 
 from __future__ import annotations
 
-import os
 from collections import deque
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
@@ -117,7 +116,7 @@ class TrainingMetrics:
         self.registry = registry or CollectorRegistry()
         self.run = {name: str(run.get(name, "")) for name in RUN_LABELS}
         self.simulated = simulated
-        self.pushgateway = pushgateway if pushgateway is not None else os.environ.get("PUSHGATEWAY_URL")
+        self.pushgateway = pushgateway  # None or "": nothing is pushed
         self.push_every = push_every
         self._window: deque[tuple[float, float | None, float | None]] = deque(maxlen=ROLLING_EPISODES)
         labels = list(RUN_LABELS)

@@ -144,3 +144,25 @@ async def test_the_calls_metrics_come_from_its_controller():
     assert value("agent_stage_latency_seconds_count", {"stage": "engine"}) == len(turns)
     assert value("agent_stage_latency_seconds_count", {"stage": "e2e"}) == len(turns)
     assert value("agent_open_calls") == 0
+
+
+async def test_a_call_cancelled_between_its_last_turn_and_its_close_still_closes_once(constant_call, sink):
+    """A stop signal can cancel the driver while the closing turn's event is being written; the driver's cleanup
+    (`close`) then writes the call_closed that the closing rule did not get to."""
+
+    class Cancelling(Collected):
+        async def add(self, event) -> None:
+            await super().add(event)
+            if isinstance(event, TurnEvent) and event.ends_call:
+                raise asyncio.CancelledError
+
+    cancelling = Cancelling()
+    call = constant_call(Action.EMPATHETIC_LISTENING, sinks=(sink, cancelling))
+    await call.open()
+    with pytest.raises(asyncio.CancelledError):
+        await call.respond("stop calling me")
+    assert sink.closed() == []
+    await call.close(OutcomeKind.INTERRUPTED, reason="stopped")
+    await call.close(OutcomeKind.INTERRUPTED)
+    (closed,) = sink.closed()
+    assert closed.outcome.kind is OutcomeKind.CEASE and closed.reason is None

@@ -12,7 +12,6 @@ than the policy's are refused with a clear message.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from policy.metadata import CheckpointMetadata, WorldModelMetadata
 from training.evaluate import greedy_evaluator
 from training.run_outputs import MetricsWriter, write_summary
 from training.runs import VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
+from training.train import training_metrics
 
 
 @dataclass
@@ -144,23 +144,6 @@ def load_transitions(path: Path, progress: bool = False) -> Transitions:
     return data
 
 
-def replay_metrics(args: Args):
-    """Evaluation metrics pushed to the Pushgateway when PUSHGATEWAY_URL is set (events carry no persona label)."""
-    url = os.environ.get("PUSHGATEWAY_URL")
-    if not url:
-        return None
-    from telemetry.metrics import TrainingMetrics
-
-    labels = {
-        "algo": f"replay-{args.algo}",
-        "seed": args.seed,
-        "k": args.k if args.algo == "ddq" else 0,
-        "real_ratio": args.real_ratio if args.algo == "ddq" else 1.0,
-        "world_model": "mlp" if args.algo == "ddq" else "none",
-    }
-    return TrainingMetrics(labels, simulated=False, pushgateway=url)
-
-
 INHERITED = ("hidden", "gamma", "advantage_learning")
 
 
@@ -201,7 +184,16 @@ def run(args: Args) -> RunSummary:
     def greedy(state: np.ndarray) -> int:
         return int(learner.q_values(state).argmax())
 
-    telemetry = replay_metrics(args)
+    ddq = args.algo == "ddq"  # events carry no persona, so the run's metrics have no persona label
+    telemetry = training_metrics(
+        f"replay-{args.algo}",
+        args.seed,
+        args.k if ddq else 0,
+        args.real_ratio if ddq else 1.0,
+        "mlp" if ddq else "none",
+        simulated=False,
+        pushgateway=None,
+    )
 
     def record_eval(updates: int) -> dict:
         evaluation = {"kind": "eval", "real_episodes": data.calls, "real_steps": updates, **evaluate(greedy)}

