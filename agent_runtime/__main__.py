@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -22,8 +21,9 @@ def serve_worker_metrics(port: int, folder: Path | None) -> None:
     """/metrics for the worker's job processes: each writes its own files in one folder, this process sums them.
     The folder must be in the environment before any process imports prometheus_client."""
     folder = folder or Path(tempfile.gettempdir()) / f"agent-metrics-{port}"
-    shutil.rmtree(folder, ignore_errors=True)  # counters of an earlier run would be summed in
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):  # an earlier run's counters would be summed in
+        stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     from telemetry.exporter import serve_metrics
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.policy_source import DEFAULT_POLICY
 
-STT_BACKENDS = ("whisper", "openai")
-TTS_BACKENDS = ("espeak", "piper", "openai")
+BACKENDS = {"stt_backend": ("whisper", "openai"), "tts_backend": ("espeak", "piper", "openai")}
 
 
 class Settings(BaseSettings):
@@ -67,18 +66,12 @@ class Settings(BaseSettings):
     pushgateway_url: str | None = Field(None, description="trainers push their metrics to this Pushgateway")
     grafana_token: SecretStr | None = Field(None, description="API token for `telemetry.dashboards push`")
 
-    @field_validator("stt_backend")
+    @field_validator("stt_backend", "tts_backend")
     @classmethod
-    def _known_stt(cls, value: str) -> str:
-        if value not in STT_BACKENDS:
-            raise ValueError(f"{value!r}: choose one of {', '.join(STT_BACKENDS)}")
-        return value
-
-    @field_validator("tts_backend")
-    @classmethod
-    def _known_tts(cls, value: str) -> str:
-        if value not in TTS_BACKENDS:
-            raise ValueError(f"{value!r}: choose one of {', '.join(TTS_BACKENDS)}")
+    def _known_backend(cls, value: str, info: ValidationInfo) -> str:
+        choices = BACKENDS[info.field_name]
+        if value not in choices:
+            raise ValueError(f"{value!r}: choose one of {', '.join(choices)}")
         return value
 
     @field_validator("events_mqtt_url")

@@ -31,7 +31,7 @@ from agent_runtime.policy_source import DEFAULT_POLICY, load_policy
 from agent_runtime.services import CallServices, event_outbox
 from agent_runtime.settings import load_settings
 from simulator.calls import simulated_debtor, talk
-from simulator.personas import PERSONAS, SIMULATION_EPOCH
+from simulator.personas import PERSONAS
 
 
 def write_wav(path: Path, pcm: np.ndarray) -> None:
@@ -113,18 +113,9 @@ async def run(args: argparse.Namespace) -> dict:
 
         async def one_call(index: int) -> None:
             persona = PERSONAS[index % len(PERSONAS)] if args.one_per_persona else None
-            seed = args.seed + index
-            who = simulated_debtor(seed, persona)
+            who = simulated_debtor(args.seed + index, persona)
             prefix, turns = ("sim" if voice is None else "voice"), TurnRecord(args.pace)
-            call = services.new_call(
-                who.facts,
-                today=SIMULATION_EPOCH,
-                channel="simulated",
-                call_id=f"{prefix}-{args.seed}-{index}",
-                seed=seed,
-                persona=who.traits.persona.value,
-                sinks=(turns,),
-            )
+            call = who.controller(services, f"{prefix}-{args.seed}-{index}", sinks=(turns,))
             try:
                 if voice is None:
                     lines = await talk(call, who.debtor, explain=args.explain)

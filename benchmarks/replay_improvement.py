@@ -30,7 +30,9 @@ from training.train import run as train
 
 
 def held_out(checkpoint: Path) -> dict:
-    return evaluate_named(str(checkpoint), EVAL_EPISODES, EVAL_SEED_START, per_episode=True)
+    result = evaluate_named(str(checkpoint), EVAL_EPISODES, EVAL_SEED_START, per_episode=True)
+    del result["episode_personas"]  # the same seeds, so the same personas, for both checkpoints
+    return result
 
 
 def main() -> None:

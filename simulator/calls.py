@@ -18,8 +18,9 @@ from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.engine import Decision
 from agent_runtime.nlg import describe_terms
+from agent_runtime.services import CallServices
 from simulator.debtor import Reply, SimulatedDebtor
-from simulator.personas import DebtorTraits, Persona, sample_debtor
+from simulator.personas import SIMULATION_EPOCH, DebtorTraits, Persona, sample_debtor
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,15 @@ class SimulatedDebtorCall:
     traits: DebtorTraits
     facts: CallFacts
     debtor: SimulatedDebtor
+
+    def controller(self, services: CallServices, call_id: str, **options) -> CallController:
+        """The agent's call to this debtor, as the process's services build every call: on the simulation's
+        calendar, seeded by the debtor's seed, with the hidden persona recorded (never shown to the policy)."""
+        persona = self.traits.persona.value
+        return services.new_call(
+            self.facts, today=SIMULATION_EPOCH, channel="simulated", call_id=call_id, seed=self.seed, persona=persona,
+            **options,
+        )
 
 
 def simulated_debtor(seed: int, persona: Persona | None = None, stt_noise: float = 0.0) -> SimulatedDebtorCall:

@@ -3,8 +3,9 @@ from datetime import date
 import pytest
 
 from agent_runtime.call import CallController
-from agent_runtime.contracts.actions import Action
+from agent_runtime.contracts.actions import ACTION_SET_VERSION, Action
 from agent_runtime.contracts.facts import CallFacts
+from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.nlg import TemplateNLG
 from agent_runtime.policy_source import load_policy
@@ -34,5 +35,33 @@ def constant_call(facts, tracker):
     def make(action: Action, **options) -> CallController:
         policy = load_policy(f"constant:{action.label}")
         return CallController(facts, policy, tracker, TemplateNLG(seed=0), date(2026, 1, 5), **options)
+
+    return make
+
+
+@pytest.fixture
+def debtor_checkpoint(tmp_path):
+    """make(name, poison=None, **metadata): a small debtor Q-network saved as NAME (.pt, with its .safetensors twin);
+    `poison` goes into one weight (NaN or inf), metadata fields override the matching ones."""
+    import torch
+
+    from policy.checkpoint import save_checkpoint
+    from policy.dqn import DQNConfig, QLearner
+    from policy.metadata import CheckpointMetadata
+
+    def make(name: str = "c.pt", poison: float | None = None, **metadata):
+        torch.manual_seed(0)
+        weights = QLearner(STATE_SIZE, 9, DQNConfig(hidden=(16,))).q_network.state_dict()
+        if poison is not None:
+            weights["net.0.weight"][3, 5] = poison
+        fields = {
+            "algorithm": "dqn",
+            "hyperparameters": {},
+            "obs_spec_version": STATE_SPEC_VERSION,
+            "action_set_version": ACTION_SET_VERSION,
+            "obs_size": STATE_SIZE,
+            "n_actions": 9,
+        }
+        return save_checkpoint(tmp_path / name, CheckpointMetadata(**(fields | metadata)), weights)
 
     return make

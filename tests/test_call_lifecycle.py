@@ -15,7 +15,6 @@ from agent_runtime.policy_source import load_policy
 from agent_runtime.services import CallServices
 from agent_runtime.voice import VoiceCall
 from simulator.calls import simulated_debtor, talk
-from simulator.personas import SIMULATION_EPOCH
 from telemetry.metrics import RuntimeMetrics
 
 
@@ -132,7 +131,7 @@ async def test_the_calls_metrics_come_from_its_controller():
     services = CallServices(load_policy("scripted:best_practice"), DialogueStateTracker(), RuntimeMetrics(registry))
     events = Collected()
     who = simulated_debtor(11)
-    call = services.new_call(who.facts, today=SIMULATION_EPOCH, channel="simulated", sinks=(events,))
+    call = who.controller(services, "metrics-call", sinks=(events,))
     await talk(call, who.debtor)
     value = registry.get_sample_value
     turns = [e for e in events if isinstance(e, TurnEvent)]

@@ -5,37 +5,18 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
-from agent_runtime.contracts.actions import ACTION_SET_VERSION, Action
-from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
+from agent_runtime.contracts.actions import Action
+from agent_runtime.contracts.state import STATE_SIZE
 from agent_runtime.policy_source import load_policy
-from policy.checkpoint import save_checkpoint
-from policy.dqn import DQNConfig, QLearner
-from policy.metadata import CheckpointError, CheckpointMetadata
+from policy.metadata import CheckpointError
 from policy.portable import portable_path
 
 COMMITTED = "checkpoints/debtor_policy.safetensors"
 
 
-def _checkpoint(tmp_path, name: str = "c.pt", poison: float | None = None):
-    torch.manual_seed(0)
-    weights = QLearner(STATE_SIZE, 9, DQNConfig(hidden=(16,))).q_network.state_dict()
-    if poison is not None:
-        weights["net.0.weight"][3, 5] = poison
-    metadata = CheckpointMetadata(
-        algorithm="dqn",
-        hyperparameters={},
-        obs_spec_version=STATE_SPEC_VERSION,
-        action_set_version=ACTION_SET_VERSION,
-        obs_size=STATE_SIZE,
-        n_actions=9,
-    )
-    return save_checkpoint(tmp_path / name, metadata, weights)
-
-
-def test_every_save_writes_a_torch_free_twin_that_acts_identically(tmp_path):
-    path = _checkpoint(tmp_path)
+def test_every_save_writes_a_torch_free_twin_that_acts_identically(debtor_checkpoint):
+    path = debtor_checkpoint()
     twin = portable_path(path)
     assert twin.is_file()
     states = np.random.default_rng(0).uniform(-1, 1, (20, STATE_SIZE)).astype(np.float32)
@@ -59,8 +40,8 @@ def test_the_committed_policy_loads_and_acts_without_torch():
 
 
 @pytest.mark.parametrize("poison", [float("nan"), float("inf"), float("-inf")])
-def test_a_checkpoint_with_non_finite_weights_is_refused_in_either_format(tmp_path, poison):
-    path = _checkpoint(tmp_path, poison=poison)
+def test_a_checkpoint_with_non_finite_weights_is_refused_in_either_format(debtor_checkpoint, poison):
+    path = debtor_checkpoint(poison=poison)
     for spec in (path, portable_path(path)):
         with pytest.raises(CheckpointError, match=r"q_network weights contain NaN or inf \(net\.0\.weight\)"):
             load_policy(str(spec))

@@ -2,19 +2,16 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime
 
 import pexpect
-import torch
 
-from agent_runtime.contracts.actions import ACTION_SET_VERSION, Action
+from agent_runtime.contracts.actions import Action
 from agent_runtime.contracts.outcome import OutcomeKind
-from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
 from agent_runtime.events.store import read_events
 from agent_runtime.nlg import STRATEGIES
-from policy.checkpoint import save_checkpoint
-from policy.dqn import DQNConfig, QLearner
-from policy.metadata import CheckpointMetadata
+from tests.services import free_port
 
 
 def _run(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -31,21 +28,8 @@ def test_dev_and_start_without_a_livekit_url_fail_clearly():
         assert "LIVEKIT_URL" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_mismatched_policy_checkpoint_fails_at_start_not_mid_call(tmp_path):
-    torch.manual_seed(0)
-    learner = QLearner(STATE_SIZE, 9, DQNConfig(hidden=(8,)))
-    stale = save_checkpoint(
-        tmp_path / "stale.pt",
-        CheckpointMetadata(
-            algorithm="dqn",
-            hyperparameters={},
-            obs_spec_version="state.v0",
-            action_set_version=ACTION_SET_VERSION,
-            obs_size=STATE_SIZE,
-            n_actions=9,
-        ),
-        learner.q_network.state_dict(),
-    )
+def test_a_mismatched_policy_checkpoint_fails_at_start_not_mid_call(tmp_path, debtor_checkpoint):
+    stale = debtor_checkpoint("stale.pt", obs_spec_version="state.v0")
     env = {"PATH": "/usr/bin:/bin", "LIVEKIT_URL": "ws://127.0.0.1:9", "POLICY_CHECKPOINT": str(stale)}
     result = _run("start", env=env)
     assert result.returncode == 2 and "obs_spec_version" in result.stderr and "state.v0" in result.stderr
@@ -69,7 +53,7 @@ def test_settings_are_checked_at_start():
     assert console.returncode == 2 and "set CALL_FACTS" in console.stderr
 
 
-def _console(tmp_path, facts) -> pexpect.spawn:
+def _console(tmp_path, facts, metrics_port: int | None = None) -> pexpect.spawn:
     """`console --text` needs libportaudio2 (infra/apt-runtime.txt) and a terminal, hence pexpect."""
     call_facts = facts.model_copy(update={"timezone": _midday_timezone()}).model_dump_json()
     env = {
@@ -79,6 +63,8 @@ def _console(tmp_path, facts) -> pexpect.spawn:
         "POLICY_CHECKPOINT": "constant:empathetic_listening",
         "EVENTS_DB": str(tmp_path / "events.db"),
     }
+    if metrics_port:
+        env |= {"METRICS_PORT": str(metrics_port), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
     console = pexpect.spawn(
         sys.executable,
         ["-m", "agent_runtime", "console", "--text", "--log-level", "warn"],
@@ -102,9 +88,15 @@ def _stop(console: pexpect.spawn) -> None:
         console.terminate(force=True)
 
 
-def test_console_answers_a_typed_line_and_ctrl_c_closes_the_call_as_interrupted(tmp_path, facts):
-    console = _console(tmp_path, facts)
-    _stop(console)
+def test_console_answers_a_typed_line_serves_its_metrics_and_ctrl_c_closes_the_call_as_interrupted(tmp_path, facts):
+    port = free_port()
+    console = _console(tmp_path, facts, metrics_port=port)
+    try:
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    finally:
+        _stop(console)
+    assert 'agent_actions_total{action="empathetic_listening",intent="hardship"} 1.0' in metrics
+    assert 'agent_stage_latency_seconds_count{stage="engine"} 1.0' in metrics
     events = list(read_events(tmp_path / "events.db"))
     (turn,) = [event for event in events if event.type == "turn"]
     assert turn.user_text == "I lost my job and I cannot pay right now"
@@ -132,19 +124,8 @@ def test_console_call_that_ended_stays_ended(tmp_path, facts):
     assert closed.outcome.kind is OutcomeKind.CEASE and closed.outcome.do_not_contact
 
 
-def test_a_checkpoint_with_nan_weights_fails_at_start(tmp_path):
-    torch.manual_seed(0)
-    weights = QLearner(STATE_SIZE, 9, DQNConfig(hidden=(8,))).q_network.state_dict()
-    weights["net.2.bias"][4] = float("nan")
-    metadata = CheckpointMetadata(
-        algorithm="dqn",
-        hyperparameters={},
-        obs_spec_version=STATE_SPEC_VERSION,
-        action_set_version=ACTION_SET_VERSION,
-        obs_size=STATE_SIZE,
-        n_actions=9,
-    )
-    poisoned = save_checkpoint(tmp_path / "nan.pt", metadata, weights).with_suffix(".safetensors")
+def test_a_checkpoint_with_nan_weights_fails_at_start(debtor_checkpoint):
+    poisoned = debtor_checkpoint("nan.pt", poison=float("nan")).with_suffix(".safetensors")
     env = {"PATH": "/usr/bin:/bin", "LIVEKIT_URL": "ws://127.0.0.1:9", "POLICY_CHECKPOINT": str(poisoned)}
     result = _run("start", env=env)
     assert result.returncode == 2 and "NaN or inf" in result.stderr and "Traceback" not in result.stderr

@@ -28,7 +28,6 @@ from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.policy_source import CallPolicy, PolicySource, load_policy
 from agent_runtime.services import CallServices, event_outbox
 from simulator.calls import simulated_debtor, talk
-from simulator.personas import SIMULATION_EPOCH
 from telemetry.metrics import RuntimeMetrics
 
 CLOCK_START = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
@@ -83,14 +82,8 @@ async def log_calls(args: Args) -> int:
         for i in tqdm(range(args.calls), desc="calls", unit="call"):
             seed = args.seed + i
             who = simulated_debtor(seed, stt_noise=args.stt_noise)
-            call = services.new_call(
-                who.facts,
-                today=SIMULATION_EPOCH,
-                channel="simulated",
-                call_id=f"sim-{seed}",
-                seed=seed,
-                clock=simulated_clock(CLOCK_START + timedelta(minutes=seed)),
-                persona=who.traits.persona.value,
+            call = who.controller(
+                services, f"sim-{seed}", clock=simulated_clock(CLOCK_START + timedelta(minutes=seed))
             )
             await talk(call, who.debtor)
         return await outbox.store.count() - before
