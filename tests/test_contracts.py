@@ -10,17 +10,20 @@ from pydantic import ValidationError
 from agent_runtime.contracts.actions import ACTION_NAMES, N_ACTIONS, Action, UnknownActionError, parse_action
 from agent_runtime.contracts.dst import DSTOutput, Intent, Period
 from agent_runtime.contracts.events import (
+    EVENT_SCHEMA_VERSION,
     CallClosed,
     CallOpened,
     MalformedEventError,
     TurnEvent,
     UnknownSchemaVersionError,
     parse_event,
+    read_event,
 )
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.offers import OfferKind, compute_offer_terms
 from agent_runtime.contracts.outcome import Outcome, OutcomeKind, OutcomeSummary
+from agent_runtime.contracts.reward import outcome_reward
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.contracts.state import (
     STATE_FEATURES,
@@ -230,3 +233,28 @@ def test_contracts_dst_and_simulator_import_without_livekit_or_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_events_of_every_older_schema_version_are_read_as_the_current_one(facts):
+    closed = CallClosed(
+        call_id="call-1",
+        turns=1,
+        final_state=[0.0] * STATE_SIZE,
+        outcome=OutcomeSummary.of(Outcome(kind=OutcomeKind.CEASE, do_not_contact=True), facts),
+    )
+    version_1 = json.loads(closed.model_dump_json(exclude={"reason"})) | {"schema_version": 1}
+    event, upgraded = read_event(json.dumps(version_1))
+    assert upgraded and event == closed and event.schema_version == EVENT_SCHEMA_VERSION
+    assert read_event(closed.model_dump_json()) == (closed, False)
+    newer = json.loads(closed.model_dump_json()) | {"schema_version": EVENT_SCHEMA_VERSION + 1}
+    with pytest.raises(UnknownSchemaVersionError, match=str(EVENT_SCHEMA_VERSION + 1)):
+        read_event(json.dumps(newer))
+
+
+def test_outcomes_of_a_call_cut_short_have_no_terminal_reward(facts):
+    for kind in (OutcomeKind.INTERRUPTED, OutcomeKind.ERROR):
+        outcome = Outcome(kind=kind)
+        assert outcome.truncated and not outcome.success and outcome.recovery(facts) == 0
+        with pytest.raises(ValueError, match="cut short"):
+            outcome_reward(outcome, facts)
+    assert not Outcome(kind=OutcomeKind.HANG_UP).truncated

@@ -37,8 +37,21 @@ def test_simulate_text_writes_transcripts_latency_and_events(tmp_path):
     assert "This is an attempt to collect a debt" in texts[0] and "outcome:" in texts[0]
     latency = json.loads((tmp_path / "latency.json").read_text())
     assert set(latency) == {"engine", "e2e"} and latency["e2e"]["count"] > 3
-    kinds = [e.type for e in read_events(tmp_path / "events.db")]
+    events = list(read_events(tmp_path / "events.db"))
+    kinds = [e.type for e in events]
     assert kinds.count("call_opened") == 3 and kinds.count("call_closed") == 3 and "turn" in kinds
+    # every turn names the DST model and the wording templates it was made with, as its call's opening does
+    opened = {e.call_id: e for e in events if e.type == "call_opened"}
+    for turn in (e for e in events if e.type == "turn"):
+        assert turn.dst_version.startswith("dst.v1+intent-") and turn.templates_version.startswith("templates-")
+        assert (turn.dst_version, turn.templates_version) == (
+            opened[turn.call_id].dst_version,
+            opened[turn.call_id].templates_version,
+        )
+    # the run's metrics, recorded by the same controller that wrote the events
+    metrics = (tmp_path / "metrics.prom").read_text()
+    closed = sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("agent_calls_total{"))
+    assert closed == 3 and f'agent_stage_latency_seconds_count{{stage="e2e"}} {kinds.count("turn")}.0' in metrics
 
 
 def test_simulate_is_reproducible_under_a_seed(tmp_path):
