@@ -189,5 +189,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pace", type=float, default=0.0, help="seconds to wait after each turn (traffic for demos)")
 
 
+def options(**values) -> argparse.Namespace:
+    """The command's options with its defaults, `values` (by option name, e.g. calls=12) replacing some; for
+    benchmarks that run simulations in-process."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    unknown = set(values) - set(vars(parser.parse_args([])))
+    if unknown:
+        raise TypeError(f"simulate has no options {sorted(unknown)}")
+    return argparse.Namespace(**{**vars(parser.parse_args([])), **values})
+
+
 def main(args: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(run(args)), indent=2))

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from agent_runtime.simulate import DEFAULT_POLICY, run
+from agent_runtime import simulate
 from simulator.personas import PERSONAS
 
 
@@ -28,19 +28,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        options = argparse.Namespace(
-            calls=len(PERSONAS),
-            seed=args.seed,
-            out=work,
-            text=False,
-            events=None,
-            concurrency=2,
-            one_per_persona=True,
-            mqtt=None,
-            policy=DEFAULT_POLICY,
-            print=False,
-        )
-        summary = asyncio.run(run(options))
+        options = simulate.options(calls=len(PERSONAS), seed=args.seed, out=work, concurrency=2, one_per_persona=True)
+        summary = asyncio.run(simulate.run(options))
         for index, persona in enumerate(PERSONAS):
             name = f"{index:02d}-{persona.value}"
             shutil.copyfile(work / "transcripts" / f"call-{index:03d}.txt", args.out / f"{name}.txt")

@@ -16,7 +16,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from agent_runtime.simulate import DEFAULT_POLICY, run
+from agent_runtime import simulate
 
 
 def main() -> None:
@@ -27,19 +27,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="default: results/voice_latency.json, or _cN.json with concurrency N")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        options = argparse.Namespace(
-            calls=args.calls,
-            seed=args.seed,
-            out=Path(folder),
-            text=False,
-            events=None,
-            concurrency=args.concurrency,
-            one_per_persona=False,
-            mqtt=None,
-            policy=DEFAULT_POLICY,
-            print=False,
-        )
-        summary = asyncio.run(run(options))
+        options = simulate.options(calls=args.calls, seed=args.seed, out=Path(folder), concurrency=args.concurrency)
+        summary = asyncio.run(simulate.run(options))
     e2e = summary["latency_ms"]["e2e"]
     goals = {"p50": 600, "p95": 900} if args.concurrency == 1 else {"p95": 1200}
     report = {
