@@ -99,7 +99,5 @@ async def entrypoint(ctx: JobContext) -> None:
         await resources.aclose()
 
     ctx.add_shutdown_callback(end_call)
-    # The session ends after the closing line (or when the debtor leaves): the job, and in `console` the process, too.
-    voice.session.on("close", lambda event: ctx.shutdown(reason=f"call ended: {event.reason.value}"))
     await voice.start(room=ctx.room, room_options=RoomOptions(delete_room_on_close=True))
     await voice.open()

@@ -70,6 +70,7 @@ def _console(tmp_path, facts, metrics_port: int | None = None) -> pexpect.spawn:
         ["-m", "agent_runtime", "console", "--text", "--log-level", "warn"],
         env=env,
         encoding="utf-8",
+        codec_errors="replace",  # the console's UI redraws can split a multi-byte character between reads
         timeout=90,
         dimensions=(40, 400),
     )
