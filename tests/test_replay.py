@@ -10,12 +10,13 @@ import pytest
 
 from agent_runtime.contracts.events import CallClosed, TurnEvent
 from agent_runtime.contracts.state import StateSpecMismatchError
+from agent_runtime.contracts.transitions import call_transitions
 from agent_runtime.events.store import read_events
 from simulator.env import DebtorEnv
 from training.baselines import make_policy
 from training.call_log import Args as LogArgs
 from training.call_log import log_calls
-from training.replay import Args, call_transitions, load_transitions, run
+from training.replay import Args, load_transitions, run
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def test_replay_of_simulate_events_rebuilds_the_simulators_transitions_and_rewar
     for call_id, events in groupby(read_events(tmp_path / "events.db"), key=lambda e: e.call_id):
         rebuilt, simulated = call_transitions(list(events)), expected[int(call_id.rsplit("-", 1)[1])]
         assert len(rebuilt) == len(simulated)
-        for (s, a, r, s2, end), (state, action, reward, next_state, done_) in zip(rebuilt, simulated, strict=True):
+        for (s, a, r, s2, end, _), (state, action, reward, next_state, done_) in zip(rebuilt, simulated, strict=True):
             np.testing.assert_array_equal(s, state)
             np.testing.assert_array_equal(s2, next_state)
             assert (a, end) == (action, done_) and r == pytest.approx(reward, abs=1e-6)

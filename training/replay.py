@@ -24,10 +24,8 @@ import tyro
 from tqdm import tqdm
 
 from agent_runtime.contracts.actions import N_ACTIONS
-from agent_runtime.contracts.events import CallClosed, CallOpened, Event, TurnEvent
-from agent_runtime.contracts.outcome import Outcome
-from agent_runtime.contracts.reward import compute_reward
-from agent_runtime.contracts.state import CHECKPOINT_SPACES, STATE_SIZE, require_state_spec
+from agent_runtime.contracts.state import CHECKPOINT_SPACES, STATE_SIZE
+from agent_runtime.contracts.transitions import IncompleteCall, call_transitions
 from agent_runtime.events.store import StoredEventError, read_events
 from agent_runtime.files import sha256_of
 from policy.buffers import ReplayBuffer
@@ -75,45 +73,6 @@ class Transitions:
         return len(self.actions)
 
 
-class IncompleteCall(ValueError):
-    pass
-
-
-def call_transitions(events: list[Event]) -> list[tuple[np.ndarray, int, float, np.ndarray, bool]]:
-    """(s, a, r, s', done) of one call's events, rewards from the shared reward function.
-
-    A call the agent's side cut short (outcome `interrupted` or `error`) ends without a terminal reward: its last
-    decision has no observed next state, so it is dropped, and the transitions before it are not terminal."""
-    opened = [e for e in events if isinstance(e, CallOpened)]
-    closed = [e for e in events if isinstance(e, CallClosed)]
-    if len(opened) != 1 or len(closed) != 1:
-        raise IncompleteCall("missing call_opened or call_closed")
-    opened, closed = opened[0], closed[0]
-    turns = [e for e in events if isinstance(e, TurnEvent)]
-    for event in (opened, *turns, closed):
-        require_state_spec(event.state_spec_version, f"call {opened.call_id}")
-    decisions = sorted((e for e in turns if e.proposed_action is not None), key=lambda e: e.turn)
-    states = [np.asarray(e.state, dtype=np.float32) for e in decisions]
-    summary = closed.outcome
-    outcome = Outcome(kind=summary.kind, terms=summary.terms, do_not_contact=summary.do_not_contact)
-    if outcome.truncated:
-        decisions = decisions[:-1]
-    else:
-        states.append(np.asarray(closed.final_state, dtype=np.float32))
-    if not decisions:
-        raise IncompleteCall("no policy decision in the call")
-    if any(s.shape != (STATE_SIZE,) or not np.isfinite(s).all() for s in states):
-        raise IncompleteCall("a state vector has the wrong size or non-finite values")
-    out = []
-    for i, event in enumerate(decisions):
-        terminal = i == len(decisions) - 1 and not outcome.truncated
-        reward = compute_reward(
-            states[i], event.proposed_action, states[i + 1], outcome if terminal else None, opened.facts
-        )
-        out.append((states[i], int(event.proposed_action), reward, states[i + 1], terminal))
-    return out
-
-
 def load_transitions(path: Path, progress: bool = False) -> Transitions:
     data = Transitions()
     errors: list[StoredEventError] = []
@@ -132,12 +91,12 @@ def load_transitions(path: Path, progress: bool = False) -> Transitions:
             data.skipped[str(exc)] += 1
             continue
         data.calls += 1
-        for s, a, r, s2, d in rows:
-            data.obs.append(s)
-            data.actions.append(a)
-            data.rewards.append(r)
-            data.next_obs.append(s2)
-            data.dones.append(d)
+        for row in rows:
+            data.obs.append(row.state)
+            data.actions.append(row.action)
+            data.rewards.append(row.reward)
+            data.next_obs.append(row.next_state)
+            data.dones.append(row.done)
     unseen = {error.call_id for error in errors} - seen  # calls none of whose events parsed
     if unseen:
         data.skipped["malformed event"] += len(unseen)

@@ -49,15 +49,21 @@ def outcome_reward(outcome: Outcome, facts: CallFacts) -> float:
     return FAILURE_REWARD[outcome.kind]
 
 
+def reward_terms(
+    state: np.ndarray, action: Action, next_state: np.ndarray, outcome: Outcome | None, facts: CallFacts
+) -> dict[str, float]:
+    """The reward's parts (turn cost, compliance penalty, mood shaping, the call's outcome); they sum to the reward."""
+    next_potential = 0.0 if outcome is not None else potential(next_state)
+    return {
+        "turn_cost": -TURN_COST,
+        "compliance": -VIOLATION_PENALTY if violates_compliance(state, action) else 0.0,
+        "shaping": GAMMA * next_potential - potential(state),
+        "outcome": outcome_reward(outcome, facts) if outcome is not None else 0.0,
+    }
+
+
 def compute_reward(
     state: np.ndarray, action: Action, next_state: np.ndarray, outcome: Outcome | None, facts: CallFacts
 ) -> float:
     """Reward of proposing `action` in `state`; `outcome` is set when the call ended at `next_state`."""
-    reward = -TURN_COST
-    if violates_compliance(state, action):
-        reward -= VIOLATION_PENALTY
-    next_potential = 0.0 if outcome is not None else potential(next_state)
-    reward += GAMMA * next_potential - potential(state)
-    if outcome is not None:
-        reward += outcome_reward(outcome, facts)
-    return reward
+    return sum(reward_terms(state, action, next_state, outcome, facts).values())
