@@ -10,7 +10,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 # Everything the tests, trainers and benchmarks need on top.
 ALL_STAMP := $(VENV)/.installed-all
 
-.PHONY: demo test test-fast lint runtime-deps test-deps venv dst-model clean
+.PHONY: demo test test-fast lint runtime-deps test-deps venv dst-model web-assets clean
 
 # Debian packages: installed when run as root, otherwise the one line to run is printed.
 define apt_install
@@ -53,6 +53,13 @@ test: test-deps $(ALL_STAMP) lint
 
 test-fast: $(ALL_STAMP)
 	$(PY) -m pytest -q -m "not slow"
+
+# The console's front-end packages (npm registry, committed lockfile), copied into the committed static/vendor.
+WEB := agent_runtime/web
+web-assets:
+	cd $(WEB)/frontend && npm ci --no-audit --no-fund
+	cp $(WEB)/frontend/node_modules/uplot/dist/uPlot.iife.min.js $(WEB)/frontend/node_modules/uplot/dist/uPlot.min.css \
+		$(WEB)/frontend/node_modules/livekit-client/dist/livekit-client.umd.js $(WEB)/static/vendor/
 
 dst-model: $(ALL_STAMP)
 	$(PY) -m training.train_dst

@@ -2,6 +2,7 @@
 
     dev | start | console | connect   the LiveKit worker (agent_runtime.worker; COMMAND --help for its options)
     simulate                          calls with simulated debtors (agent_runtime.simulate)
+    web                               the web console: talk to the agent in a browser (agent_runtime.web)
     settings                          the effective settings, secrets masked (agent_runtime.settings)
 """
 
@@ -91,10 +92,21 @@ def main() -> int:
     from agent_runtime import simulate
 
     simulate.add_arguments(commands.add_parser("simulate", help="calls with simulated debtors"))
+    from agent_runtime import web
+
+    web.add_arguments(commands.add_parser("web", help="the web console (voice and text, turn cards, training)"))
     commands.add_parser("settings", help="the effective settings, secrets masked")
     args = parser.parse_args()
     if args.command == "settings":
         return print_settings()
+    if args.command == "web":
+        from agent_runtime.web import server
+
+        try:
+            return server.main(args)
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     simulate.main(args)
     return 0
 

@@ -9,12 +9,17 @@ state features; the closing card adds the outcome and the reward broken into its
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
 from agent_runtime.contracts.actions import ACTION_NAMES
 from agent_runtime.contracts.events import CallClosed, CallOpened, Event, TurnEvent
 from agent_runtime.contracts.state import STATE_FEATURES
 from agent_runtime.contracts.transitions import IncompleteCall, call_transitions
 
 CARD_TOPIC = "debt-agent.turn-card"
+log = logging.getLogger("agent_runtime.cards")
 
 
 def turn_card(event: TurnEvent) -> dict:
@@ -53,7 +58,7 @@ def turn_card(event: TurnEvent) -> dict:
     }
 
 
-def opened_card(event: CallOpened) -> dict:
+def opened_card(event: CallOpened, *, reveal_persona: bool = True) -> dict:
     facts = event.facts
     return {
         "kind": "opened",
@@ -64,13 +69,14 @@ def opened_card(event: CallOpened) -> dict:
         "creditor": facts.creditor,
         "balance": facts.balance,
         "days_overdue": facts.days_overdue,
-        "persona": event.persona,
+        "persona": event.persona if reveal_persona else None,
     }
 
 
 def closed_card(events: list[Event]) -> dict:
     """The call's end: outcome, recovery and, where the call had decisions, the return and its parts."""
     closed = next(e for e in events if isinstance(e, CallClosed))
+    opened = next((e for e in events if isinstance(e, CallOpened)), None)
     card = {
         "kind": "closed",
         "call_id": closed.call_id,
@@ -81,6 +87,7 @@ def closed_card(events: list[Event]) -> dict:
         "do_not_contact": closed.outcome.do_not_contact,
         "turns": closed.turns,
         "reason": closed.reason,
+        "persona": opened.persona if opened else None,  # a simulated debtor's, revealed once the call is over
         "reward": None,
     }
     try:
@@ -102,15 +109,29 @@ def closed_card(events: list[Event]) -> dict:
 class CardSink:
     """An event sink that turns a call's events into cards for `send` (a WebSocket, a room's text stream)."""
 
-    def __init__(self, send):
-        self.send = send
+    def __init__(self, send, *, reveal_persona: bool = True):
+        self.send, self.reveal_persona = send, reveal_persona
         self.events: list[Event] = []
 
     async def add(self, event: Event) -> None:
         self.events.append(event)
         if isinstance(event, CallOpened):
-            await self.send(opened_card(event))
+            await self.send(opened_card(event, reveal_persona=self.reveal_persona))
         elif isinstance(event, TurnEvent):
             await self.send(turn_card(event))
         elif isinstance(event, CallClosed):
             await self.send(closed_card(self.events))
+
+
+def room_publisher(room) -> Callable[[dict], Awaitable[None]]:
+    """`send` for a CardSink that publishes each card as JSON on the room's CARD_TOPIC text stream, as the agent's
+    participant (read when a card is sent: the room connects after the call is built). A card that cannot be
+    published is logged and dropped: it is for watchers, and the call goes on."""
+
+    async def publish(card: dict) -> None:
+        try:
+            await room.local_participant.send_text(json.dumps(card), topic=CARD_TOPIC)
+        except Exception as exc:
+            log.warning("turn card of call %s not published: %s", card.get("call_id"), exc)
+
+    return publish

@@ -10,12 +10,24 @@ from __future__ import annotations
 from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, llm, utils
 
 from agent_runtime.call import CallController
+from agent_runtime.contracts.stages import LatencyStage
 
 
 class PolicyLLM(llm.LLM):
-    def __init__(self, call: CallController):
+    def __init__(self, call: CallController, recogniser=None):
+        """`recogniser`: the session's STT, whose `last_seconds` (where it has one, as the local tiny.en does) is the
+        recognition time of the utterance being answered."""
         super().__init__()
-        self.call = call
+        self.call, self.recogniser = call, recogniser
+
+    def user_stages(self, message: llm.ChatMessage) -> dict[LatencyStage, float]:
+        """The stages of the debtor's turn, measured before the reply: the turn event records them."""
+        stages = {}
+        if (seconds := (message.metrics or {}).get("end_of_turn_delay")) is not None:
+            stages[LatencyStage.ENDPOINTING] = seconds * 1000
+        if (seconds := getattr(self.recogniser, "last_seconds", None)) is not None:
+            stages[LatencyStage.STT] = seconds * 1000
+        return stages
 
     @property
     def model(self) -> str:
@@ -44,7 +56,9 @@ class PolicyStream(llm.LLMStream):
         if not users:
             return
         message = users[-1]
-        reply = await self._llm.call.respond(message.text_content or "", message.id)
+        reply = await self._llm.call.respond(
+            message.text_content or "", message.id, latencies_ms=self._llm.user_stages(message)
+        )
         if reply.text:  # a call that has ended answers nothing (the session is closing)
             self._event_ch.send_nowait(
                 llm.ChatChunk(id=utils.shortuuid("pol_"), delta=llm.ChoiceDelta(role="assistant", content=reply.text))

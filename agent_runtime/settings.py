@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     prometheus_multiproc_dir: Path | None = Field(
         None, description="where worker processes share metrics (default with METRICS_PORT: a folder under /tmp)"
     )
+    # The web console
+    console_token: SecretStr | None = Field(
+        None, description="required by `web` on a non-loopback address; every request must carry it"
+    )
+    console_max_sessions: int = Field(4, ge=1, le=64, description="browser tabs the web console serves at once")
+    # Training
     pushgateway_url: str | None = Field(None, description="trainers push their metrics to this Pushgateway")
     grafana_token: SecretStr | None = Field(None, description="API token for `telemetry.dashboards push`")
 

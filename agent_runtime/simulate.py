@@ -68,18 +68,11 @@ def voice_resources() -> dict:
 
 
 class TurnRecord(list):
-    """A call's own sink: keeps its turn events (for the latency summary) and, with `pace`, waits that long after
-    each turn, so that a long run looks like live traffic to a dashboard."""
-
-    def __init__(self, pace: float = 0.0):
-        super().__init__()
-        self.pace = pace
+    """A call's own sink: keeps its turn events, for the latency summary."""
 
     async def add(self, event: Event) -> None:
         if isinstance(event, TurnEvent):
             self.append(event)
-            if self.pace:
-                await asyncio.sleep(self.pace)
 
 
 async def run(args: argparse.Namespace) -> dict:
@@ -114,11 +107,12 @@ async def run(args: argparse.Namespace) -> dict:
         async def one_call(index: int) -> None:
             persona = PERSONAS[index % len(PERSONAS)] if args.one_per_persona else None
             who = simulated_debtor(args.seed + index, persona)
-            prefix, turns = ("sim" if voice is None else "voice"), TurnRecord(args.pace)
+            prefix, turns = ("sim" if voice is None else "voice"), TurnRecord()
             call = who.controller(services, f"{prefix}-{args.seed}-{index}", sinks=(turns,))
             try:
                 if voice is None:
-                    lines = await talk(call, who.debtor, explain=args.explain)
+                    pace = (lambda: asyncio.sleep(args.pace)) if args.pace else None  # traffic for dashboards
+                    lines = await talk(call, who.debtor, explain=args.explain, between_turns=pace)
                     times = [event.latencies_ms[LatencyStage.ENGINE] for event in turns]
                     measured = {LatencyStage.ENGINE.value: times, LatencyStage.E2E.value: times}
                 else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from livekit.agents import Agent, AgentSession, llm, stt, tts
 from livekit.agents.voice import SpeechHandle
@@ -36,8 +37,8 @@ TURN_HANDLING = {
     "endpointing": {"min_delay": 0.45},
 }
 INSTRUCTIONS = "The reinforcement-learning policy chooses every reply."
-# ChatMessage.metrics keys (seconds) -> the contract's latency stages, by the message's role
-USER_STAGES = {"end_of_turn_delay": LatencyStage.ENDPOINTING, "transcription_delay": LatencyStage.STT}
+# ChatMessage.metrics keys (seconds) of the agent's message -> the contract's latency stages; the user message's
+# stages (endpointing, recognition) are in the turn event already (policy_llm)
 AGENT_STAGES = {"tts_node_ttfb": LatencyStage.TTS_FIRST_BYTE, "e2e_latency": LatencyStage.E2E}
 
 
@@ -53,9 +54,14 @@ class VoiceCall:
         stt: stt.STT | None,
         tts: tts.TTS | None,
         turn_handling: dict = TURN_HANDLING,
+        on_reply_latency: Callable[[int, dict[LatencyStage, float]], None] | None = None,
     ):
+        """`on_reply_latency(turn, stages)` hears a reply's stages measured once it has been spoken (speech
+        synthesis, end to end), after its turn event was written (a console shows them on the turn's card)."""
         self.call = call
-        self.session = AgentSession(vad=vad, stt=stt, llm=PolicyLLM(call), tts=tts, turn_handling=turn_handling)
+        self.on_reply_latency = on_reply_latency
+        policy = PolicyLLM(call, recogniser=stt)
+        self.session = AgentSession(vad=vad, stt=stt, llm=policy, tts=tts, turn_handling=turn_handling)
         self.ended = asyncio.Event()  # set once the call's end is logged
         self._ending: asyncio.Task | None = None
         self.session.on("conversation_item_added", self._on_item)
@@ -74,13 +80,18 @@ class VoiceCall:
 
     def _on_item(self, event: ConversationItemAddedEvent) -> None:
         item = event.item
-        if not isinstance(item, llm.ChatMessage):
+        if not isinstance(item, llm.ChatMessage) or item.role != "assistant":
             return
-        stages = USER_STAGES if item.role == "user" else AGENT_STAGES
-        for key, stage in stages.items():
-            if (seconds := (item.metrics or {}).get(key)) is not None:
-                self.call.record_latency(stage, seconds * 1000)
-        if item.role == "assistant" and self.call.ended:
+        measured = {
+            stage: seconds * 1000
+            for key, stage in AGENT_STAGES.items()
+            if (seconds := (item.metrics or {}).get(key)) is not None
+        }
+        for stage, milliseconds in measured.items():
+            self.call.record_latency(stage, milliseconds)
+        if measured and self.on_reply_latency is not None and self.call.last_event is not None:
+            self.on_reply_latency(self.call.last_event.turn, measured)
+        if self.call.ended:
             self.session.shutdown(drain=False)  # the closing line has been spoken: nothing more to say or hear
 
     def _on_error(self, event: ErrorEvent) -> None:

@@ -22,6 +22,7 @@ from livekit.agents import AgentServer, JobContext, JobProcess
 from livekit.agents.voice.room_io import RoomOptions
 from livekit.plugins import silero
 
+from agent_runtime.cards import CardSink, room_publisher
 from agent_runtime.compliance import require_permitted_hours
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.phrasing import LLMPhrasing
@@ -84,7 +85,8 @@ async def entrypoint(ctx: JobContext) -> None:
     services = CallServices(
         ctx.proc.userdata["policy"], ctx.proc.userdata["tracker"], metrics, sinks=(outbox,), phrasing=phrasing
     )
-    call = services.new_call(facts, today=date.today(), channel="voice", call_id=ctx.room.name)
+    cards = CardSink(room_publisher(ctx.room))  # the same cards as the web console's
+    call = services.new_call(facts, today=date.today(), channel="voice", call_id=ctx.room.name, sinks=(cards,))
     speech: SpeechSettings = ctx.proc.userdata["speech"]
     voice = VoiceCall(
         call,

@@ -8,6 +8,7 @@ their calls through `talk`; the voice simulation speaks the same debtor's words 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,9 +75,16 @@ def heard_line(reply: Reply) -> str:
     return f"debtor: {reply.text}" + (" [hangs up]" if reply.hang_up else "")
 
 
-async def talk(call: CallController, debtor: SimulatedDebtor, *, explain: bool = False) -> list[str]:
+async def talk(
+    call: CallController,
+    debtor: SimulatedDebtor,
+    *,
+    explain: bool = False,
+    between_turns: Callable[[], Awaitable[None]] | None = None,
+) -> list[str]:
     """Run the call in text until it ends; the transcript (with the DST's reading of every debtor line and the offer
-    terms when `explain`). No timings in it: the same seed gives the same transcript."""
+    terms when `explain`). No timings in it: the same seed gives the same transcript. `between_turns` is awaited
+    after each reply before the debtor answers (a pace for people watching)."""
     lines = [f"agent : {await call.open()}"]
     heard = debtor.opening()
     while True:
@@ -93,4 +101,6 @@ async def talk(call: CallController, debtor: SimulatedDebtor, *, explain: bool =
             lines.append(f"  offer: {event.offer.kind.value}, {describe_terms(event.offer)}")
         if reply.ends_call:
             return lines
+        if between_turns is not None:
+            await between_turns()
         heard = debtor.respond(decision_of(event))

@@ -114,13 +114,17 @@ class StoredEventError(MalformedEventError):
         self.call_id = call_id
 
 
-def read_events(path: Path | str, *, errors: list[StoredEventError] | None = None) -> Iterator[Event]:
-    """Every stored event, typed, grouped by call and in turn order (synchronous, for offline readers). A payload
-    that does not parse raises StoredEventError, or, where `errors` is given, is appended to it and skipped."""
+def _read_only(path: Path | str) -> sqlite3.Connection:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no events database at {path}")
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def read_events(path: Path | str, *, errors: list[StoredEventError] | None = None) -> Iterator[Event]:
+    """Every stored event, typed, grouped by call and in turn order (synchronous, for offline readers). A payload
+    that does not parse raises StoredEventError, or, where `errors` is given, is appended to it and skipped."""
+    with _read_only(path) as db:
         try:
             rows = db.execute("SELECT call_id, payload FROM events ORDER BY call_id, turn, rowid")
         except sqlite3.DatabaseError as exc:
@@ -132,3 +136,25 @@ def read_events(path: Path | str, *, errors: list[StoredEventError] | None = Non
                 if errors is None:
                     raise StoredEventError(call_id, exc) from None
                 errors.append(StoredEventError(call_id, exc))
+
+
+def recent_calls(path: Path | str, limit: int = 50) -> list[tuple[Event, Event | None]]:
+    """The last `limit` calls opened, newest first: (call_opened, call_closed or None while still open)."""
+    with _read_only(path) as db:
+        opened = db.execute(
+            "SELECT call_id, payload FROM events WHERE type = 'call_opened' ORDER BY at DESC, rowid DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        ids = [call_id for call_id, _ in opened]
+        placeholders = ",".join("?" * len(ids))
+        query = f"SELECT call_id, payload FROM events WHERE type = 'call_closed' AND call_id IN ({placeholders})"
+        closed = dict(db.execute(query, ids).fetchall())
+    return [(parse_event(payload), parse_event(closed[i]) if i in closed else None) for i, payload in opened]
+
+
+def call_events(path: Path | str, call_id: str) -> list[Event]:
+    """One call's events in the order they happened: opened, its turns, closed."""
+    order = "CASE type WHEN 'call_opened' THEN 0 WHEN 'turn' THEN 1 ELSE 2 END, turn, rowid"
+    with _read_only(path) as db:
+        rows = db.execute(f"SELECT payload FROM events WHERE call_id = ? ORDER BY {order}", (call_id,)).fetchall()
+    return [parse_event(payload) for (payload,) in rows]
