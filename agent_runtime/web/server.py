@@ -267,11 +267,15 @@ def create_app(config: ConsoleConfig) -> web.Application:
     async def outbox(app: web.Application):
         async with event_outbox(config.events, on_backlog=console.metrics.outbox_backlog.set) as box:
             console.outbox = box
-            yield
-            for socket in list(console.sessions):
-                await socket.close(code=1001, message=b"the console is shutting down")
+            yield  # the calls' events are flushed to the outbox before it closes
+
+    async def goodbye(app: web.Application) -> None:
+        """Shutdown waits for open handlers: close the pages' sockets, which ends their calls."""
+        for socket in list(console.sessions):
+            await socket.close(code=1001, message=b"the console is shutting down")
 
     app.cleanup_ctx.append(outbox)
+    app.on_shutdown.append(goodbye)
     app.add_routes(
         [
             web.get("/", index),

@@ -23,6 +23,11 @@ function chart(container, title, xLabel, yLabel, x, series, bands = []) {
     bands,
   };
   new window.uPlot(options, [x, ...series.map((s) => s.values)], box);
+  // the band edges are drawn but not listed: the legend names the lines
+  const rows = box.querySelectorAll(".u-legend .u-series");
+  series.forEach((s, i) => {
+    if (s.bandEdge && rows[i + 1]) rows[i + 1].hidden = true;
+  });
   return box;
 }
 
@@ -39,8 +44,8 @@ function studyCharts(container, report) {
     const color = COLORS[i % COLORS.length];
     const base = series.length + 1;
     series.push({ label: cell.cell, values: cell.curve.mean, color });
-    series.push({ label: `${cell.cell} high`, values: cell.curve.high, color: `${color}40`, width: 1 });
-    series.push({ label: `${cell.cell} low`, values: cell.curve.low, color: `${color}40`, width: 1 });
+    series.push({ label: `${cell.cell} high`, values: cell.curve.high, color: `${color}40`, width: 1, bandEdge: true });
+    series.push({ label: `${cell.cell} low`, values: cell.curve.low, color: `${color}40`, width: 1, bandEdge: true });
     bands.push({ series: [base + 1, base + 2], fill: `${color}18` });
   });
   chart(section, "Greedy success on validation calls (mean and 95 % band over seeds)", "real episodes", "success", x, series, bands);
