@@ -40,9 +40,12 @@ runtime-deps:
 test-deps: runtime-deps
 	$(call apt_install,$(TEST_APT))
 
+# Simulated calls in text and through audio, then the web console (DEMO_SERVE=0 stops after the calls).
+DEMO_SERVE ?= 1
 demo: runtime-deps $(RUNTIME_STAMP)
 	$(PY) -m agent_runtime simulate --text --calls 4 --one-per-persona --explain --print --seed 7 --out runs/demo-text
 	$(PY) -m agent_runtime simulate --calls 2 --one-per-persona --print --out runs/demo
+	@if [ "$(DEMO_SERVE)" != 0 ]; then EVENTS_DB=runs/demo/events.db $(PY) -m agent_runtime web; fi
 
 lint: $(ALL_STAMP)
 	$(PY) -m ruff check .

@@ -81,14 +81,21 @@ async def talk(
     *,
     explain: bool = False,
     between_turns: Callable[[], Awaitable[None]] | None = None,
+    on_line: Callable[[str, str], Awaitable[None]] | None = None,
 ) -> list[str]:
     """Run the call in text until it ends; the transcript (with the DST's reading of every debtor line and the offer
     terms when `explain`). No timings in it: the same seed gives the same transcript. `between_turns` is awaited
-    after each reply before the debtor answers (a pace for people watching)."""
-    lines = [f"agent : {await call.open()}"]
+    after each reply before the debtor answers (a pace for people watching); `on_line(speaker, text)` hears every
+    line as it is said ("agent" or "debtor"), to speak it aloud."""
+    opening = await call.open()
+    lines = [f"agent : {opening}"]
+    if on_line is not None:
+        await on_line("agent", opening)
     heard = debtor.opening()
     while True:
         lines.append(heard_line(heard))
+        if on_line is not None and heard.text:
+            await on_line("debtor", heard.text)
         reply = await call.respond(heard.text, hang_up=heard.hang_up)
         event = reply.event
         # No audio: the debtor's last word to the agent's first is the engine's time (DST, policy, guard, NLG).
@@ -97,6 +104,8 @@ async def talk(
             lines.append(f"  DST : {describe_reading(event)}")
         if reply.text:
             lines.append(f"agent : [{describe_turn(event)}] {reply.text}")
+            if on_line is not None:
+                await on_line("agent", reply.text)
         if explain and event.offer is not None:
             lines.append(f"  offer: {event.offer.kind.value}, {describe_terms(event.offer)}")
         if reply.ends_call:

@@ -92,6 +92,19 @@ def open_console(browser: Browser, url: str) -> Page:
     return page
 
 
+def agent_audio_bytes(page: Page) -> int:
+    return int(page.evaluate("document.body.dataset.agentAudioBytes || 0"))
+
+
+def wait_for_agent_audio(page: Page, more_than: int, timeout_s: float = 30) -> int:
+    """Poll (the page's CSP forbids the eval that page.wait_for_function needs) until more agent audio arrived."""
+    deadline = time.monotonic() + timeout_s
+    while (received := agent_audio_bytes(page)) <= more_than:
+        assert time.monotonic() < deadline, f"agent audio: {received} bytes, waited for more than {more_than}"
+        page.wait_for_timeout(100)
+    return received
+
+
 def say(page: Page, text: str) -> None:
     page.get_by_test_id("text-input").fill(text)
     page.get_by_test_id("send-text").click()
@@ -155,17 +168,15 @@ def test_a_spoken_line_is_heard_valued_and_answered_aloud(console, playwright_dr
         page.get_by_test_id("start-call").click()  # voice is the default
         expect(page.get_by_test_id("mic-toggle")).to_have_attribute("aria-pressed", "true")
         expect(page.get_by_test_id("agent-line")).to_contain_text("Jordan")
-        page.wait_for_function("Number(document.body.dataset.agentAudioBytes || 0) > 32000", timeout=20_000)
-        opening_bytes = int(page.evaluate("document.body.dataset.agentAudioBytes"))
+        opening_bytes = wait_for_agent_audio(page, 32_000)
         card = page.get_by_test_id("turn-card").first
         expect(card.get_by_test_id("heard")).to_contain_text(re.compile("lost my job", re.IGNORECASE), timeout=60_000)
         expect(card.get_by_test_id("amount")).to_have_text("50")
         expect(card.get_by_test_id("intent")).not_to_be_empty()
         expect(card.get_by_test_id("q-values").locator("li")).to_have_count(9)
         expect(card.get_by_test_id("latency")).to_contain_text("stt")
-        page.wait_for_function(
-            f"Number(document.body.dataset.agentAudioBytes) > {opening_bytes + 32000}", timeout=20_000
-        )  # the reply's audio reached the page
+        # the card is sent when the reply is chosen, before it is spoken: its audio arrives after the card
+        wait_for_agent_audio(page, max(opening_bytes, agent_audio_bytes(page)) + 32_000)
         latencies = page.evaluate("window.consoleStats.latenciesMs")
         assert len(latencies) == 1 and 0 < latencies[0] < 5000
         page.screenshot(path=str(SHOTS / "talk-voice.png"))
@@ -218,6 +229,19 @@ def test_a_watched_simulated_call_reveals_the_hidden_persona_at_its_end(console,
     page.close()
     (opened,) = [e for e in read_events(console.events) if e.type == "call_opened"]
     assert opened.channel == "simulated" and opened.persona == "angry"
+
+
+def test_a_watched_simulated_call_can_be_heard(console, browser):
+    page = open_console(browser, console.url)
+    page.get_by_test_id("tab-simulated").click()
+    page.get_by_test_id("sim-audio").check()
+    page.get_by_test_id("sim-pace").fill("0")
+    page.get_by_test_id("start-simulated").click()
+    wait_for_agent_audio(page, 64_000)
+    expect(page.locator("#sim-cards [data-testid=turn-card]").first).to_be_visible(timeout=30_000)
+    page.get_by_test_id("stop-simulated").click()
+    expect(page.locator("#sim-cards [data-testid=call-outcome]")).to_be_visible()
+    page.close()
 
 
 def test_stored_calls_and_training_charts(console, browser):

@@ -103,7 +103,7 @@ class ConsoleSession:
         self.voice.session.generate_reply(user_input=text)
 
     async def watch(self, message: WatchSimulated) -> None:
-        from agent_runtime.web.simulated import watch_simulated_call
+        from agent_runtime.web.simulated import speaker, watch_simulated_call
 
         await self.end("a simulated call started")
         self.pace = message.pace
@@ -114,7 +114,14 @@ class ConsoleSession:
 
         sink = CardSink(self.send, reveal_persona=message.persona is not None)
         self.watching = asyncio.create_task(
-            watch_simulated_call(services, message.seed, message.persona, sink, between_turns)
+            watch_simulated_call(
+                services,
+                message.seed,
+                message.persona,
+                sink,
+                between_turns,
+                speaker(self.send) if message.audio else None,
+            )
         )
 
     def _reply_latency(self, turn: int, stages: dict) -> None:

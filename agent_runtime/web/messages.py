@@ -48,6 +48,7 @@ class WatchSimulated(_Message):
     persona: Literal[PERSONAS] | None = None  # None: drawn from the seed, hidden
     seed: int = Field(0, ge=0, le=1_000_000_000)
     pace: float = Field(1.0, ge=0.0, le=10.0)  # seconds between turns
+    audio: bool = False  # speak both sides to the page
     policy: str | None = None
 
 

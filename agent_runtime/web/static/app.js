@@ -229,16 +229,18 @@ $("#text-form").addEventListener("submit", (event) => {
   input.value = "";
 });
 
-$("#sim-form").addEventListener("submit", (event) => {
+$("#sim-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const values = formValues(event.target);
   $("#sim-cards").replaceChildren();
   activeView = "simulated";
+  if (values.audio) await audio.start();
   send({
     type: "simulate",
     persona: values.persona || null,
     seed: Number(values.seed),
     pace: Number(values.pace),
+    audio: Boolean(values.audio),
     policy: values.policy,
   });
 });
