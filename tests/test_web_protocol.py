@@ -3,6 +3,7 @@ the browser tests' Playwright driver owns its module's event loop)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
@@ -74,3 +75,34 @@ async def test_the_worker_publishes_each_turn_card_on_the_rooms_topic(constant_c
     kinds = [json.loads(text)["kind"] for _, text in sent]
     assert kinds == ["opened", "turn", "turn", "closed"]
     assert json.loads(sent[1][1])["executed"] == "offer_payment_plan"
+
+
+async def test_the_browser_speaker_reports_what_was_heard_and_drops_the_rest_on_barge_in():
+    from livekit import rtc
+
+    from agent_runtime.web.audio import SAMPLE_RATE, BrowserAudioOutput
+
+    sent: list = []
+
+    async def send(message) -> None:
+        sent.append(message)
+
+    speaker = BrowserAudioOutput(send)
+    finished: list = []
+    speaker.on("playback_finished", finished.append)
+    samples = SAMPLE_RATE  # one second
+    second = rtc.AudioFrame(
+        data=b"\x01\x00" * samples, sample_rate=SAMPLE_RATE, num_channels=1, samples_per_channel=samples
+    )
+    await speaker.capture_frame(second)
+    speaker.flush()
+    await asyncio.sleep(0.05)
+    assert sent[0] == bytes(second.data) and {"type": "flush"} in sent
+    speaker.page_played()  # the page's buffer ran dry
+    await asyncio.sleep(0.05)
+    assert finished[-1].playback_position == 1.0 and not finished[-1].interrupted
+    await speaker.capture_frame(second)
+    speaker.clear_buffer()  # the debtor spoke over the reply
+    await asyncio.sleep(0.05)
+    assert sent[-1] == {"type": "clear"}
+    assert finished[-1].interrupted and finished[-1].playback_position < 0.5

@@ -50,7 +50,7 @@ def read_run(folder: Path) -> dict | None:
     for episode in episodes:
         for action, n in episode.get("action_counts", {}).items():
             counts[episode.get("persona") or "all"][action] += n
-    q_means = [(e["real_steps"], e["q_stats"]["mean"]) for e in episodes if e.get("q_stats")]
+    q_stats = [(e["real_steps"], e["q_stats"]) for e in episodes if e.get("q_stats")]
     return {
         "name": str(folder),
         "algo": summary.get("algo"),
@@ -71,7 +71,7 @@ def read_run(folder: Path) -> dict | None:
             ]
         ),
         "actions_by_persona": {persona: dict(actions) for persona, actions in sorted(counts.items())},
-        "q_mean": _thin([{"real_steps": steps, "q": q} for steps, q in q_means]),
+        "q": _thin([{"real_steps": steps, **q} for steps, q in q_stats]),  # mean, std, min, max of each episode
         "final": {key: summary.get(key) for key in ("eval_success_rate", "eval_mean_return", "real_episodes")},
     }
 

@@ -111,8 +111,17 @@ function runCharts(container, run) {
         { label: "return", values: run.eval.map((p) => p.return) },
       ]);
   }
-  if (run.q_mean.length) {
-    chart(section, "Mean max-Q per episode", "real steps", "Q", run.q_mean.map((p) => p.real_steps), [{ label: "mean max-Q", values: run.q_mean.map((p) => p.q) }]);
+  if (run.q.length) {
+    chart(section, "Max-Q of each episode's decisions: mean, ± 1 std (band), min and max", "real steps", "Q",
+      run.q.map((p) => p.real_steps),
+      [
+        { label: "mean", values: run.q.map((p) => p.mean) },
+        { label: "mean + std", values: run.q.map((p) => p.mean + p.std), color: "#1f77b440", width: 1, bandEdge: true },
+        { label: "mean - std", values: run.q.map((p) => p.mean - p.std), color: "#1f77b440", width: 1, bandEdge: true },
+        { label: "min", values: run.q.map((p) => p.min), color: "#7f7f7f", width: 1 },
+        { label: "max", values: run.q.map((p) => p.max), color: "#d62728", width: 1 },
+      ],
+      [{ series: [2, 3], fill: "#1f77b418" }]);
   }
   heatmap(section, "Actions chosen per persona (% of each persona's actions)", run.actions_by_persona);
 }
