@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -94,10 +93,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         wav = Path(folder) / "debtor.wav"
         microphone_file(wav)
-        env = {**os.environ, "EVENTS_DB": str(Path(folder) / "events.db")}
+        events = Path(folder) / "events.db"
         server = subprocess.Popen(
-            [sys.executable, "-m", "agent_runtime", "web", "--port", str(args.port)],
-            env=env,
+            [sys.executable, "-m", "agent_runtime", "web", "--port", str(args.port), "--events", str(events)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
