@@ -2,6 +2,7 @@
 
     dev | start | console | connect   the LiveKit worker (agent_runtime.worker; COMMAND --help for its options)
     simulate                          calls with simulated debtors (agent_runtime.simulate)
+    chat                              a scripted text call: debtor lines on stdin, JSON agent turns on stdout
     web                               the web console: talk to the agent in a browser (agent_runtime.web)
     settings                          the effective settings, secrets masked (agent_runtime.settings)
 """
@@ -95,10 +96,15 @@ def main() -> int:
     from agent_runtime import web
 
     web.add_arguments(commands.add_parser("web", help="the web console (voice and text, turn cards, training)"))
+    from agent_runtime import chat
+
+    chat.add_arguments(commands.add_parser("chat", help="a scripted text call (stdin -> JSON lines)"))
     commands.add_parser("settings", help="the effective settings, secrets masked")
     args = parser.parse_args()
     if args.command == "settings":
         return print_settings()
+    if args.command == "chat":
+        return chat.main(args)
     if args.command == "web":
         from agent_runtime.web import server
 
