@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from agent_runtime.simulate import latency_summary
+
 # Lines that keep a call going (no commitment, cease or dispute), so that every line gets a reply.
 LINES = (
     "I lost my job last month and money is really tight.",
@@ -74,16 +76,6 @@ def one_call(url: str, wav: Path) -> list[float]:
     return latencies
 
 
-def summary(values: list[float]) -> dict:
-    x = np.asarray(values)
-    return {
-        "count": int(x.size),
-        "p50": round(float(np.percentile(x, 50)), 1),
-        "p95": round(float(np.percentile(x, 95)), 1),
-        "max": round(float(x.max()), 1),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=3)
@@ -109,7 +101,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    e2e = summary(latencies)
+    e2e = latency_summary(latencies)
     report = {
         "e2e_ms": e2e,
         "goals_ms": GOALS_MS,

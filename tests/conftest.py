@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 
 from agent_runtime.call import CallController
+from agent_runtime.chat import DEFAULT_FACTS
 from agent_runtime.contracts.actions import ACTION_SET_VERSION, Action
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.state import STATE_SIZE, STATE_SPEC_VERSION
@@ -18,14 +19,7 @@ def tracker() -> DialogueStateTracker:
 
 @pytest.fixture
 def facts() -> CallFacts:
-    return CallFacts(
-        debtor_name="Sam Rivera",
-        balance=1200.0,
-        days_overdue=90,
-        due_date=date(2025, 10, 1),
-        timezone="America/Chicago",
-        creditor="Northwind Bank",
-    )
+    return DEFAULT_FACTS  # the sample account of `chat`
 
 
 @pytest.fixture
