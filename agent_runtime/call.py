@@ -82,6 +82,8 @@ class CallController:
     """seeds the call's policy (a random baseline draws from it)"""
     persona: str | None = None
     """simulated calls only: the hidden persona, recorded in call_opened and never shown to the policy"""
+    verify: bool = True
+    """start with right-party contact (agent_runtime.engine); off only where a person is known to be the debtor"""
     engine: DialogueEngine = field(init=False)
     last_event: TurnEvent | None = field(default=None, init=False)
     _policy: CallPolicy = field(init=False)
@@ -91,7 +93,7 @@ class CallController:
     _closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        self.engine = DialogueEngine(self.facts, self.tracker, self.today)
+        self.engine = DialogueEngine(self.facts, self.tracker, self.today, verify=self.verify)
         self._policy = self.policy.new_call(self.seed)
 
     @property
@@ -115,7 +117,7 @@ class CallController:
         }
 
     async def open(self) -> str:
-        """The opening line (with the debt-collection disclosure); resets the policy and logs call_opened."""
+        """The opening line (asking for the debtor by name); resets the policy and logs call_opened."""
         self._policy.reset()
         self._opened = True
         await self._log(
@@ -145,11 +147,14 @@ class CallController:
         if self.ended:
             return AgentReply("", True, None)
         started_at, started = self.clock(), time.perf_counter()
-        observation = self.engine.observe(user_text, hang_up=hang_up)
+        contacting = not self.engine.reached  # the contact phase: the engine's script, not the policy, answers
+        read = self.engine.contact if contacting else self.engine.observe
+        observation = read(user_text, hang_up=hang_up)
         proposed = executed = rule = terms = q_values = None
-        if observation.ended:
+        if observation.ended or contacting:
             rule = observation.guard_rule
-            text = self.nlg.say(self.facts, None, observation.outcome.terms, rule) if rule else ""
+            closing_terms = observation.outcome.terms if observation.outcome else None
+            text = self.nlg.say(self.facts, None, closing_terms, rule) if rule else ""
         else:
             action, values = self._policy.act(observation.state)
             decision = self.engine.act(action)

@@ -4,22 +4,32 @@ It owns the call's DST state, the compliance guard, the offer terms and the term
 env wraps it with a simulated debtor, the voice runtime with speech and NLG, so training sees exactly what
 the runtime executes. Each turn has two steps: `observe` the debtor's utterance (which may end the call),
 then `act` on the policy's proposed action (which the guard may override).
+
+A live call starts with the contact phase (`verify=True`), before the policy takes over: the agent asks for the
+debtor by name, and only a person who confirms being the debtor (and the identifier on file, where the facts carry
+one) hears that the call is about a debt. Someone else gets a callback number, a wrong number is marked not to be
+called again, an answering machine gets a limited-content message; each ends the call (15 U.S.C. 1692b, 1692c(b);
+12 CFR 1006.2(j)). `contact` reads these replies; nothing from them enters the call's history, so the policy's state
+starts when the debtor is reached, as in the gymnasium env, whose calls begin there.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
 import numpy as np
 
 from agent_runtime.contracts.actions import RAPPORT_ACTIONS, Action, parse_action
-from agent_runtime.contracts.dst import DSTOutput, Flag, Intent
+from agent_runtime.contracts.dst import Contact, DSTOutput, Flag, Intent
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.offers import OfferTerms, compute_offer_terms, debtor_terms
-from agent_runtime.contracts.outcome import TRUNCATING_OUTCOMES, Outcome, OutcomeKind
+from agent_runtime.contracts.outcome import TRUNCATING_OUTCOMES, FollowUp, Outcome, OutcomeKind
 from agent_runtime.contracts.state import MAX_TURNS, CallHistory, build_state
+from agent_runtime.dst.text import clean, digits_for_number_words
 from agent_runtime.dst.tracker import DialogueStateTracker
 
 # Disputes that cannot be talked through on the phone: they end the call and go to written validation.
@@ -28,6 +38,24 @@ LEGAL_DISPUTE_FLAGS = frozenset(
 )
 # What may answer a dispute: the validation answer, alone or with an offer, or listening. Anything else is replaced.
 DISPUTE_ANSWERS = frozenset({Action.VALIDATE_THEN_OFFER, *RAPPORT_ACTIONS})
+
+
+# One unclear reply to "may I speak with NAME?" (or to the identifier question) gets the question again; a second
+# one is treated as someone else: nothing is disclosed to a person who has not confirmed being the debtor.
+MAX_UNCLEAR_REPLIES = 1
+
+
+class ContactPhase(StrEnum):
+    ASKING_FOR_DEBTOR = "asking_for_debtor"
+    ASKING_IDENTIFIER = "asking_identifier"
+    REACHED = "reached"  # the debtor is verified and has heard the disclosure: the policy's part of the call
+
+
+UNREACHED = {
+    Contact.VOICEMAIL: (GuardRule.VOICEMAIL, OutcomeKind.VOICEMAIL, FollowUp.CALLBACK),
+    Contact.WRONG_NUMBER: (GuardRule.DO_NOT_CALL, OutcomeKind.WRONG_NUMBER, FollowUp.DO_NOT_CALL),
+    Contact.THIRD_PARTY: (GuardRule.THIRD_PARTY, OutcomeKind.THIRD_PARTY, FollowUp.CALLBACK),
+}
 
 
 class CallEndedError(RuntimeError):
@@ -52,19 +80,90 @@ class Decision:
 
 
 class DialogueEngine:
-    def __init__(self, facts: CallFacts, tracker: DialogueStateTracker, today: date, max_turns: int = MAX_TURNS):
+    def __init__(
+        self,
+        facts: CallFacts,
+        tracker: DialogueStateTracker,
+        today: date,
+        max_turns: int = MAX_TURNS,
+        *,
+        verify: bool = False,
+    ):
+        """`verify`: start with the contact phase (a live call); without it the debtor is already reached (the
+        gymnasium env, whose episodes are the policy's part of a call)."""
         self.facts = facts
         self.tracker = tracker
         self.today = today
         self.max_turns = max_turns
         self.history = CallHistory()
         self.outcome: Outcome | None = None
+        self.phase = ContactPhase.ASKING_FOR_DEBTOR if verify else ContactPhase.REACHED
+        self._unclear = 0
         self._pending_offer: OfferTerms | None = None
         self._dispute_open = False
 
     @property
     def ended(self) -> bool:
         return self.outcome is not None
+
+    @property
+    def reached(self) -> bool:
+        return self.phase is ContactPhase.REACHED
+
+    def contact(self, text: str, *, hang_up: bool = False) -> Observation:
+        """Read a reply of the contact phase; the observation's guard rule is what the agent says next (ask again,
+        ask for the identifier, the disclosure, or a closing that reveals nothing about the debt)."""
+        if self.ended:
+            raise CallEndedError(f"the call already ended ({self.outcome.kind.value}); nothing more may be said")
+        if self.reached:
+            raise ValueError("the debtor is reached: the call goes on with observe and act")
+        if hang_up:
+            self.outcome = Outcome(kind=OutcomeKind.HANG_UP, follow_ups=(FollowUp.CALLBACK,))
+            return Observation(None, self.state(), True, self.outcome, None)
+        reading = self.tracker.read(text, asking_for_debtor=self.phase is ContactPhase.ASKING_FOR_DEBTOR)
+        rule, outcome = self._contact_step(reading, text)
+        self.outcome = outcome
+        return Observation(reading, self.state(), outcome is not None, outcome, rule)
+
+    def _contact_step(self, reading: DSTOutput, text: str) -> tuple[GuardRule, Outcome | None]:
+        if reading.intent is Intent.CEASE:  # whoever asks, this number is not called again
+            follow_ups = (FollowUp.DO_NOT_CALL,)
+            return GuardRule.DO_NOT_CALL, Outcome(kind=OutcomeKind.CEASE, do_not_contact=True, follow_ups=follow_ups)
+        if self.phase is ContactPhase.ASKING_IDENTIFIER:
+            return self._check_identifier(text)
+        contact = Contact.WRONG_NUMBER if Flag.WRONG_PERSON in reading.flags else reading.contact
+        if contact in UNREACHED:
+            rule, kind, follow_up = UNREACHED[contact]
+            return rule, Outcome(kind=kind, follow_ups=(follow_up,))
+        if contact is Contact.CONFIRMS_IDENTITY:
+            if self.identifier is not None:
+                self.phase = ContactPhase.ASKING_IDENTIFIER
+                return GuardRule.IDENTIFIER_CHECK, None
+            self.phase = ContactPhase.REACHED
+            return GuardRule.DISCLOSURE, None
+        return self._unclear_reply(GuardRule.RIGHT_PARTY_CHECK, GuardRule.THIRD_PARTY)
+
+    @property
+    def identifier(self) -> str | None:
+        """What the person must say to be verified: the ZIP code on file, else the year of birth, else nothing."""
+        if self.facts.zip_code:
+            return self.facts.zip_code
+        return str(self.facts.birth_year) if self.facts.birth_year else None
+
+    def _check_identifier(self, text: str) -> tuple[GuardRule, Outcome | None]:
+        digits = "".join(re.findall(r"\d", digits_for_number_words(clean(text))))
+        if self.identifier in digits:
+            self.phase = ContactPhase.REACHED
+            return GuardRule.DISCLOSURE, None
+        if digits:  # a different number: not verified
+            return GuardRule.VERIFICATION_FAILED, Outcome(kind=OutcomeKind.THIRD_PARTY, follow_ups=(FollowUp.CALLBACK,))
+        return self._unclear_reply(GuardRule.IDENTIFIER_CHECK, GuardRule.VERIFICATION_FAILED)
+
+    def _unclear_reply(self, again: GuardRule, give_up: GuardRule) -> tuple[GuardRule, Outcome | None]:
+        self._unclear += 1
+        if self._unclear <= MAX_UNCLEAR_REPLIES:
+            return again, None
+        return give_up, Outcome(kind=OutcomeKind.THIRD_PARTY, follow_ups=(FollowUp.CALLBACK,))
 
     @property
     def turns(self) -> int:
@@ -85,8 +184,20 @@ class DialogueEngine:
         outcome, rule = self._termination(reading, offer, hang_up)
         if offer is not None and outcome is None and reading is not None and reading.intent is not Intent.COMMIT:
             self.history.record_refusal(offer)
-        self.outcome = outcome
-        return Observation(reading, self.state(), outcome is not None, outcome, rule)
+        self.outcome = outcome and outcome.model_copy(update={"follow_ups": self._follow_ups(outcome)})
+        return Observation(reading, self.state(), outcome is not None, self.outcome, rule)
+
+    def _follow_ups(self, outcome: Outcome) -> tuple[FollowUp, ...]:
+        """What the call's end leaves to do: the validation notice promised to a dispute, the written confirmation
+        of a commitment, writing only after a cease request."""
+        follow_ups = []
+        if self.history.validation_given or outcome.kind is OutcomeKind.DISPUTE:
+            follow_ups.append(FollowUp.MAIL_VALIDATION_NOTICE)
+        if outcome.kind is OutcomeKind.COMMITMENT:
+            follow_ups.append(FollowUp.MAIL_WRITTEN_CONFIRMATION)
+        if outcome.do_not_contact:
+            follow_ups.append(FollowUp.DO_NOT_CONTACT)
+        return tuple(follow_ups)
 
     def _termination(
         self, reading: DSTOutput | None, offer: OfferTerms | None, hang_up: bool

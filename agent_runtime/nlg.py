@@ -18,10 +18,13 @@ from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.offers import OfferKind, OfferTerms
 
+# The opening asks for the debtor by name and says who calls, that the caller is an automated assistant and that the
+# call is recorded; nothing about a creditor, a debt or an amount until the debtor is verified (the disclosure).
 OPENINGS = (
-    "Hello, this is {agent} calling from {company} on behalf of {creditor}. Am I speaking with {name}? {disclosure}",
-    "Hi, my name is {agent} with {company}, calling for {creditor} about an account for {name}. {disclosure}",
-    "Good day, this is {agent} from {company} regarding your {creditor} account, {name}. {disclosure}",
+    "Hello, this is {agent}, an automated assistant calling from {business}. This call is recorded. "
+    "May I please speak with {name}?",
+    "Hi, my name is {agent}, a virtual assistant with {business}, on a recorded line. Am I speaking with {name}?",
+    "Good day. This is {agent}, an automated assistant from {business}; this call is recorded. Is this {name}?",
 )
 STRATEGIES: dict[Action, tuple[str, ...]] = {
     Action.EMPATHETIC_LISTENING: (
@@ -97,7 +100,43 @@ GUARD_ANSWERS: dict[GuardRule, tuple[str, ...]] = {
         "I don't want to take more of your time today. We'll follow up in writing with your options. Thank you.",
         "Let's leave it there for now. You'll get a letter with the options we discussed. Thank you.",
     ),
+    # The contact phase: nothing about the debt before DISCLOSURE.
+    GuardRule.RIGHT_PARTY_CHECK: (
+        "Sorry, this is {agent} with {business}. Am I speaking with {name}?",
+        "I'm {agent}, an automated assistant with {business}. Is this {name}, please?",
+    ),
+    GuardRule.IDENTIFIER_CHECK: (
+        "Thank you. For your privacy, could you please confirm your {identifier}?",
+        "Thanks. Before we go on, please tell me your {identifier}.",
+    ),
+    GuardRule.DISCLOSURE: (
+        "Thank you, {first}. {disclosure} I'm calling about your {creditor} account, which has a balance of "
+        "{balance}, {days} days past due.",
+        "Thanks, {first}. {disclosure} This is about your account with {creditor}: {balance} is {days} days past due.",
+    ),
+    GuardRule.THIRD_PARTY: (
+        "Thank you. I'll try {first} again another time; they can also call us back at {callback}. Have a good day.",
+        "No problem. Could you let {first} know that {agent} from {business} called? Our number is {callback}. "
+        "Goodbye.",
+    ),
+    GuardRule.VERIFICATION_FAILED: (
+        "I'm sorry, I wasn't able to verify that. Please call us back at {callback} when it suits you. Goodbye.",
+        "Thank you. I can't go on without verifying who I'm speaking with; please call us at {callback}. Goodbye.",
+    ),
+    GuardRule.DO_NOT_CALL: (
+        "I'm sorry for the trouble. We will not call this number again. Goodbye.",
+        "My apologies. This number will be taken off our list. Have a good day.",
+    ),
+    # Regulation F's limited-content message (12 CFR 1006.2(j)): the consumer's name, a request to call back, the
+    # person to ask for, the number; optionally a salutation and suggested times. No creditor, debt or amount.
+    GuardRule.VOICEMAIL: (
+        "Hello, this message is for {name}. This is {agent} with {business}. Please call us back at {callback}, "
+        "between 8 a.m. and 9 p.m. Thank you.",
+        "Hi, this is {agent} from {business} with a message for {name}. Please return our call at {callback} "
+        "any day between 8 a.m. and 9 p.m. Thank you.",
+    ),
 }
+IDENTIFIER_NAMES = {"zip_code": "ZIP code", "birth_year": "year of birth"}
 
 
 def money(value: float) -> str:
@@ -114,19 +153,23 @@ def describe_terms(terms: OfferTerms) -> str:
 
 
 @cache
-def templates_version(agent: str, company: str) -> str:
-    """A digest of every template and the names they speak: a changed wording gets a new version in the events."""
-    templates = {"agent": agent, "company": company, "openings": OPENINGS, "strategies": STRATEGIES}
-    templates["guard"] = GUARD_ANSWERS
+def templates_version() -> str:
+    """A digest of every template: a changed wording gets a new version in the events."""
+    templates = {"openings": OPENINGS, "strategies": STRATEGIES, "guard": GUARD_ANSWERS}
     encoded = json.dumps(templates, sort_keys=True, default=str).encode()
     return f"templates-{hashlib.sha256(encoded).hexdigest()[:12]}"
 
 
+def identifier_name(facts: CallFacts) -> str:
+    return IDENTIFIER_NAMES["zip_code" if facts.zip_code else "birth_year"]
+
+
 class TemplateNLG:
-    def __init__(self, seed: int | None = None, agent: str = "Jordan", company: str = "Fairway Recovery Services"):
+    """Words a call's turns; who speaks (the agent's name, the business) comes from the call facts."""
+
+    def __init__(self, seed: int | None = None):
         self.rng = random.Random(seed)
-        self.agent, self.company = agent, company
-        self.version = templates_version(agent, company)
+        self.version = templates_version()
         self._last: dict[object, str] = {}
 
     def _pick(self, key: object, options: tuple[str, ...]) -> str:
@@ -136,14 +179,26 @@ class TemplateNLG:
         return choice
 
     def opening(self, facts: CallFacts) -> str:
-        text = self._pick("opening", OPENINGS).format(
-            agent=self.agent,
-            company=self.company,
-            creditor=facts.creditor,
-            name=facts.debtor_name,
-            disclosure=DISCLOSURE,
-        )
-        return check_wording(text)
+        """The first words: who calls, asking for the debtor by name; nothing about the debt."""
+        return check_wording(self._pick("opening", OPENINGS).format(**self._fields(facts)))
+
+    @staticmethod
+    def _fields(facts: CallFacts) -> dict:
+        return {
+            "agent": facts.agent_name,
+            "business": facts.business_name,
+            "callback": facts.callback_number,
+            "name": facts.debtor_name,
+            "first": facts.first_name,
+            "identifier": identifier_name(facts),
+            "creditor": facts.creditor,
+            "balance": money(facts.balance),
+            "days": facts.days_overdue,
+            "disclosure": DISCLOSURE,
+            "plan": "",
+            "settlement": "",
+            "terms": "",
+        }
 
     def say(
         self,
@@ -153,15 +208,7 @@ class TemplateNLG:
         guard_rule: GuardRule | None = None,
     ) -> str:
         """The agent's words for one turn: the guard's answer where a rule fired, then the strategy (if any)."""
-        fields = {
-            "creditor": facts.creditor,
-            "balance": money(facts.balance),
-            "days": facts.days_overdue,
-            "name": facts.debtor_name,
-            "plan": "",
-            "settlement": "",
-            "terms": "",
-        }
+        fields = self._fields(facts)
         if terms is not None:
             described = describe_terms(terms)
             fields.update(plan=described, settlement=described, terms=described)

@@ -112,13 +112,13 @@ async def run(args: argparse.Namespace) -> dict:
             try:
                 if voice is None:
                     pace = (lambda: asyncio.sleep(args.pace)) if args.pace else None  # traffic for dashboards
-                    lines = await talk(call, who.debtor, explain=args.explain, between_turns=pace)
+                    lines = await talk(call, who, explain=args.explain, between_turns=pace)
                     times = [event.latencies_ms[LatencyStage.ENGINE] for event in turns]
                     measured = {LatencyStage.ENGINE.value: times, LatencyStage.E2E.value: times}
                 else:
                     from agent_runtime.voice_sim import voice_call
 
-                    result = await voice_call(call, who.debtor, **voice)
+                    result = await voice_call(call, who, **voice)
                     lines, measured = result.transcript, result.latencies_ms
                     (out / "recordings").mkdir(exist_ok=True)
                     write_wav(out / "recordings" / f"call-{index:03d}.wav", result.recording)

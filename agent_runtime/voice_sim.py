@@ -27,7 +27,7 @@ from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
 from agent_runtime.speech.whisper import SAMPLE_RATE
 from agent_runtime.voice import TURN_HANDLING, VoiceCall
-from simulator.calls import decision_of, describe_turn
+from simulator.calls import describe_turn
 
 FRAME = SAMPLE_RATE // 50
 REPLY_TIMEOUT = 20.0
@@ -166,7 +166,8 @@ async def audio_session(
         await voice.aclose(reason="simulation finished")
 
 
-async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handling: dict) -> VoiceCallResult:
+async def voice_call(call: CallController, who, *, vad, whisper, turn_handling: dict) -> VoiceCallResult:
+    """`who` (simulator.calls.SimulatedDebtorCall) answers the phone and, once reached, is the debtor."""
     recogniser, speaker = WhisperSTT(whisper), EspeakTTS("en-us")
     result = VoiceCallResult(transcript=[])
     timeline: list[np.ndarray] = []
@@ -182,7 +183,7 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
             raise RuntimeError(f"the agent's opening produced no audio within {REPLY_TIMEOUT:.0f} s")
         timeline += audio_out.segments[-1:]
         result.transcript.append(f"agent : {opening}")
-        heard = debtor.opening()
+        heard = who.next_line(None)
         while not call.ended:
             if heard.hang_up:
                 result.transcript.append(f"debtor: {heard.text} [hangs up]")
@@ -222,7 +223,7 @@ async def voice_call(call: CallController, debtor, *, vad, whisper, turn_handlin
                 result.transcript.append(f"agent : [{describe_turn(event)}; ms: {timing}] {event.agent_text}")
             if event.ends_call:
                 break
-            heard = debtor.respond(decision_of(event))
+            heard = who.next_line(event)
     outcome = call.engine.outcome
     result.outcome = outcome.kind.value if outcome else "unfinished"
     result.recording = np.concatenate(timeline) if timeline else np.zeros(0, np.int16)

@@ -1,9 +1,11 @@
 """Simulated debtors on the phone: a seeded debtor talks to the agent's own `CallController`, in text.
 
 The debtor of seed `s` is the one `DebtorEnv.reset(seed=s)` draws (the same generator, the same draws in the same
-order), so a simulated call and a training episode of the same seed meet the same person. The controller owns the
-call and its events; the debtor only supplies the words. `simulate --text`, `training.call_log` and the demo run
-their calls through `talk`; the voice simulation speaks the same debtor's words through the audio path instead.
+order), so a simulated call and a training episode of the same seed meet the same person. Before the debtor, the
+call meets whoever picks up (simulator.contact: sometimes someone else, a wrong number or an answering machine),
+drawn from a separate stream. The controller owns the call and its events; the simulated people only supply the
+words. `simulate --text`, `training.call_log` and the demo run their calls through `talk`; the voice simulation
+speaks the same words through the audio path instead, with `next_line` choosing who says what.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import numpy as np
 from agent_runtime.call import CallController
 from agent_runtime.contracts.events import TurnEvent
 from agent_runtime.contracts.facts import CallFacts
+from agent_runtime.contracts.guard import CONTACT_RULES, GuardRule
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.engine import Decision
 from agent_runtime.nlg import describe_terms
 from agent_runtime.services import CallServices
+from simulator.contact import Answerer, PhoneAnswerer, contact_stream, draw_contact
 from simulator.debtor import Reply, SimulatedDebtor
 from simulator.personas import SIMULATION_EPOCH, DebtorTraits, Persona, sample_debtor
 
@@ -32,6 +36,17 @@ class SimulatedDebtorCall:
     traits: DebtorTraits
     facts: CallFacts
     debtor: SimulatedDebtor
+    answerer: PhoneAnswerer  # who picks up: the debtor, or someone (something) else
+
+    def next_line(self, event: TurnEvent | None) -> Reply:
+        """What is said after the agent's turn `event` (None: after the opening): the contact phase's answers, then,
+        once the disclosure has been given, the debtor's."""
+        rule = event.guard_rule if event is not None else None
+        if event is None or (rule in CONTACT_RULES and rule is not GuardRule.DISCLOSURE):
+            return self.answerer.reply(rule)
+        if rule is GuardRule.DISCLOSURE:
+            return self.debtor.opening()
+        return self.debtor.respond(decision_of(event))
 
     def controller(self, services: CallServices, call_id: str, **options) -> CallController:
         """The agent's call to this debtor, as the process's services build every call: on the simulation's
@@ -43,10 +58,18 @@ class SimulatedDebtorCall:
         )
 
 
-def simulated_debtor(seed: int, persona: Persona | None = None, stt_noise: float = 0.0) -> SimulatedDebtorCall:
-    rng = np.random.default_rng(seed)
+def simulated_debtor(
+    seed: int, persona: Persona | None = None, stt_noise: float = 0.0, *, reached: bool = False
+) -> SimulatedDebtorCall:
+    """The call of `seed`; `reached` makes the debtor answer (no third party, wrong number or voicemail)."""
+    rng, contact_rng = np.random.default_rng(seed), contact_stream(seed)
     traits, facts = sample_debtor(rng, persona)
-    return SimulatedDebtorCall(seed, traits, facts, SimulatedDebtor(traits, facts.balance, rng, stt_noise))
+    answered_by, zip_code = draw_contact(contact_rng)
+    if reached:
+        answered_by = Answerer.DEBTOR
+    facts = facts.model_copy(update={"zip_code": zip_code})
+    answerer = PhoneAnswerer(answered_by, facts.first_name, zip_code, contact_rng, stt_noise)
+    return SimulatedDebtorCall(seed, traits, facts, SimulatedDebtor(traits, facts.balance, rng, stt_noise), answerer)
 
 
 def decision_of(event: TurnEvent) -> Decision:
@@ -55,9 +78,13 @@ def decision_of(event: TurnEvent) -> Decision:
 
 
 def describe_turn(event: TurnEvent) -> str:
-    """`[strategy, guard rule]` of one turn, for transcripts."""
-    strategy = event.executed_action.label if event.executed_action is not None else "close"
-    return strategy + (f", guard {event.guard_rule.value}" if event.guard_rule else "")
+    """`[strategy, guard rule]` of one turn, for transcripts (the contact phase and closings have no strategy)."""
+    parts = [event.executed_action.label] if event.executed_action is not None else []
+    if event.ends_call and event.executed_action is None:
+        parts.append("close")
+    if event.guard_rule:
+        parts.append(f"guard {event.guard_rule.value}")
+    return ", ".join(parts)
 
 
 def describe_reading(event: TurnEvent) -> str:
@@ -77,7 +104,7 @@ def heard_line(reply: Reply) -> str:
 
 async def talk(
     call: CallController,
-    debtor: SimulatedDebtor,
+    who: SimulatedDebtorCall,
     *,
     explain: bool = False,
     between_turns: Callable[[], Awaitable[None]] | None = None,
@@ -91,7 +118,7 @@ async def talk(
     lines = [f"agent : {opening}"]
     if on_line is not None:
         await on_line("agent", opening)
-    heard = debtor.opening()
+    heard = who.next_line(None)
     while True:
         lines.append(heard_line(heard))
         if on_line is not None and heard.text:
@@ -112,4 +139,4 @@ async def talk(
             return lines
         if between_turns is not None:
             await between_turns()
-        heard = debtor.respond(decision_of(event))
+        heard = who.next_line(event)

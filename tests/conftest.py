@@ -24,9 +24,11 @@ def facts() -> CallFacts:
 
 @pytest.fixture
 def constant_call(facts, tracker):
-    """make(action, **options): a call on `facts` whose policy always picks `action` (no Q-values), on a fixed date."""
+    """make(action, **options): a call on `facts` whose policy always picks `action` (no Q-values), on a fixed date,
+    with the debtor already reached (verify=True starts at the contact phase, as live calls do)."""
 
     def make(action: Action, **options) -> CallController:
+        options.setdefault("verify", False)
         policy = load_policy(f"constant:{action.label}")
         return CallController(facts, policy, tracker, TemplateNLG(seed=0), date(2026, 1, 5), **options)
 

@@ -132,7 +132,7 @@ async def test_the_calls_metrics_come_from_its_controller():
     events = Collected()
     who = simulated_debtor(11)
     call = who.controller(services, "metrics-call", sinks=(events,))
-    await talk(call, who.debtor)
+    await talk(call, who)
     value = registry.get_sample_value
     turns = [e for e in events if isinstance(e, TurnEvent)]
     decisions = [e for e in turns if e.executed_action is not None]

@@ -17,11 +17,12 @@ def chat(tmp_path, lines: list[str], *options: str) -> list[dict]:
 def test_a_scripted_call_prints_each_agent_turn_and_ends_where_the_agent_closes_it(tmp_path):
     facts = {"debtor_name": "Ada Moss", "balance": 640, "days_overdue": 40, "due_date": "2025-11-01",
              "timezone": "America/Denver", "creditor": "Acme Card Services"}
-    turns = chat(tmp_path, ["I lost my job", "stop calling me", "hello?"], "--facts", json.dumps(facts),
-                 "--policy", "constant:empathetic_listening")
-    assert len(turns) == 3  # the opening, then one reply per line until the agent closed the call
-    opening, answer, closing = turns
+    turns = chat(tmp_path, ["yes, speaking", "I lost my job", "stop calling me", "hello?"], "--facts",
+                 json.dumps(facts), "--policy", "constant:empathetic_listening")
+    assert len(turns) == 4  # the opening, then one reply per line until the agent closed the call
+    opening, disclosure, answer, closing = turns
     assert "Ada Moss" in opening["text"] and not opening["ends_call"] and opening["executed_action"] is None
+    assert disclosure["guard_rule"] == "disclosure" and "Acme Card Services" in disclosure["text"]
     assert answer["executed_action"] == answer["proposed_action"] == "empathetic_listening"
     assert closing["ends_call"] and closing["outcome"] == "cease" and closing["guard_rule"] == "cease_request"
     events = list(read_events(tmp_path / "events.db"))
@@ -31,6 +32,6 @@ def test_a_scripted_call_prints_each_agent_turn_and_ends_where_the_agent_closes_
 
 
 def test_the_end_of_the_input_is_the_debtor_hanging_up(tmp_path):
-    turns = chat(tmp_path, ["what is this about"], "--policy", "scripted:best_practice")
+    turns = chat(tmp_path, ["yes", "what is this about"], "--policy", "scripted:best_practice")
     assert turns[-1]["ends_call"] and turns[-1]["outcome"] == "hang_up"
     assert not any(turn["ends_call"] for turn in turns[:-1])

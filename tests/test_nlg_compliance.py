@@ -59,11 +59,44 @@ def test_never_the_same_wording_twice_in_a_row(facts):
         assert all(a != b for a, b in itertools.pairwise(said)), action
 
 
-def test_opening_discloses_the_debt_collection_purpose(facts):
+REVEALING = ("debt", "collect", "owe", "balance", "account", "payment", "past due", "$")
+
+
+def test_the_opening_asks_for_the_debtor_and_reveals_nothing_about_the_debt(facts):
     nlg = TemplateNLG(seed=1)
-    for _ in range(5):
+    for _ in range(6):
         opening = nlg.opening(facts)
-        assert DISCLOSURE in opening and facts.creditor in opening
+        assert facts.debtor_name in opening and facts.agent_name in opening and facts.business_name in opening
+        assert "recorded" in opening and ("automated" in opening or "virtual" in opening)
+        assert facts.creditor not in opening and not [word for word in REVEALING if word in opening.lower()]
+
+
+def test_the_disclosure_comes_after_verification_with_the_creditor_and_balance(facts):
+    nlg = TemplateNLG(seed=2)
+    for _ in range(4):
+        text = nlg.say(facts, None, guard_rule=GuardRule.DISCLOSURE)
+        assert DISCLOSURE in text and facts.creditor in text and "$1,200" in text
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [GuardRule.RIGHT_PARTY_CHECK, GuardRule.IDENTIFIER_CHECK, GuardRule.THIRD_PARTY, GuardRule.VERIFICATION_FAILED,
+     GuardRule.DO_NOT_CALL, GuardRule.VOICEMAIL],
+)  # fmt: skip
+def test_nothing_said_before_verification_reveals_the_debt(facts, rule):
+    nlg = TemplateNLG(seed=0)
+    for _ in range(len(GUARD_ANSWERS[rule])):
+        text = nlg.say(facts, None, guard_rule=rule)
+        assert facts.creditor not in text and not [word for word in REVEALING if word in text.lower()], text
+
+
+def test_the_voicemail_is_regulation_fs_limited_content_message(facts):
+    nlg = TemplateNLG(seed=0)
+    for _ in range(len(GUARD_ANSWERS[GuardRule.VOICEMAIL])):
+        text = nlg.say(facts, None, guard_rule=GuardRule.VOICEMAIL)
+        # the consumer's name, a person to ask for, a request to call back and the number; nothing else of substance
+        assert facts.debtor_name in text and facts.agent_name in text and facts.callback_number in text
+        assert "call" in text.lower() and facts.business_name in text
 
 
 def test_cease_request_is_closed_politely_and_the_call_marked_do_not_contact(facts, tracker):

@@ -16,7 +16,7 @@ from agent_runtime.policy_source import load_policy
 def _controller(facts, tracker, outbox=None) -> CallController:
     policy = load_policy("constant:offer_payment_plan")
     sinks = (outbox,) if outbox else ()
-    return CallController(facts, policy, tracker, TemplateNLG(seed=0), date(2026, 1, 5), sinks=sinks)
+    return CallController(facts, policy, tracker, TemplateNLG(seed=0), date(2026, 1, 5), sinks=sinks, verify=False)
 
 
 async def test_agent_session_answers_with_the_worded_strategy(facts, tracker, tmp_path):

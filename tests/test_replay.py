@@ -19,6 +19,15 @@ from training.call_log import log_calls
 from training.replay import Args, load_transitions, run
 
 
+def reached_calls(path) -> set[str]:
+    """The calls that reached the debtor and got a policy decision (the others ended in the contact phase)."""
+    return {e.call_id for e in read_events(path) if isinstance(e, TurnEvent) and e.proposed_action is not None}
+
+
+def unreached_calls(path) -> set[str]:
+    return {e.call_id for e in read_events(path) if isinstance(e, CallClosed)} - reached_calls(path)
+
+
 @pytest.fixture(scope="module")
 def events_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("events") / "events.db"
@@ -52,9 +61,15 @@ def test_replay_of_simulate_events_rebuilds_the_simulators_transitions_and_rewar
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     expected = simulator_episodes("scripted:best_practice", range(300, 325))
-    data = load_transitions(tmp_path / "events.db")
-    assert data.calls == 25 and not data.skipped and len(data) == sum(map(len, expected))
-    for call_id, events in groupby(read_events(tmp_path / "events.db"), key=lambda e: e.call_id):
+    events_file = tmp_path / "events.db"
+    data, reached, unreached = load_transitions(events_file), reached_calls(events_file), unreached_calls(events_file)
+    assert len(reached) + len(unreached) == 25 and len(unreached) >= 1  # someone else, or a machine, answered some
+    assert data.calls == len(reached) and data.skipped == {"no policy decision in the call": len(unreached)}
+    indices = sorted(int(call_id.rsplit("-", 1)[1]) for call_id in reached)
+    assert len(data) == sum(len(expected[i]) for i in indices)
+    for call_id, events in groupby(read_events(events_file), key=lambda e: e.call_id):
+        if call_id not in reached:
+            continue
         rebuilt, simulated = call_transitions(list(events)), expected[int(call_id.rsplit("-", 1)[1])]
         assert len(rebuilt) == len(simulated)
         for (s, a, r, s2, end, _), (state, action, reward, next_state, done_) in zip(rebuilt, simulated, strict=True):
@@ -67,16 +82,18 @@ def test_every_call_closes_once_and_counts_its_turn_events(events_db):
     events = list(read_events(events_db))
     closed = [e for e in events if isinstance(e, CallClosed)]
     assert len(closed) == 60 and len({e.call_id for e in closed}) == 60
+    unreached = [e for e in closed if e.outcome.kind.value in ("third_party", "wrong_number", "voicemail")]
+    assert unreached and all(not e.outcome.success and e.outcome.follow_ups for e in unreached)
     for close in closed:
         turns = [e for e in events if isinstance(e, TurnEvent) and e.call_id == close.call_id]
         assert close.turns == len(turns) and turns[-1].ends_call
 
 
 def test_transitions_chain_states_and_end_with_done(events_db):
-    data = load_transitions(events_db)
-    assert data.calls == 60 and not data.skipped
+    data, reached = load_transitions(events_db), reached_calls(events_db)
+    assert data.calls == len(reached) and data.skipped == {"no policy decision in the call": 60 - len(reached)}
     dones = np.array(data.dones)
-    assert dones.sum() == 60
+    assert dones.sum() == len(reached)
     for i in range(len(data) - 1):  # inside a call, s' of one transition is s of the next
         if not data.dones[i]:
             np.testing.assert_array_equal(data.next_obs[i], data.obs[i + 1])
@@ -88,7 +105,12 @@ def _copy(events_db, path):
 
 
 def _call_ids(db, n: int) -> list[str]:
-    return [r[0] for r in db.execute("SELECT DISTINCT call_id FROM events ORDER BY call_id LIMIT ?", (n,))]
+    """The first n calls that reached the debtor (their turns hold policy decisions)."""
+    query = (
+        "SELECT DISTINCT call_id FROM events WHERE type = 'turn' AND json_extract(payload, '$.proposed_action') "
+        "IS NOT NULL ORDER BY call_id LIMIT ?"
+    )
+    return [r[0] for r in db.execute(query, (n,))]
 
 
 def test_incomplete_and_malformed_calls_are_skipped_and_counted(events_db, tmp_path):
@@ -104,12 +126,13 @@ def test_incomplete_and_malformed_calls_are_skipped_and_counted(events_db, tmp_p
         db.execute(
             "UPDATE events SET payload = json_set(payload, '$.turn', -4) WHERE call_id = ? AND type = 'turn'", (third,)
         )
-    data = load_transitions(broken)
-    assert data.calls == 57
+    data, reached = load_transitions(broken), reached_calls(events_db)
+    assert data.calls == len(reached) - 3
     assert data.skipped == {
         "missing call_opened or call_closed": 1,
         "a state vector has the wrong size or non-finite values": 1,
         "malformed event": 1,
+        "no policy decision in the call": 60 - len(reached),
     }
 
 
@@ -185,10 +208,11 @@ def test_replay_trains_from_a_checkpoint_and_records_provenance(events_db, tmp_p
             progress=False,
         )
     )
-    assert summary.real_episodes == 60 and summary.eval_success_rate is not None
+    reached = len(reached_calls(events_db))
+    assert summary.real_episodes == reached and summary.eval_success_rate is not None
     metadata, _, world_model = load_checkpoint(tmp_path / "replayed" / "checkpoint.pt")
     provenance = metadata.provenance
-    assert provenance["calls_used"] == 60 and provenance["transitions"] == summary.real_steps
+    assert provenance["calls_used"] == reached and provenance["transitions"] == summary.real_steps
     assert provenance["parent_checkpoint"].endswith("checkpoint.pt") and len(provenance["events_sha256"]) == 64
     assert world_model is not None and metadata.world_model.kind == "mlp"
     assert (tmp_path / "replayed" / "checkpoint.safetensors").is_file()  # the runtime's torch-free twin

@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from agent_runtime.contracts.dst import DST_SCHEMA_VERSION
 from agent_runtime.events.store import read_events
 
 
@@ -34,7 +35,9 @@ def test_simulate_text_writes_transcripts_latency_and_events(tmp_path):
     assert summary["calls"] == 3 and sum(summary["outcomes"].values()) == 3
     texts = transcripts(tmp_path)
     assert len(texts) == 3
-    assert "This is an attempt to collect a debt" in texts[0] and "outcome:" in texts[0]
+    for text in texts:  # the debt is disclosed once the debtor is reached, and only then
+        reached = "guard disclosure" in text
+        assert ("This is an attempt to collect a debt" in text) is reached and "outcome:" in text
     latency = json.loads((tmp_path / "latency.json").read_text())
     assert set(latency) == {"engine", "e2e"} and latency["e2e"]["count"] > 3
     events = list(read_events(tmp_path / "events.db"))
@@ -43,7 +46,8 @@ def test_simulate_text_writes_transcripts_latency_and_events(tmp_path):
     # every turn names the DST model and the wording templates it was made with, as its call's opening does
     opened = {e.call_id: e for e in events if e.type == "call_opened"}
     for turn in (e for e in events if e.type == "turn"):
-        assert turn.dst_version.startswith("dst.v1+intent-") and turn.templates_version.startswith("templates-")
+        assert turn.dst_version.startswith(f"{DST_SCHEMA_VERSION}+intent-")
+        assert turn.templates_version.startswith("templates-")
         assert (turn.dst_version, turn.templates_version) == (
             opened[turn.call_id].dst_version,
             opened[turn.call_id].templates_version,

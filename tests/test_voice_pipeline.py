@@ -130,3 +130,22 @@ async def test_a_sixty_second_monologue_is_heard_through_and_every_turn_is_logge
         assert word in heard, heard
     closed = [e for e in events if e.type == "call_closed"]
     assert len(closed) == (1 if call.ended else 0)
+
+
+@pytest.mark.slow
+async def test_through_the_audio_path_the_debt_is_disclosed_only_to_the_debtor(constant_call):
+    """Right-party contact heard through VAD and tiny.en: the debtor's "yes" gets the disclosure; an answering
+    machine's greeting gets the limited-content message and nothing about the debt."""
+    from agent_runtime.contracts.guard import GuardRule
+    from agent_runtime.contracts.outcome import OutcomeKind
+
+    debtor = constant_call(Action.EMPATHETIC_LISTENING, verify=True)
+    _, audio_out = await _hear(debtor, synthesise("Yes, speaking."), wait=60)
+    assert debtor.last_event.guard_rule is GuardRule.DISCLOSURE and not debtor.ended
+    assert "attempt to collect a debt" in debtor.last_event.agent_text and len(audio_out.segments[-1]) > 16_000 * 5
+    machine = constant_call(Action.EMPATHETIC_LISTENING, verify=True)
+    await _hear(machine, synthesise("Hi, you've reached Sam. Please leave a message after the tone."), wait=60)
+    assert machine.engine.outcome.kind is OutcomeKind.VOICEMAIL
+    message = machine.last_event.agent_text
+    assert machine.last_event.guard_rule is GuardRule.VOICEMAIL and "1-800-555-0142" in message
+    assert "Northwind" not in message and "debt" not in message.lower() and "$" not in message

@@ -122,8 +122,13 @@ def test_a_typed_call_shows_every_turn_and_a_cease_request_ends_it(console, brow
     page.check("input[name=mode][value=text]")
     page.get_by_test_id("start-call").click()
     expect(page.get_by_test_id("agent-line")).to_contain_text("Jordan")
+    expect(page.get_by_test_id("agent-line")).not_to_contain_text("debt")  # not before the debtor is verified
+    say(page, "Yes, speaking.")
+    verified = page.get_by_test_id("turn-card").first
+    expect(verified.get_by_test_id("reply")).to_contain_text("attempt to collect a debt")
+    expect(verified.get_by_test_id("guard-rule")).to_contain_text("disclosure")
     say(page, SPOKEN)
-    card = page.get_by_test_id("turn-card").first
+    card = page.get_by_test_id("turn-card").nth(1)
     expect(card.get_by_test_id("heard")).to_have_text(SPOKEN)
     expect(card.get_by_test_id("intent")).to_have_text(re.compile("^(willing|hardship)$"))
     expect(card.get_by_test_id("amount")).to_have_text("50")
@@ -139,26 +144,27 @@ def test_a_typed_call_shows_every_turn_and_a_cease_request_ends_it(console, brow
     say(page, "stop calling me")
     outcome = page.get_by_test_id("call-outcome")
     expect(outcome).to_have_attribute("data-outcome", "cease")
-    expect(page.get_by_test_id("turn-card").nth(1).get_by_test_id("reply")).to_contain_text(
+    expect(page.get_by_test_id("turn-card").nth(2).get_by_test_id("reply")).to_contain_text(
         re.compile("stop calling you|not receive further calls")
     )
-    expect(page.get_by_test_id("turn-card").nth(1).get_by_test_id("guard-rule")).to_contain_text("cease request")
+    expect(page.get_by_test_id("turn-card").nth(2).get_by_test_id("guard-rule")).to_contain_text("cease request")
     expect(outcome).to_contain_text("return")
     expect(page.get_by_test_id("text-input")).to_be_disabled()
     page.close()
     events = list(read_events(console.events))
     assert [e.type for e in events].count("call_closed") == 1
-    assert [e.user_text for e in events if e.type == "turn"] == [SPOKEN, "stop calling me"]
+    assert [e.user_text for e in events if e.type == "turn"] == ["Yes, speaking.", SPOKEN, "stop calling me"]
 
 
 @pytest.fixture(scope="module")
 def fake_microphone(tmp_path_factory) -> Path:
-    """14 s of silence (the agent's opening plays meanwhile), the debtor's line, then silence."""
+    """14 s of silence (the agent's opening plays meanwhile), "yes, speaking", 18 s for the disclosure, the debtor's
+    line, then silence."""
     from agent_runtime.voice_sim import synthesise
 
     path = tmp_path_factory.mktemp("microphone") / "debtor.wav"
-    speech = synthesise(SPOKEN)
-    pcm = np.concatenate([np.zeros(16_000 * 14, np.int16), speech, np.zeros(16_000 * 15, np.int16)])
+    silence = [np.zeros(16_000 * seconds, np.int16) for seconds in (14, 18, 15)]
+    pcm = np.concatenate([silence[0], synthesise("Yes, speaking."), silence[1], synthesise(SPOKEN), silence[2]])
     with wave.open(str(path), "wb") as file:
         file.setnchannels(1)
         file.setsampwidth(2)
@@ -176,7 +182,9 @@ def test_a_spoken_line_is_heard_valued_and_answered_aloud(console, playwright_dr
         expect(page.get_by_test_id("mic-toggle")).to_have_attribute("aria-pressed", "true")
         expect(page.get_by_test_id("agent-line")).to_contain_text("Jordan")
         opening_bytes = wait_for_agent_audio(page, 32_000)
-        card = page.get_by_test_id("turn-card").first
+        verified = page.get_by_test_id("turn-card").first
+        expect(verified.get_by_test_id("guard-rule")).to_contain_text("disclosure", timeout=40_000)
+        card = page.get_by_test_id("turn-card").nth(1)
         expect(card.get_by_test_id("heard")).to_contain_text(re.compile("lost my job", re.IGNORECASE), timeout=60_000)
         expect(card.get_by_test_id("amount")).to_have_text("50")
         expect(card.get_by_test_id("intent")).not_to_be_empty()
@@ -184,10 +192,10 @@ def test_a_spoken_line_is_heard_valued_and_answered_aloud(console, playwright_dr
         expect(card.get_by_test_id("latency")).to_contain_text("stt")
         # the page times the first agent audio after the debtor's last speech: the reply's audio reached it
         deadline = time.monotonic() + 20
-        while not (latencies := page.evaluate("window.consoleStats.latenciesMs")) and time.monotonic() < deadline:
+        while len(latencies := page.evaluate("window.consoleStats.latenciesMs")) < 2 and time.monotonic() < deadline:
             page.wait_for_timeout(100)
         assert agent_audio_bytes(page) > opening_bytes
-        assert len(latencies) == 1 and 0 < latencies[0] < 5000
+        assert len(latencies) == 2 and all(0 < latency < 5000 for latency in latencies)  # the disclosure, the reply
         page.screenshot(path=str(shots / "talk-voice.png"))
         page.get_by_test_id("end-call").click()
         expect(page.get_by_test_id("end-call")).to_be_disabled()

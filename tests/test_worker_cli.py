@@ -75,6 +75,8 @@ def _console(tmp_path, facts, metrics_port: int | None = None) -> pexpect.spawn:
         dimensions=(40, 400),
     )
     console.expect("Type to talk")
+    console.send("yes, speaking\r")
+    console.expect("attempt to collect a debt", timeout=60)
     console.send("I lost my job and I cannot pay right now\r")
     replies = STRATEGIES[Action.EMPATHETIC_LISTENING]
     console.expect("|".join(re.escape(reply[:40]) for reply in replies), timeout=60)
@@ -102,13 +104,14 @@ def test_console_answers_a_typed_line_serves_its_metrics_and_ctrl_c_closes_the_c
     finally:
         _stop(console)
     assert 'agent_actions_total{action="empathetic_listening",intent="hardship"} 1.0' in metrics
-    assert 'agent_stage_latency_seconds_count{stage="engine"} 1.0' in metrics
+    assert 'agent_stage_latency_seconds_count{stage="engine"} 2.0' in metrics  # the verification turn, the answer
     events = list(read_events(tmp_path / "events.db"))
-    (turn,) = [event for event in events if event.type == "turn"]
+    verification, turn = [event for event in events if event.type == "turn"]
+    assert verification.guard_rule.value == "disclosure" and verification.executed_action is None
     assert turn.user_text == "I lost my job and I cannot pay right now"
     assert turn.executed_action is Action.EMPATHETIC_LISTENING
     (closed,) = [event for event in events if event.type == "call_closed"]
-    assert closed.outcome.kind is OutcomeKind.INTERRUPTED and closed.turns == 1
+    assert closed.outcome.kind is OutcomeKind.INTERRUPTED and closed.turns == 2
 
 
 def test_console_call_that_ended_stays_ended(tmp_path, facts):
@@ -123,6 +126,7 @@ def test_console_call_that_ended_stays_ended(tmp_path, facts):
     _stop(console, must_exit=False)
     events = list(read_events(tmp_path / "events.db"))
     assert [event.user_text for event in events if event.type == "turn"] == [
+        "yes, speaking",
         "I lost my job and I cannot pay right now",
         "stop calling me",
     ]

@@ -85,7 +85,7 @@ async def log_calls(args: Args) -> int:
             call = who.controller(
                 services, f"sim-{seed}", clock=simulated_clock(CLOCK_START + timedelta(minutes=seed))
             )
-            await talk(call, who.debtor)
+            await talk(call, who)
         return await outbox.store.count() - before
 
 

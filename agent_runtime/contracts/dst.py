@@ -1,4 +1,10 @@
-"""What the dialogue-state tracker reads from one user utterance."""
+"""What the dialogue-state tracker reads from one user utterance.
+
+Versions (DST_SCHEMA_VERSION): dst.v1 is intent, sentiment, amount, period, flags and confidence; dst.v2 adds who
+answered the phone (`contact`, read while the agent asks for the debtor) and the kind of question asked
+(`question`). Neither enters the state vector: the policy starts after right-party contact, and questions are
+answered from the call facts by the wording, not by the policy.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DST_SCHEMA_VERSION = "dst.v1"
+DST_SCHEMA_VERSION = "dst.v2"
 
 
 class Intent(StrEnum):
@@ -54,6 +60,27 @@ class Flag(StrEnum):
 FLAGS: tuple[Flag, ...] = tuple(Flag)
 
 
+class Contact(StrEnum):
+    """Who answered, from their reply to "may I speak with NAME?" (dst.v2)."""
+
+    CONFIRMS_IDENTITY = "confirms_identity"  # "speaking", "this is she", "yes that's me"
+    THIRD_PARTY = "third_party"  # someone else: "he's not home", "can I take a message"
+    WRONG_NUMBER = "wrong_number"  # "wrong number", "no one by that name"
+    VOICEMAIL = "voicemail"  # "you've reached ..., leave a message after the tone"
+
+
+class QuestionKind(StrEnum):
+    """What a question asks (dst.v2): the reply answers it from the call facts before the strategy's words."""
+
+    WHO_IS_CALLING = "who_is_calling"
+    WHICH_COMPANY = "which_company"  # the agent's business or the creditor
+    HOW_MUCH = "how_much"
+    DEBT_ORIGIN = "debt_origin"
+    REPEAT = "repeat"
+    HOW_TO_PAY = "how_to_pay"
+    ARE_YOU_A_ROBOT = "are_you_a_robot"
+
+
 class DSTOutput(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -63,6 +90,8 @@ class DSTOutput(BaseModel):
     period: Period | None = None
     flags: frozenset[Flag] = frozenset()
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    contact: Contact | None = None  # since dst.v2
+    question: QuestionKind | None = None  # since dst.v2
 
     def to_json_dict(self) -> dict:
         return {
@@ -72,4 +101,6 @@ class DSTOutput(BaseModel):
             "period": self.period.value if self.period else None,
             "flags": sorted(f.value for f in self.flags),
             "confidence": round(self.confidence, 4),
+            "contact": self.contact.value if self.contact else None,
+            "question": self.question.value if self.question else None,
         }

@@ -11,6 +11,10 @@ Versions:
   outcomes `interrupted` and `error` (a call the agent's side cut short) with the `reason`; `CallClosed.turns` has
   one meaning, the number of turn events of the call. Version-1 `turns` came from two producers that counted
   differently (turn events, or policy decisions), so the upgrade keeps the number but it may be one short.
+- 3: right-party contact: the call facts' agent, business name, callback number and identifiers (facts.v2); the
+  DST's `contact` and `question` (dst.v2); the contact phase's guard rules (right_party_check, identifier_check,
+  disclosure, third_party, verification_failed, do_not_call, voicemail); the outcomes `third_party`,
+  `wrong_number` and `voicemail`; the call's `follow_ups` in its outcome. Older events need nothing filled.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from agent_runtime.contracts.outcome import OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.contracts.state import STATE_SPEC_VERSION
 
-EVENT_SCHEMA_VERSION = 2
+EVENT_SCHEMA_VERSION = 3
 MAX_TEXT_CHARS = 20_000
 MAX_REASON_CHARS = 500
 
@@ -49,7 +53,7 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: str = Field(default_factory=new_event_id, min_length=8, max_length=64)
-    schema_version: Literal[2] = EVENT_SCHEMA_VERSION
+    schema_version: Literal[3] = EVENT_SCHEMA_VERSION
     call_id: str = Field(min_length=1, max_length=128)
     at: datetime = Field(default_factory=utc_now)
 
@@ -109,12 +113,13 @@ class UnknownSchemaVersionError(MalformedEventError):
     pass
 
 
-def _from_version_1(raw: dict) -> dict:
-    return raw | {"schema_version": 2}
+def _next_version(raw: dict) -> dict:
+    """Versions 2 and 3 only added optional fields: an older event is a valid newer one as it is."""
+    return raw | {"schema_version": raw["schema_version"] + 1}
 
 
 # _UPGRADES[v] turns a version-v event (a JSON dict) into a version-(v + 1) one.
-_UPGRADES: dict[int, Callable[[dict], dict]] = {1: _from_version_1}
+_UPGRADES: dict[int, Callable[[dict], dict]] = {1: _next_version, 2: _next_version}
 SUPPORTED_SCHEMA_VERSIONS = (*_UPGRADES, EVENT_SCHEMA_VERSION)
 
 

@@ -1,4 +1,10 @@
-"""Call facts: what the agent knows about the account when the call opens."""
+"""Call facts: what the agent knows about the account when the call opens.
+
+Versions (FACTS_VERSION): facts.v1 is the account (debtor, balance, days overdue, due date, time zone, creditor);
+facts.v2 adds who calls and how the debtor is verified: the agent's name, a business name that does not reveal debt
+collection, the callback number, and optional identifiers (ZIP code, year of birth) the debtor must confirm before
+anything about the debt is said. Their defaults keep v1 facts valid.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,10 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FACTS_VERSION = "facts.v2"
+# Words that would tell whoever hears the business name that this is about a debt (15 U.S.C. 1692b(1), 1692c(b)).
+REVEALING_WORDS = ("debt", "collect", "recover", "credit", "loan", "arrears", "overdue", "bureau", "repossess")
 
 
 class CallFacts(BaseModel):
@@ -17,6 +27,24 @@ class CallFacts(BaseModel):
     due_date: date
     timezone: str = "America/New_York"
     creditor: str = Field(min_length=1, max_length=120)
+    # since facts.v2
+    agent_name: str = Field("Jordan", min_length=1, max_length=60)
+    business_name: str = Field("Fairway Partners", min_length=1, max_length=120)
+    callback_number: str = Field("1-800-555-0142", pattern=r"^\+?[0-9][0-9 ().-]{5,18}[0-9]$")
+    zip_code: str | None = Field(None, pattern=r"^[0-9]{5}$")
+    birth_year: int | None = Field(None, ge=1900, le=2020)
+
+    @field_validator("business_name")
+    @classmethod
+    def _does_not_reveal_the_debt(cls, value: str) -> str:
+        revealing = [word for word in REVEALING_WORDS if word in value.lower()]
+        if revealing:
+            raise ValueError(f"the business name {value!r} reveals debt collection ({', '.join(revealing)})")
+        return value
+
+    @property
+    def first_name(self) -> str:
+        return self.debtor_name.split()[0]
 
     @field_validator("timezone")
     @classmethod

@@ -42,8 +42,8 @@ def violates_compliance(state: np.ndarray, action: Action) -> bool:
 
 
 def outcome_reward(outcome: Outcome, facts: CallFacts) -> float:
-    if outcome.truncated:
-        raise ValueError(f"a call that ended {outcome.kind.value} has no terminal reward: it was cut short")
+    if outcome.truncated or outcome.unreached:
+        raise ValueError(f"a call that ended {outcome.kind.value} has no terminal reward: no strategy led to it")
     if outcome.kind is OutcomeKind.COMMITMENT:
         return SUCCESS_BONUS + RECOVERY_WEIGHT * outcome.recovery(facts)
     return FAILURE_REWARD[outcome.kind]

@@ -9,6 +9,7 @@ from functools import lru_cache
 from agent_runtime.contracts.dst import DST_SCHEMA_VERSION, DSTOutput, Flag, Intent
 from agent_runtime.dst.amounts import parse_amount, parse_period
 from agent_runtime.dst.classifier import IntentClassifier, default_classifier
+from agent_runtime.dst.contact import read_contact, read_question
 from agent_runtime.dst.flags import read_flags
 from agent_runtime.dst.sentiment import sentiment
 from agent_runtime.dst.text import clean, digits_for_number_words, tokens
@@ -36,20 +37,22 @@ SHORT_ANSWER_TOKENS = 6
 
 
 class DialogueStateTracker:
-    """Stateless per utterance; the call's context arrives as `offer_pending` (terms were just put to the debtor)."""
+    """Stateless per utterance; the call's context arrives as `offer_pending` (terms were just put to the debtor)
+    and `asking_for_debtor` (the agent asked for the debtor by name: read who answered)."""
 
     def __init__(self, classifier: IntentClassifier | None = None, cache_size: int = DEFAULT_CACHE_SIZE):
         self.classifier = classifier or default_classifier()
         self.version = f"{DST_SCHEMA_VERSION}+{self.classifier.version}"
         self.read = lru_cache(maxsize=cache_size)(self._read) if cache_size else self._read
 
-    def _read(self, text: str, offer_pending: bool = False) -> DSTOutput:
+    def _read(self, text: str, offer_pending: bool = False, asking_for_debtor: bool = False) -> DSTOutput:
         if not isinstance(text, str):
             raise TypeError(f"utterance must be str, got {type(text).__name__}")
         normalised = digits_for_number_words(clean(text))
         toks = tokens(normalised)
         if not toks:
             return DSTOutput(intent=Intent.OTHER, sentiment=0.0)
+        contact = read_contact(normalised) if asking_for_debtor else None
         feats = toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
         intent, confidence = self.classifier.predict(feats)
         flags = read_flags(normalised)
@@ -71,4 +74,6 @@ class DialogueStateTracker:
             period=parse_period(normalised, amount),
             flags=flags,
             confidence=confidence,
+            contact=contact,
+            question=read_question(normalised),
         )

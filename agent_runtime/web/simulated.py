@@ -47,6 +47,6 @@ async def watch_simulated_call(
     who = simulated_debtor(seed, Persona(persona) if persona else None)
     call = who.controller(services, f"console-sim-{seed}-{new_event_id()[:8]}", sinks=(sink,))
     try:
-        await talk(call, who.debtor, between_turns=between_turns, on_line=speak)
+        await talk(call, who, between_turns=between_turns, on_line=speak)
     finally:
         await call.close(OutcomeKind.INTERRUPTED, reason="stopped from the console")  # if still open
