@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from agent_runtime.contracts.dst import Flag
 from agent_runtime.contracts.events import (
     MAX_REASON_CHARS,
     CallClosed,
@@ -89,6 +90,7 @@ class CallController:
     _policy: CallPolicy = field(init=False)
     _replies: dict[str, AgentReply] = field(default_factory=dict, init=False)
     _turns: int = field(default=0, init=False)
+    _last_reply: str = field(default="", init=False)
     _opened: bool = field(default=False, init=False)
     _closed: bool = field(default=False, init=False)
 
@@ -120,6 +122,8 @@ class CallController:
         """The opening line (asking for the debtor by name); resets the policy and logs call_opened."""
         self._policy.reset()
         self._opened = True
+        opening = self.nlg.opening(self.facts)
+        self._last_reply = opening
         await self._log(
             CallOpened(
                 call_id=self.call_id,
@@ -130,7 +134,7 @@ class CallController:
                 **self._versions(),
             )
         )
-        return self.nlg.opening(self.facts)
+        return opening
 
     async def respond(
         self,
@@ -160,9 +164,13 @@ class CallController:
             decision = self.engine.act(action)
             proposed, executed, rule, terms = decision.proposed, decision.executed, decision.guard_rule, decision.terms
             q_values = values.tolist() if values is not None else None
+            reading = observation.reading
+            supervisor = Flag.ASKS_SUPERVISOR in reading.flags
+            answer = self.nlg.answer(self.facts, reading.question, self._last_reply, supervisor)
             text = self.nlg.say(self.facts, executed, terms, rule)
             if self.phrasing is not None and rule is None and text:
                 text = (await self.phrasing.phrase(text)).text
+            text = f"{answer} {text}".strip()  # what was asked first, in the facts' own words
         latencies = dict(latencies_ms or {})
         latencies[LatencyStage.ENGINE] = (time.perf_counter() - started) * 1000
         event = TurnEvent(
@@ -186,6 +194,7 @@ class CallController:
         )
         self._turns += 1
         self.last_event = event
+        self._last_reply = text or self._last_reply
         await self._log(event)
         if observation.ended:
             await self._close_log()

@@ -197,6 +197,8 @@ class DialogueEngine:
             follow_ups.append(FollowUp.MAIL_WRITTEN_CONFIRMATION)
         if outcome.do_not_contact:
             follow_ups.append(FollowUp.DO_NOT_CONTACT)
+        if Flag.ASKS_SUPERVISOR in self.history.flags_seen:
+            follow_ups.append(FollowUp.SUPERVISOR_CALLBACK)
         return tuple(follow_ups)
 
     def _termination(

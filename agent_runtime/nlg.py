@@ -14,6 +14,7 @@ from functools import cache
 
 from agent_runtime.compliance import DISCLOSURE, check_wording
 from agent_runtime.contracts.actions import Action
+from agent_runtime.contracts.dst import QuestionKind
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.offers import OfferKind, OfferTerms
@@ -137,6 +138,18 @@ GUARD_ANSWERS: dict[GuardRule, tuple[str, ...]] = {
     ),
 }
 IDENTIFIER_NAMES = {"zip_code": "ZIP code", "birth_year": "year of birth"}
+# A question is answered from the call facts before the strategy's words (never a figure that is not in the facts).
+ANSWERS: dict[QuestionKind, str] = {
+    QuestionKind.WHO_IS_CALLING: "This is {agent}, an automated assistant with {business}.",
+    QuestionKind.WHICH_COMPANY: "I'm with {business}, calling about your account with {creditor}.",
+    QuestionKind.HOW_MUCH: "The balance is {balance}, {days} days past due.",
+    QuestionKind.DEBT_ORIGIN: "It's your {creditor} account, past due since {due}.",
+    QuestionKind.HOW_TO_PAY: "You can pay by phone at {callback}, and we'll send the payment details in writing.",
+    QuestionKind.ARE_YOU_A_ROBOT: "Yes, I'm an automated assistant, and this call is recorded. You can ask for a "
+    "person at any time.",
+    QuestionKind.REPEAT: "Of course. {last}",
+}
+SUPERVISOR_ANSWER = "I'll have a supervisor call you back at this number within one business day."
 
 
 def money(value: float) -> str:
@@ -195,6 +208,7 @@ class TemplateNLG:
             "balance": money(facts.balance),
             "days": facts.days_overdue,
             "disclosure": DISCLOSURE,
+            "due": f"{facts.due_date:%B} {facts.due_date.day}, {facts.due_date.year}",
             "plan": "",
             "settlement": "",
             "terms": "",
@@ -224,3 +238,13 @@ class TemplateNLG:
         if action is not None and not ends:
             parts.append(self._pick(action, STRATEGIES[action]).format(**fields))
         return check_wording(" ".join(p.strip() for p in parts))
+
+    def answer(self, facts: CallFacts, question: QuestionKind | None, last_reply: str, supervisor: bool) -> str:
+        """What the debtor asked, answered from the facts (and a supervisor's callback where one was asked for);
+        empty when nothing was asked."""
+        parts = []
+        if question is not None and (question is not QuestionKind.REPEAT or last_reply):
+            parts.append(ANSWERS[question].format(**self._fields(facts), last=last_reply))
+        if supervisor:
+            parts.append(SUPERVISOR_ANSWER)
+        return check_wording(" ".join(parts))

@@ -22,8 +22,10 @@ import numpy as np
 
 from agent_runtime.simulate import latency_summary
 
-# Lines that keep a call going (no commitment, cease or dispute), so that every line gets a reply.
+# Lines that keep a call going (no commitment, cease or dispute), so that every line gets a reply; the first confirms
+# being the debtor (the agent asks for them by name before anything else).
 LINES = (
+    "Yes, speaking.",
     "I lost my job last month and money is really tight.",
     "What is this about exactly?",
     "I need some time to think about it.",
@@ -31,10 +33,10 @@ LINES = (
     "I am not sure I can afford that right now.",
     "Can you tell me more about the options?",
     "Things have been really hard this year.",
-    "I am trying my best to get back on my feet.",
 )
 OPENING_SILENCE_S = 14.0  # the agent's opening plays first
 GAP_S = 9.0  # silence after each line: the reply plays in it
+DISCLOSURE_GAP_S = 17.0
 GOALS_MS = {"p50": 700, "p95": 1000}
 
 
@@ -42,8 +44,9 @@ def microphone_file(path: Path) -> None:
     from agent_runtime.voice_sim import synthesise
 
     parts = [np.zeros(int(16_000 * OPENING_SILENCE_S), np.int16)]
-    for line in LINES:
-        parts += [synthesise(line), np.zeros(int(16_000 * GAP_S), np.int16)]
+    for i, line in enumerate(LINES):
+        gap = DISCLOSURE_GAP_S if i == 0 else GAP_S  # the disclosure, the answer to "yes, speaking", is long
+        parts += [synthesise(line), np.zeros(int(16_000 * gap), np.int16)]
     with wave.open(str(path), "wb") as file:
         file.setnchannels(1)
         file.setsampwidth(2)
@@ -63,7 +66,7 @@ def one_call(url: str, wav: Path) -> list[float]:
         f"--use-file-for-fake-audio-capture={wav}%noloop",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    seconds = OPENING_SILENCE_S + len(LINES) * (GAP_S + 3.0) + 5
+    seconds = OPENING_SILENCE_S + DISCLOSURE_GAP_S + len(LINES) * (GAP_S + 3.0) + 5
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
         page = browser.new_page()

@@ -34,6 +34,7 @@ class FollowUp(StrEnum):
     CALLBACK = "callback"  # the debtor was not reached: try again later (they may call the callback number)
     DO_NOT_CALL = "do_not_call"  # the number is not the debtor's, or whoever answered asked not to be called
     DO_NOT_CONTACT = "do_not_contact"  # the debtor asked to stop contact: writing only, as the law allows
+    SUPERVISOR_CALLBACK = "supervisor_callback"  # the debtor asked for a supervisor or a person: one calls back
 
 
 TRUNCATING_OUTCOMES = frozenset({OutcomeKind.INTERRUPTED, OutcomeKind.ERROR})

@@ -113,7 +113,7 @@ QUESTION_PATTERNS: tuple[tuple[QuestionKind, re.Pattern[str]], ...] = (
 _QUESTION_CUES = (
     "robot", "bot", "machine", "computer", "record", "automat", "ai", "artificial", "real", "person", "human", "again",
     "repeat", "say", "catch", "hear", "sorry", "pardon", "what", "huh", "excuse", "one more", "which", "who", "where",
-    "how", "why",
+    "how", "why", "online", "pay by", "payment options",
 )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ class FactsForm(_Message):
     balance: float = Field(1200.0, gt=0, le=1_000_000)
     days_overdue: int = Field(90, ge=0, le=10_000)
     timezone: str = "America/Chicago"
+    zip_code: str | None = Field(None, pattern=r"^[0-9]{5}$")  # the identifier the debtor must confirm, if any
 
     def facts(self, today: date) -> CallFacts:
         fields = self.model_dump()

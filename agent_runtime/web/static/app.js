@@ -189,6 +189,7 @@ $("#call-form").addEventListener("submit", async (event) => {
     balance: Number(values.balance),
     days_overdue: Number(values.days_overdue),
     timezone: values.timezone,
+    zip_code: values.zip_code || null,
   };
   $("#talk-cards").replaceChildren();
   activeView = "talk";
@@ -289,7 +290,7 @@ document.querySelectorAll(".tab").forEach((tab) => tab.addEventListener("click",
 async function init() {
   config = await getJSON("/api/config");
   const form = $("#call-form");
-  for (const [name, value] of Object.entries(config.facts)) form.elements[name].value = value;
+  for (const [name, value] of Object.entries(config.facts)) form.elements[name].value = value ?? "";
   for (const select of document.querySelectorAll("select[name=policy]")) {
     for (const policy of config.policies) select.append(new Option(policy, policy, policy === config.default_policy));
   }
