@@ -11,7 +11,6 @@ from __future__ import annotations
 from enum import StrEnum
 
 import numpy as np
-from num2words import num2words
 
 from agent_runtime.contracts.dst import Intent
 from agent_runtime.contracts.guard import GuardRule
@@ -73,8 +72,8 @@ class PhoneAnswerer:
 
     def reply(self, rule: GuardRule | None) -> Reply:
         """What is said to the opening (rule None), to being asked again, or to the identifier question."""
-        if rule is GuardRule.IDENTIFIER_CHECK:
-            digits = " ".join(num2words(int(digit)) for digit in self.zip_code or "")
-            return self._line(f"It's {digits}." if self.rng.random() < 0.5 else f"Sure, {digits}.")
+        if rule is GuardRule.IDENTIFIER_CHECK:  # digit by digit, as people say a ZIP code
+            digits = " ".join(self.zip_code or "")
+            return self._line(f"It's {digits}." if self.rng.random() < 0.5 else f"Sure, it's {digits}.")
         options = LINES[self.answerer]
         return self._line(options[int(self.rng.integers(len(options)))].format(first=self.first_name))

@@ -39,9 +39,13 @@ def test_a_person_who_confirms_being_the_debtor_hears_the_disclosure_and_the_pol
 def test_the_identifier_on_file_must_be_confirmed(engine_with_zip, tracker, facts):
     assert engine_with_zip.contact("this is sam").guard_rule is GuardRule.IDENTIFIER_CHECK
     assert engine_with_zip.contact("six zero six one four").guard_rule is GuardRule.DISCLOSURE
+    misheard = DialogueEngine(facts.model_copy(update={"zip_code": "60614"}), tracker, TODAY, verify=True)
+    misheard.contact("yes")
+    assert misheard.contact("it's 6 0 6 1 7").guard_rule is GuardRule.DISCLOSURE  # one digit misheard
     wrong = DialogueEngine(facts.model_copy(update={"zip_code": "60614"}), tracker, TODAY, verify=True)
     wrong.contact("yes")
-    step = wrong.contact("it's 90210")
+    assert wrong.contact("it's 90210").guard_rule is GuardRule.IDENTIFIER_CHECK  # asked once more
+    step = wrong.contact("90211")
     assert step.guard_rule is GuardRule.VERIFICATION_FAILED and step.outcome.kind is OutcomeKind.THIRD_PARTY
     assert not wrong.reached and step.outcome.follow_ups == (FollowUp.CALLBACK,)
     unclear = DialogueEngine(facts.model_copy(update={"zip_code": "60614"}), tracker, TODAY, verify=True)

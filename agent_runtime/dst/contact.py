@@ -95,7 +95,7 @@ QUESTION_PATTERNS: tuple[tuple[QuestionKind, re.Pattern[str]], ...] = (
     (
         QuestionKind.DEBT_ORIGIN,
         re.compile(
-            r"where (?:did|does) (?:this|that|the) (?:debt|bill|balance|charge|account) come from|"
+            r"where (?:did|does) (?:this|that|the|it)(?: \w+)? come from|"
             r"what (?:is|was) (?:this|that|the) (?:debt|bill|charge|account) (?:for|from)|"
             r"what(?:'?s| is) this (?:about|for)|"
             r"what (?:debt|account|bill)|which (?:debt|account|bill)|what is this regarding|why are you calling"
