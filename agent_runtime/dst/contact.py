@@ -8,8 +8,11 @@ wording answers from the call facts. Most utterances hold neither, so a cheap su
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from agent_runtime.contracts.dst import Contact, QuestionKind
+
+T = TypeVar("T")
 
 # Earlier entries win: a greeting that says "you've reached" is a voicemail even if it says a name.
 CONTACT_PATTERNS: tuple[tuple[Contact, re.Pattern[str]], ...] = (
@@ -117,13 +120,16 @@ _QUESTION_CUES = (
 )  # fmt: skip
 
 
-def read_contact(text: str) -> Contact | None:
-    if not any(cue in text for cue in _CONTACT_CUES):
+def _first_match(text: str, cues: tuple[str, ...], patterns: tuple[tuple[T, re.Pattern[str]], ...]) -> T | None:
+    """The label of the first pattern that matches, or None; text without any cue is not searched at all."""
+    if not any(cue in text for cue in cues):
         return None
-    return next((contact for contact, pattern in CONTACT_PATTERNS if pattern.search(text)), None)
+    return next((label for label, pattern in patterns if pattern.search(text)), None)
+
+
+def read_contact(text: str) -> Contact | None:
+    return _first_match(text, _CONTACT_CUES, CONTACT_PATTERNS)
 
 
 def read_question(text: str) -> QuestionKind | None:
-    if not any(cue in text for cue in _QUESTION_CUES):
-        return None
-    return next((kind for kind, pattern in QUESTION_PATTERNS if pattern.search(text)), None)
+    return _first_match(text, _QUESTION_CUES, QUESTION_PATTERNS)
