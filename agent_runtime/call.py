@@ -167,7 +167,7 @@ class CallController:
             reading = observation.reading
             supervisor = Flag.ASKS_SUPERVISOR in reading.flags
             answer = self.nlg.answer(self.facts, reading.question, self._last_reply, supervisor)
-            text = self.nlg.say(self.facts, executed, terms, rule)
+            text = self.nlg.say(self.facts, executed, terms, rule, reading)
             if self.phrasing is not None and rule is None and text:
                 text = (await self.phrasing.phrase(text)).text
             text = f"{answer} {text}".strip()  # what was asked first, in the facts' own words

@@ -25,7 +25,7 @@ TODAY = date(2026, 1, 5)
 def test_no_template_or_paraphrase_threatens_insults_or_misstates_consequences():
     texts = [
         *OPENINGS,
-        *itertools.chain.from_iterable(STRATEGIES.values()),
+        *(line for sets in STRATEGIES.values() for lines in sets.values() for line in lines),
         *itertools.chain.from_iterable(GUARD_ANSWERS.values()),
     ]
     assert len(texts) >= 3 * len(STRATEGIES)
@@ -136,3 +136,28 @@ def test_calls_only_between_8am_and_9pm_in_the_debtors_timezone(facts, utc_time,
 
 def test_forbidden_list_is_not_empty_and_lower_case():
     assert len(FORBIDDEN_PHRASES) > 20 and all(p == p.lower() for p in FORBIDDEN_PHRASES)
+
+
+def test_no_sentence_comes_twice_in_a_call_while_paraphrases_last(facts):
+    """Twelve turns of the same strategy (a call's longest): twelve different lines while the set lasts (8 each)."""
+    from agent_runtime.nlg import CALM, paraphrases
+
+    for action in Action:
+        nlg = TemplateNLG(seed=5)
+        said = [nlg.say(facts, action, compute_offer_terms(action, facts, CallHistory(), TODAY)) for _ in range(12)]
+        available = len(paraphrases(action, CALM))
+        assert len(set(said[:available])) == available, action
+
+
+def test_the_wording_fits_the_tone_of_the_debtors_words(facts, tracker):
+    from agent_runtime.nlg import STRATEGIES, UPSET
+
+    nlg, upset_lines = TemplateNLG(seed=0), STRATEGIES[Action.EMPATHETIC_LISTENING][UPSET]
+    neutral_question = tracker.read("what are my options?")
+    upset = tracker.read("i lost my job and i'm barely getting by")
+    for _ in range(6):
+        calm_line = nlg.say(facts, Action.EMPATHETIC_LISTENING, reading=neutral_question)
+        assert calm_line not in upset_lines and "hard" not in calm_line
+        assert nlg.say(facts, Action.EMPATHETIC_LISTENING, reading=upset) in upset_lines
+        plan = compute_offer_terms(Action.VALIDATE_THEN_OFFER, facts, CallHistory(), TODAY)
+        assert "concerns are valid" not in nlg.say(facts, Action.VALIDATE_THEN_OFFER, plan, reading=neutral_question)

@@ -78,7 +78,7 @@ def _console(tmp_path, facts, metrics_port: int | None = None) -> pexpect.spawn:
     console.send("yes, speaking\r")
     console.expect("attempt to collect a debt", timeout=60)
     console.send("I lost my job and I cannot pay right now\r")
-    replies = STRATEGIES[Action.EMPATHETIC_LISTENING]
+    replies = [line for lines in STRATEGIES[Action.EMPATHETIC_LISTENING].values() for line in lines]
     console.expect("|".join(re.escape(reply[:40]) for reply in replies), timeout=60)
     return console
 
