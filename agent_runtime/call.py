@@ -31,6 +31,7 @@ from agent_runtime.contracts.events import (
     utc_now,
 )
 from agent_runtime.contracts.facts import CallFacts
+from agent_runtime.contracts.guard import CLARIFYING_RULES
 from agent_runtime.contracts.outcome import OutcomeKind, OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.dst.tracker import DialogueStateTracker
@@ -85,6 +86,8 @@ class CallController:
     """simulated calls only: the hidden persona, recorded in call_opened and never shown to the policy"""
     verify: bool = True
     """start with right-party contact (agent_runtime.engine); off only where a person is known to be the debtor"""
+    confirm: bool = True
+    """ask before acting on unclear words, and book agreed terms only after reading them back (agent_runtime.engine)"""
     engine: DialogueEngine = field(init=False)
     last_event: TurnEvent | None = field(default=None, init=False)
     _policy: CallPolicy = field(init=False)
@@ -95,7 +98,7 @@ class CallController:
     _closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
-        self.engine = DialogueEngine(self.facts, self.tracker, self.today, verify=self.verify)
+        self.engine = DialogueEngine(self.facts, self.tracker, self.today, verify=self.verify, confirm=self.confirm)
         self._policy = self.policy.new_call(self.seed)
 
     @property
@@ -152,13 +155,14 @@ class CallController:
             return AgentReply("", True, None)
         started_at, started = self.clock(), time.perf_counter()
         contacting = not self.engine.reached  # the contact phase: the engine's script, not the policy, answers
-        read = self.engine.contact if contacting else self.engine.observe
-        observation = read(user_text, hang_up=hang_up)
+        if contacting:
+            observation = self.engine.contact(user_text, hang_up=hang_up)
+        else:
+            observation = self.engine.observe(user_text, hang_up=hang_up, stt_confidence=stt_confidence)
         proposed = executed = rule = terms = q_values = None
-        if observation.ended or contacting:
-            rule = observation.guard_rule
-            closing_terms = observation.outcome.terms if observation.outcome else None
-            text = self.nlg.say(self.facts, None, closing_terms, rule) if rule else ""
+        if observation.ended or contacting or observation.guard_rule in CLARIFYING_RULES:
+            rule, terms = observation.guard_rule, observation.terms
+            text = self.nlg.say(self.facts, None, terms, rule, observation.reading) if rule else ""
         else:
             action, values = self._policy.act(observation.state)
             decision = self.engine.act(action)

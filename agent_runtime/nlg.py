@@ -18,7 +18,7 @@ from agent_runtime.contracts.actions import Action
 from agent_runtime.contracts.dst import DSTOutput, Intent, QuestionKind
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.guard import GuardRule
-from agent_runtime.contracts.offers import OfferKind, OfferTerms
+from agent_runtime.contracts.offers import MAX_PLAN_MONTHS, MIN_INSTALMENT, OfferKind, OfferTerms
 
 # The opening asks for the debtor by name and says who calls, that the caller is an automated assistant and that the
 # call is recorded; nothing about a creditor, a debt or an amount until the debtor is verified (the disclosure).
@@ -218,6 +218,30 @@ GUARD_ANSWERS: dict[GuardRule, tuple[str, ...]] = {
         "I don't want to take more of your time today. We'll follow up in writing with your options. Thank you.",
         "Let's leave it there for now. You'll get a letter with the options we discussed. Thank you.",
     ),
+    # The engine asks before acting on what it did not hear clearly, and books terms only on a yes.
+    GuardRule.ASK_AGAIN: (
+        "Sorry, I didn't quite catch that. Could you say it again?",
+        "I'm sorry, I missed that. Could you repeat it, please?",
+        "Sorry, the line broke up for a second. What did you say?",
+        "Apologies, I didn't get that. Would you mind saying it once more?",
+    ),
+    GuardRule.ASK_AMOUNT: (
+        "Sorry, I didn't catch the amount. How much did you say you could pay?",
+        "Could you tell me the amount again? I want to be sure I heard it right.",
+        "I'm sorry, what amount was that?",
+        "Just so I get it right, how much would you like to pay?",
+    ),
+    GuardRule.CONFIRM_TERMS: (
+        "Just to confirm: {terms}. Is that right?",
+        "Let me read that back: {terms}. Is that correct?",
+        "So that's {terms}. Shall I set that up?",
+    ),
+    GuardRule.OUTSIDE_LIMITS: (
+        "I can't set that up, I'm afraid: each payment needs to be at least {minimum}, and a plan has to clear the "
+        "balance within {months} months.",
+        "That's outside what I can arrange: payments start at {minimum}, and the balance must be cleared within "
+        "{months} months.",
+    ),
     # The contact phase: nothing about the debt before DISCLOSURE.
     GuardRule.RIGHT_PARTY_CHECK: (
         "Sorry, this is {agent} with {business}. Am I speaking with {name}?",
@@ -377,6 +401,8 @@ class TemplateNLG:
             "days": facts.days_overdue,
             "disclosure": DISCLOSURE,
             "due": f"{facts.due_date:%B} {facts.due_date.day}, {facts.due_date.year}",
+            "minimum": money(MIN_INSTALMENT),
+            "months": MAX_PLAN_MONTHS,
             "plan": "",
             "settlement": "",
             "terms": "",

@@ -15,8 +15,8 @@ from agent_runtime.contracts.stages import LatencyStage
 
 class PolicyLLM(llm.LLM):
     def __init__(self, call: CallController, recogniser=None):
-        """`recogniser`: the session's STT, whose `last_seconds` (where it has one, as the local tiny.en does) is the
-        recognition time of the utterance being answered."""
+        """`recogniser`: the session's STT, whose `last_seconds` and `last_confidence` (where it has them, as the
+        local tiny.en does) are the recognition time and confidence of the utterance being answered."""
         super().__init__()
         self.call, self.recogniser = call, recogniser
 
@@ -57,7 +57,10 @@ class PolicyStream(llm.LLMStream):
             return
         message = users[-1]
         reply = await self._llm.call.respond(
-            message.text_content or "", message.id, latencies_ms=self._llm.user_stages(message)
+            message.text_content or "",
+            message.id,
+            latencies_ms=self._llm.user_stages(message),
+            stt_confidence=getattr(self._llm.recogniser, "last_confidence", None),
         )
         if reply.text:  # a call that has ended answers nothing (the session is closing)
             self._event_ch.send_nowait(

@@ -40,12 +40,16 @@ class SimulatedDebtorCall:
 
     def next_line(self, event: TurnEvent | None) -> Reply:
         """What is said after the agent's turn `event` (None: after the opening): the contact phase's answers, then,
-        once the disclosure has been given, the debtor's."""
+        once the disclosure has been given, the debtor's (who says a line again when asked, and confirms terms)."""
         rule = event.guard_rule if event is not None else None
         if event is None or (rule in CONTACT_RULES and rule is not GuardRule.DISCLOSURE):
             return self.answerer.reply(rule)
         if rule is GuardRule.DISCLOSURE:
             return self.debtor.opening()
+        if rule in (GuardRule.ASK_AGAIN, GuardRule.ASK_AMOUNT):
+            return self.debtor.repeat()
+        if rule is GuardRule.CONFIRM_TERMS:
+            return self.debtor.confirm(event.offer)
         return self.debtor.respond(decision_of(event))
 
     def controller(self, services: CallServices, call_id: str, **options) -> CallController:

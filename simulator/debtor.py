@@ -84,9 +84,11 @@ class SimulatedDebtor:
         self.uses: dict[Action, int] = {}
         self.turn = 0
         self.disputed_at: int | None = None
+        self._last_said: tuple[str, Intent] = ("", Intent.OTHER)
 
     # -- talking -------------------------------------------------------------------------------------------
     def _out(self, text: str, intent: Intent, hang_up: bool = False) -> Reply:
+        self._last_said = (text, intent)
         if self.stt_noise > 0:
             text = say.add_stt_noise(text, self.rng, self.stt_noise)
         return Reply(text, hang_up, intent)
@@ -100,6 +102,16 @@ class SimulatedDebtor:
         """The first words after the agent's greeting and disclosure."""
         options = say.OPENINGS[self.traits.persona]
         return self._intent(options[int(self.rng.integers(len(options)))])
+
+    def repeat(self) -> Reply:
+        """The last line again, for an agent that did not catch it."""
+        return self._out(*self._last_said)
+
+    def confirm(self, terms: OfferTerms) -> Reply:
+        """The answer to agreed terms read back: yes, unless they are not what this debtor can pay (misheard)."""
+        if self._affordable(terms):
+            return self._out(say.pick(say.CONFIRM_YES, self.rng), Intent.COMMIT)
+        return self._out(say.pick(say.CONFIRM_NO, self.rng), Intent.REFUSE)
 
     # -- reacting ------------------------------------------------------------------------------------------
     def _apply_effects(self, action: Action) -> None:

@@ -169,6 +169,8 @@ COMMIT_OWN_MONTHLY = (
     "I'll do {amount} every month starting next week, deal.",
 )
 COMMIT_FULL = ("Fine, I'll just pay the whole {amount} today.", "Okay, I'll pay it in full, {amount}, today.")
+CONFIRM_YES = ("Yes, that's right.", "Yes, correct.", "Yep, that's it.", "Yes.")
+CONFIRM_NO = ("No, that's not what I said.", "No, that's not right.")
 CANT_AFFORD = (
     "I don't have that kind of money.",
     "There's no way I can pay that much.",

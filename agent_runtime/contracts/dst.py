@@ -3,7 +3,9 @@
 Versions (DST_SCHEMA_VERSION): dst.v1 is intent, sentiment, amount, period, flags and confidence; dst.v2 adds who
 answered the phone (`contact`, read while the agent asks for the debtor) and the kind of question asked
 (`question`). Neither enters the state vector: the policy starts after right-party contact, and questions are
-answered from the call facts by the wording, not by the policy.
+answered from the call facts by the wording, not by the policy. dst.v3 adds `amount_unclear`: a sum was said as money
+but cannot be taken as an amount (zero, negative, written as a power of ten, over a million, or two different sums
+in one utterance), so the engine asks rather than acting on a guess; `amount` is then None.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DST_SCHEMA_VERSION = "dst.v2"
+DST_SCHEMA_VERSION = "dst.v3"
 
 
 class Intent(StrEnum):
@@ -92,6 +94,7 @@ class DSTOutput(BaseModel):
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
     contact: Contact | None = None  # since dst.v2
     question: QuestionKind | None = None  # since dst.v2
+    amount_unclear: bool = False  # since dst.v3
 
     def to_json_dict(self) -> dict:
         return {
@@ -103,4 +106,5 @@ class DSTOutput(BaseModel):
             "confidence": round(self.confidence, 4),
             "contact": self.contact.value if self.contact else None,
             "question": self.question.value if self.question else None,
+            "amount_unclear": self.amount_unclear,
         }

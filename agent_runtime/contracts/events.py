@@ -15,6 +15,9 @@ Versions:
   DST's `contact` and `question` (dst.v2); the contact phase's guard rules (right_party_check, identifier_check,
   disclosure, third_party, verification_failed, do_not_call, voicemail); the outcomes `third_party`,
   `wrong_number` and `voicemail`; the call's `follow_ups` in its outcome. Older events need nothing filled.
+- 4: asking before acting: the DST's `amount_unclear` (dst.v3); the guard rules `ask_again`, `ask_amount`,
+  `confirm_terms` and `outside_limits`; offer terms within the creditor's limits (offers.v2). Older events need
+  nothing filled.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from agent_runtime.contracts.outcome import OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.contracts.state import STATE_SPEC_VERSION
 
-EVENT_SCHEMA_VERSION = 3
+EVENT_SCHEMA_VERSION = 4
 MAX_TEXT_CHARS = 20_000
 MAX_REASON_CHARS = 500
 
@@ -53,7 +56,7 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: str = Field(default_factory=new_event_id, min_length=8, max_length=64)
-    schema_version: Literal[3] = EVENT_SCHEMA_VERSION
+    schema_version: Literal[4] = EVENT_SCHEMA_VERSION
     call_id: str = Field(min_length=1, max_length=128)
     at: datetime = Field(default_factory=utc_now)
 
@@ -114,12 +117,12 @@ class UnknownSchemaVersionError(MalformedEventError):
 
 
 def _next_version(raw: dict) -> dict:
-    """Versions 2 and 3 only added optional fields: an older event is a valid newer one as it is."""
+    """Versions 2 to 4 only added optional fields and values: an older event is a valid newer one as it is."""
     return raw | {"schema_version": raw["schema_version"] + 1}
 
 
 # _UPGRADES[v] turns a version-v event (a JSON dict) into a version-(v + 1) one.
-_UPGRADES: dict[int, Callable[[dict], dict]] = {1: _next_version, 2: _next_version}
+_UPGRADES: dict[int, Callable[[dict], dict]] = {1: _next_version, 2: _next_version, 3: _next_version}
 SUPPORTED_SCHEMA_VERSIONS = (*_UPGRADES, EVENT_SCHEMA_VERSION)
 
 

@@ -17,9 +17,16 @@ class GuardRule(StrEnum):
     VERIFICATION_FAILED = "verification_failed"  # the identifier did not match: nothing about the debt; close
     DO_NOT_CALL = "do_not_call"  # wrong number, or a request not to call this number: close, mark it
     VOICEMAIL = "voicemail"  # an answering machine: Regulation F's limited-content message; close
+    # Since event schema 4: the engine asks instead of acting on a guess, and books only terms the debtor confirmed.
+    ASK_AGAIN = "ask_again"  # the words were not heard or read with confidence: ask to repeat, act on nothing
+    ASK_AMOUNT = "ask_amount"  # a sum was said that cannot be taken as an amount: ask for it again
+    CONFIRM_TERMS = "confirm_terms"  # the debtor agreed: read the exact terms back; booked only on a yes
+    OUTSIDE_LIMITS = "outside_limits"  # the debtor's own terms break the creditor's limits: say them, not booked
 
 
 GUARD_RULES: tuple[GuardRule, ...] = tuple(GuardRule)
+# The engine's questions about what it heard: the policy does not act on such a turn.
+CLARIFYING_RULES = frozenset({GuardRule.ASK_AGAIN, GuardRule.ASK_AMOUNT, GuardRule.CONFIRM_TERMS})
 # The rules of the contact phase, before the policy takes over.
 CONTACT_RULES = frozenset(
     {

@@ -1,6 +1,13 @@
 """Offer terms: one deterministic calculator turns (action, call facts, history) into concrete terms.
 
 The simulator judges these terms against the debtor's capacity, the NLG says them and the events record them.
+
+Versions (OFFER_TERMS_VERSION): offers.v1 took a debtor's own amount as it came (in a trial "$5 a month" on a $1,200
+balance booked 180 payments covering $900); offers.v2 keeps every term within the creditor's limits: no payment
+under `MIN_INSTALMENT`, no plan longer than `MAX_PLAN_MONTHS`, a plan covers the whole balance and no payment exceeds
+it (a sum said within `SPOKEN_ROUNDING` above the balance is the balance). A debtor's own amount outside them gives
+no terms (`debtor_terms` is None) and the agent says the limits. The terms' fields are unchanged, so offers.v1 terms
+in stored events still read.
 """
 
 from __future__ import annotations
@@ -33,6 +40,12 @@ class OfferHistory(Protocol):
 PLAN_MONTHS_LADDER = (3, 6, 12, 24)
 # Settlement as a fraction of the balance, lower after each refused settlement.
 SETTLEMENT_FRACTION_LADDER = (0.85, 0.70, 0.55)
+OFFER_TERMS_VERSION = "offers.v2"
+# The creditor's limits (offers.v2). The minimum is low on purpose: with $25 about 4 % of the simulated debtors
+# (small balances, little to spare) could not be offered any plan they can afford; with $10, 0.05 %.
+MIN_INSTALMENT = 10.0
+# People round the sums they say: "the whole 3,625" for $3,622.75 is the balance, not more than it.
+SPOKEN_ROUNDING = 5.0
 # A debtor's own proposal is accepted when it clears the balance within this many months...
 MAX_PLAN_MONTHS = 36
 # ... or, for a lump sum, when it is at least this fraction of the balance.
@@ -69,39 +82,46 @@ class OfferTerms(BaseModel):
         return self.instalment * PAYMENTS_PER_MONTH[self.period]
 
 
+def within_limits(stated: float, period: Period, balance: float) -> bool:
+    """Whether a debtor's own amount, paid every `period`, is terms the creditor accepts (offers.v2)."""
+    if stated < MIN_INSTALMENT or stated > balance + SPOKEN_ROUNDING:
+        return False
+    return period is Period.ONCE or balance / (stated * PAYMENTS_PER_MONTH[period]) <= MAX_PLAN_MONTHS
+
+
 def _round_up(value: float, step: float = 5.0) -> float:
     return float(math.ceil(value / step) * step)
 
 
+def _own_plan(facts: CallFacts, stated: float, period: Period, today: date) -> OfferTerms:
+    instalment = min(stated, facts.balance)
+    return OfferTerms(
+        kind=OfferKind.PLAN,
+        instalment=instalment,
+        period=period,
+        n_payments=math.ceil(facts.balance / instalment),
+        total=facts.balance,
+        first_due=today + timedelta(days=FIRST_PAYMENT_DAYS),
+        discount_pct=0.0,
+        debtor_proposed=True,
+    )
+
+
 def plan_terms(facts: CallFacts, history: OfferHistory, today: date) -> OfferTerms:
-    stated = history.stated_amount
-    period = history.stated_period
-    first_due = today + timedelta(days=FIRST_PAYMENT_DAYS)
-    if stated and period in PAYMENTS_PER_MONTH:
-        months = facts.balance / (stated * PAYMENTS_PER_MONTH[period])
-        if months <= MAX_PLAN_MONTHS:
-            n = math.ceil(facts.balance / stated)
-            return OfferTerms(
-                kind=OfferKind.PLAN,
-                instalment=stated,
-                period=period,
-                n_payments=n,
-                total=facts.balance,
-                first_due=first_due,
-                discount_pct=0.0,
-                debtor_proposed=True,
-            )
+    """The debtor's own instalment where it is within the limits, else the ladder's next plan."""
+    stated, period = history.stated_amount, history.stated_period
+    if stated and period in PAYMENTS_PER_MONTH and within_limits(stated, period, facts.balance):
+        return _own_plan(facts, stated, period, today)
     rung = history.plans_refused + (1 if history.hardship_seen else 0)
     months = PLAN_MONTHS_LADDER[min(rung, len(PLAN_MONTHS_LADDER) - 1)]
     instalment = _round_up(facts.balance / months)
-    n = math.ceil(facts.balance / instalment)
     return OfferTerms(
         kind=OfferKind.PLAN,
         instalment=instalment,
         period=Period.MONTHLY,
-        n_payments=n,
+        n_payments=math.ceil(facts.balance / instalment),
         total=facts.balance,
-        first_due=first_due,
+        first_due=today + timedelta(days=FIRST_PAYMENT_DAYS),
         discount_pct=0.0,
     )
 
@@ -130,22 +150,13 @@ def settlement_terms(facts: CallFacts, history: OfferHistory, today: date) -> Of
 
 
 def debtor_terms(facts: CallFacts, history: OfferHistory, today: date) -> OfferTerms | None:
-    """Terms from what the debtor said they will pay, when they commit to their own amount."""
-    stated, period = history.stated_amount, history.stated_period
-    if not stated:
+    """Terms from what the debtor said they will pay, when they commit to their own amount; None when they stated
+    none or it is outside the creditor's limits."""
+    stated, period = history.stated_amount, history.stated_period or Period.ONCE
+    if not stated or not within_limits(stated, period, facts.balance):
         return None
     if period in PAYMENTS_PER_MONTH:
-        n = min(math.ceil(facts.balance / stated), MAX_PLAN_MONTHS * 5)
-        return OfferTerms(
-            kind=OfferKind.PLAN,
-            instalment=stated,
-            period=period,
-            n_payments=n,
-            total=min(facts.balance, stated * n),
-            first_due=today + timedelta(days=FIRST_PAYMENT_DAYS),
-            discount_pct=0.0,
-            debtor_proposed=True,
-        )
+        return _own_plan(facts, stated, period, today)
     if stated >= MIN_SETTLEMENT_FRACTION * facts.balance:
         return settlement_terms(facts, history, today)
     return OfferTerms(
@@ -153,7 +164,7 @@ def debtor_terms(facts: CallFacts, history: OfferHistory, today: date) -> OfferT
         instalment=stated,
         period=Period.ONCE,
         n_payments=1,
-        total=min(stated, facts.balance),
+        total=stated,
         first_due=today + timedelta(days=FIRST_PAYMENT_DAYS),
         discount_pct=0.0,
         debtor_proposed=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from agent_runtime.contracts.dst import Period
 
@@ -52,13 +53,28 @@ def _expand_vague_amounts(text: str) -> str:
 
 
 _MAY_HAVE_NUMBER = re.compile(r"\d|hundred|thousand")
+_NEGATIVE_BEFORE = re.compile(r"(?:-|minus |negative )$")
+_POWER_OF_TEN_AFTER = re.compile(r"e[+-]?\d")
+MAX_AMOUNT = 1_000_000
 
 
-def parse_amount(text: str) -> float | None:
-    """The first money amount in normalised text (number words already turned into digits), else None."""
+@dataclass(frozen=True)
+class AmountReading:
+    amount: float | None  # the money amount said, when exactly one clean amount was said
+    unclear: bool  # a sum was said as money but cannot be taken: zero, negative, 1e308, too large, or two sums
+
+
+def read_amount(text: str) -> AmountReading:
+    """The money amount in normalised text (number words already turned into digits).
+
+    Strict: a sum said as money that is zero, negative, written as a power of ten or over a million is not an
+    amount, and two different sums in one utterance ("$700 and $85 a month", often a misheard "785") are not one;
+    either makes the reading unclear, so the engine asks instead of acting on a guess."""
     if not _MAY_HAVE_NUMBER.search(text):
-        return None
+        return AmountReading(None, False)
     text = _expand_vague_amounts(text)
+    found: list[float] = []
+    unclear = False
     for match in _AMOUNT.finditer(text):
         raw = match.group(1) or match.group(3)
         suffix = match.group(2) or match.group(4)
@@ -71,9 +87,14 @@ def parse_amount(text: str) -> float | None:
             value *= 1000
         before = text[max(0, match.start() - 16) : match.start()]
         money_like = dollar_sign or suffix or _MONEY_AFTER.match(after) or _MONEY_BEFORE.search(before)
-        if (money_like or value >= 20) and 0 < value <= 1_000_000:
-            return value
-    return None
+        if not (money_like or value >= 20):
+            continue
+        if _NEGATIVE_BEFORE.search(before) or _POWER_OF_TEN_AFTER.match(after) or not 0 < value <= MAX_AMOUNT:
+            unclear = True
+        elif value not in found:
+            found.append(value)
+    unclear = unclear or len(found) > 1
+    return AmountReading(None if unclear or not found else found[0], unclear)
 
 
 _RECURRING_CUES = ("week", "month", "fortnight", "pay", " mo")

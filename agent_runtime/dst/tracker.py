@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 
 from agent_runtime.contracts.dst import DST_SCHEMA_VERSION, DSTOutput, Flag, Intent
-from agent_runtime.dst.amounts import parse_amount, parse_period
+from agent_runtime.dst.amounts import parse_period, read_amount
 from agent_runtime.dst.classifier import IntentClassifier, default_classifier
 from agent_runtime.dst.contact import read_contact, read_question
 from agent_runtime.dst.flags import read_flags
@@ -27,10 +27,11 @@ _HARD_DISPUTE_FLAGS = frozenset({Flag.WRONG_PERSON, Flag.IDENTITY_THEFT, Flag.AL
 # Short answers to a pending offer ("yeah ok", "sure", "nope"): a head word, then only filler words.
 _AFFIRM_HEADS = frozenset(
     (
-        "yes yeah yep yup ok okay sure deal fine alright agreed absolutely definitely sounds works perfect great mhm"
+        "yes yeah yep yup ok okay sure deal fine alright agreed absolutely definitely sounds works perfect great mhm "
+        "correct exactly"
     ).split()
 )
-_AFFIRM = _AFFIRM_HEADS | frozenset("good that go ahead lets do it i guess can will uh um huh right".split())
+_AFFIRM = _AFFIRM_HEADS | frozenset("good that thats its go ahead lets do it i guess can will uh um huh right".split())
 _DENY_HEADS = frozenset({"no", "nope", "nah"})
 _DENY = _DENY_HEADS | frozenset("not cant way that doesnt work for me thanks thank you uh um sorry i".split())
 SHORT_ANSWER_TOKENS = 6
@@ -38,7 +39,8 @@ SHORT_ANSWER_TOKENS = 6
 
 class DialogueStateTracker:
     """Stateless per utterance; the call's context arrives as `offer_pending` (terms were just put to the debtor)
-    and `asking_for_debtor` (the agent asked for the debtor by name: read who answered)."""
+    and `asking_for_debtor` (the agent asked for the debtor by name: read who answered). `confidence` is the
+    classifier's probability of the intent, 1.0 where a rule decided it."""
 
     def __init__(self, classifier: IntentClassifier | None = None, cache_size: int = DEFAULT_CACHE_SIZE):
         self.classifier = classifier or default_classifier()
@@ -56,24 +58,35 @@ class DialogueStateTracker:
         feats = toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
         intent, confidence = self.classifier.predict(feats)
         flags = read_flags(normalised)
-        if _CEASE.search(normalised) or Flag.WRITTEN_ONLY in flags:
-            intent = Intent.CEASE
-        elif flags & _HARD_DISPUTE_FLAGS and intent is not Intent.CEASE:
-            intent = Intent.DISPUTE
-        elif offer_pending and len(toks) <= SHORT_ANSWER_TOKENS:
-            words = set(toks)
-            if toks[0] in _AFFIRM_HEADS and words <= _AFFIRM:
-                intent = Intent.COMMIT
-            elif toks[0] in _DENY_HEADS and words <= _DENY:
-                intent = Intent.REFUSE
-        amount = parse_amount(normalised)
+        ruled = self._ruled_intent(normalised, toks, flags, intent, offer_pending)
+        if ruled is not None:  # a rule read it: the classifier's doubt does not apply
+            intent, confidence = ruled, 1.0
+        said = read_amount(normalised)
         return DSTOutput(
             intent=intent,
             sentiment=sentiment(toks),
-            amount=amount,
-            period=parse_period(normalised, amount),
+            amount=said.amount,
+            period=parse_period(normalised, said.amount),
+            amount_unclear=said.unclear,
             flags=flags,
             confidence=confidence,
             contact=contact,
             question=read_question(normalised),
         )
+
+    @staticmethod
+    def _ruled_intent(
+        normalised: str, toks: list[str], flags: frozenset[Flag], intent: Intent, offer_pending: bool
+    ) -> Intent | None:
+        """The intent where a rule decides it: a clear cease phrase, a hard dispute, a short yes or no to an offer."""
+        if _CEASE.search(normalised) or Flag.WRITTEN_ONLY in flags:
+            return Intent.CEASE
+        if flags & _HARD_DISPUTE_FLAGS and intent is not Intent.CEASE:
+            return Intent.DISPUTE
+        if offer_pending and len(toks) <= SHORT_ANSWER_TOKENS:
+            words = set(toks)
+            if toks[0] in _AFFIRM_HEADS and words <= _AFFIRM:
+                return Intent.COMMIT
+            if toks[0] in _DENY_HEADS and words <= _DENY:
+                return Intent.REFUSE
+        return None

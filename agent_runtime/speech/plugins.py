@@ -24,6 +24,7 @@ class WhisperSTT(stt.STT):
         super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
         self._model = model
         self.last_seconds = 0.0  # recognition time of the last utterance (for latency breakdowns)
+        self.last_confidence: float | None = None  # its confidence (the engine asks again below a floor)
 
     @property
     def model(self) -> str:
@@ -43,10 +44,11 @@ class WhisperSTT(stt.STT):
         pcm = b"".join(bytes(f.data) for f in [*resampler.push(frame), *resampler.flush()])
         audio = np.frombuffer(pcm, np.int16).astype(np.float32) / 32768.0
         result = await asyncio.to_thread(transcribe, self._model, audio)
-        self.last_seconds = result.seconds
+        self.last_seconds, self.last_confidence = result.seconds, result.confidence
+        confidence = 0.0 if result.confidence is None else result.confidence
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
-            alternatives=[stt.SpeechData(language="en", text=result.text, confidence=1.0)],
+            alternatives=[stt.SpeechData(language="en", text=result.text, confidence=confidence)],
         )
 
 

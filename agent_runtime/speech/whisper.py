@@ -43,6 +43,7 @@ class ModelIntegrityError(RuntimeError):
 class Transcript:
     text: str
     seconds: float
+    confidence: float | None = None  # exp(mean token log-probability); None when nothing was heard
 
 
 def model_dir() -> Path:
@@ -86,13 +87,14 @@ def transcribe(
         return Transcript("", 0.0)
     started = time.perf_counter()
     if fitted_window and isinstance(audio, np.ndarray) and audio.size <= FULL_WINDOW_SECONDS * SAMPLE_RATE:
-        text = _transcribe_fitted(model, audio, max_new_tokens, min_window_seconds)
+        text, mean_log_prob = _transcribe_fitted(model, audio, max_new_tokens, min_window_seconds)
     else:
-        text = _transcribe_full(model, audio, max_new_tokens)
-    return Transcript(text, time.perf_counter() - started)
+        text, mean_log_prob = _transcribe_full(model, audio, max_new_tokens)
+    confidence = float(np.exp(mean_log_prob)) if text and mean_log_prob is not None else None
+    return Transcript(text, time.perf_counter() - started, confidence)
 
 
-def _transcribe_full(model, audio: np.ndarray | str | Path, max_new_tokens: int | None) -> str:
+def _transcribe_full(model, audio: np.ndarray | str | Path, max_new_tokens: int | None) -> tuple[str, float | None]:
     options = {"max_new_tokens": max_new_tokens} if max_new_tokens else {}
     segments, _ = model.transcribe(
         audio if isinstance(audio, np.ndarray) else str(audio),
@@ -103,10 +105,14 @@ def _transcribe_full(model, audio: np.ndarray | str | Path, max_new_tokens: int 
         without_timestamps=True,
         **options,
     )
-    return " ".join(s.text.strip() for s in segments).strip()  # segments are lazy: decoding happens here
+    segments = list(segments)  # lazy: decoding happens here
+    mean_log_prob = float(np.mean([s.avg_logprob for s in segments])) if segments else None
+    return " ".join(s.text.strip() for s in segments).strip(), mean_log_prob
 
 
-def _transcribe_fitted(model, audio: np.ndarray, max_new_tokens: int | None, min_window_seconds: float) -> str:
+def _transcribe_fitted(
+    model, audio: np.ndarray, max_new_tokens: int | None, min_window_seconds: float
+) -> tuple[str, float | None]:
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
 
@@ -131,6 +137,8 @@ def _transcribe_fitted(model, audio: np.ndarray, max_new_tokens: int | None, min
     )
     mean_log_prob = result.scores[0]  # CTranslate2 normalises by length (length_penalty 1)
     if result.no_speech_prob > NO_SPEECH_THRESHOLD and mean_log_prob < LOG_PROB_THRESHOLD:
-        return ""
+        return "", None
     text = tokenizer.decode(result.sequences_ids[0]).strip()
-    return text if any(c.isalnum() for c in text) else ""  # ". . ." is Whisper hearing nothing
+    if not any(c.isalnum() for c in text):  # ". . ." is Whisper hearing nothing
+        return "", None
+    return text, mean_log_prob
