@@ -17,7 +17,7 @@ import numpy as np
 
 from agent_runtime.contracts.actions import PRESSURE_ACTIONS, RAPPORT_ACTIONS, Action
 from agent_runtime.contracts.dst import Intent
-from agent_runtime.contracts.offers import OfferKind, OfferTerms
+from agent_runtime.contracts.offers import SPOKEN_ROUNDING, OfferKind, OfferTerms
 from agent_runtime.engine import Decision
 from simulator import utterances as say
 from simulator.personas import PROFILES, DebtorTraits, Persona
@@ -85,6 +85,7 @@ class SimulatedDebtor:
         self.turn = 0
         self.disputed_at: int | None = None
         self._last_said: tuple[str, Intent] = ("", Intent.OTHER)
+        self._own_amount: tuple[int, OfferKind] | None = None  # the debtor's own sum as said, and what it is for
 
     # -- talking -------------------------------------------------------------------------------------------
     def _out(self, text: str, intent: Intent, hang_up: bool = False) -> Reply:
@@ -92,6 +93,10 @@ class SimulatedDebtor:
         if self.stt_noise > 0:
             text = say.add_stt_noise(text, self.rng, self.stt_noise)
         return Reply(text, hang_up, intent)
+
+    def _say_amount(self, templates: tuple[str, ...], value: float, kind: OfferKind, intent: Intent) -> Reply:
+        self._own_amount = (say.spoken_amount(value), kind)
+        return self._out(say.with_amount(templates, value, self.rng), intent)
 
     def _intent(self, intent: Intent, hang_up: bool = False) -> Reply:
         return self._out(
@@ -108,7 +113,13 @@ class SimulatedDebtor:
         return self._out(*self._last_said)
 
     def confirm(self, terms: OfferTerms) -> Reply:
-        """The answer to agreed terms read back: yes, unless they are not what this debtor can pay (misheard)."""
+        """The answer to agreed terms read back: yes, unless they are not the debtor's own amount (which the debtor
+        then says again) or not what this debtor can pay (both happen when the agent misheard)."""
+        if terms.debtor_proposed and self._own_amount is not None:
+            amount, kind = self._own_amount
+            if abs(terms.instalment - min(amount, self.balance)) > SPOKEN_ROUNDING:
+                said_again = say.CORRECT_MONTHLY if kind is OfferKind.PLAN else say.CORRECT_LUMP
+                return self._say_amount(said_again, amount, kind, Intent.REFUSE)
         if self._affordable(terms):
             return self._out(say.pick(say.CONFIRM_YES, self.rng), Intent.COMMIT)
         return self._out(say.pick(say.CONFIRM_NO, self.rng), Intent.REFUSE)
@@ -163,8 +174,8 @@ class SimulatedDebtor:
     def _counter_offer(self, kind: OfferKind) -> Reply:
         t = self.traits
         if kind is OfferKind.PLAN or t.lump_capacity < 0.5 * self.balance:
-            return self._out(say.with_amount(say.STATED_MONTHLY, t.monthly_capacity * 0.95, self.rng), Intent.WILLING)
-        return self._out(say.with_amount(say.STATED_LUMP, t.lump_capacity * 0.95, self.rng), Intent.WILLING)
+            return self._say_amount(say.STATED_MONTHLY, t.monthly_capacity * 0.95, OfferKind.PLAN, Intent.WILLING)
+        return self._say_amount(say.STATED_LUMP, t.lump_capacity * 0.95, OfferKind.SETTLEMENT, Intent.WILLING)
 
     def respond(self, decision: Decision) -> Reply:
         """The debtor's reply to the executed action (and its terms)."""
@@ -188,18 +199,18 @@ class SimulatedDebtor:
         if decision.terms is not None:
             return self._answer_offer(decision.terms)
         if action is Action.HARD_CLOSE and t.lump_capacity >= self.balance and self._mood_ok():
-            return self._out(say.with_amount(say.COMMIT_FULL, self.balance, self.rng), Intent.COMMIT)
+            return self._say_amount(say.COMMIT_FULL, self.balance, OfferKind.SETTLEMENT, Intent.COMMIT)
         if action is Action.ASK_ABOUT_SITUATION and self.rapport >= 0.3 and self.anger < MOOD_ANGER_LIMIT:
             if t.life_event != "none" and self.uses[action] == 1:
                 return self._intent(Intent.HARDSHIP)
-            return self._out(say.with_amount(say.STATED_MONTHLY, t.monthly_capacity * 0.95, self.rng), Intent.WILLING)
+            return self._say_amount(say.STATED_MONTHLY, t.monthly_capacity * 0.95, OfferKind.PLAN, Intent.WILLING)
         if (
             self._mood_ok()
             and self.rapport >= 0.55
             and self.engagement >= 0.2
             and self.rng.random() < VOLUNTEER_PROBABILITY
         ):
-            return self._out(say.with_amount(say.COMMIT_OWN_MONTHLY, t.monthly_capacity * 0.9, self.rng), Intent.COMMIT)
+            return self._say_amount(say.COMMIT_OWN_MONTHLY, t.monthly_capacity * 0.9, OfferKind.PLAN, Intent.COMMIT)
         return self._intent(self._mood_intent(action))
 
     def _mood_intent(self, action: Action) -> Intent:

@@ -171,6 +171,9 @@ COMMIT_OWN_MONTHLY = (
 COMMIT_FULL = ("Fine, I'll just pay the whole {amount} today.", "Okay, I'll pay it in full, {amount}, today.")
 CONFIRM_YES = ("Yes, that's right.", "Yes, correct.", "Yep, that's it.", "Yes.")
 CONFIRM_NO = ("No, that's not what I said.", "No, that's not right.")
+# A debtor whose own amount was misheard says it again, with its period, so that the agent can take it.
+CORRECT_MONTHLY = ("No, I said {amount} a month.", "No, that's wrong, {amount} a month.")
+CORRECT_LUMP = ("No, I said {amount} in one payment.", "No, {amount} in one payment, I said.")
 CANT_AFFORD = (
     "I don't have that kind of money.",
     "There's no way I can pay that much.",
@@ -179,8 +182,13 @@ CANT_AFFORD = (
 HOMOPHONES = {"to": "too", "there": "their", "i'll": "ill", "you're": "your", "for": "four", "a": "uh"}
 
 
+def spoken_amount(value: float) -> int:
+    """What a person says for a sum: whole dollars, to the nearest 5."""
+    return max(5, int(round(value / 5.0) * 5))
+
+
 def format_amount(value: float, rng: np.random.Generator) -> str:
-    whole = max(5, int(round(value / 5.0) * 5))
+    whole = spoken_amount(value)
     style = int(rng.integers(4))
     if style == 0:
         return f"${whole}"

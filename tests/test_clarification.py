@@ -1,13 +1,16 @@
 """Do not act on a guess: the engine asks when it did not hear or read the words clearly, reads agreed terms back
 and books them only on a yes, takes amounts strictly and keeps terms within the creditor's limits."""
 
+from datetime import date
+
+import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
 from agent_runtime.contracts.actions import Action
-from agent_runtime.contracts.dst import Period
+from agent_runtime.contracts.dst import Intent, Period
 from agent_runtime.contracts.guard import GuardRule
-from agent_runtime.contracts.offers import MAX_PLAN_MONTHS, MIN_INSTALMENT, within_limits
+from agent_runtime.contracts.offers import MAX_PLAN_MONTHS, MIN_INSTALMENT, OfferKind, OfferTerms, within_limits
 from agent_runtime.contracts.outcome import OutcomeKind
 from agent_runtime.contracts.transitions import call_transitions
 from agent_runtime.dst.amounts import read_amount
@@ -16,6 +19,8 @@ from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.policy_source import load_policy
 from agent_runtime.services import CallServices
 from simulator.calls import simulated_debtor, talk
+from simulator.debtor import SimulatedDebtor
+from simulator.personas import DebtorTraits, Persona
 from telemetry.metrics import RuntimeMetrics
 
 
@@ -168,3 +173,21 @@ async def test_simulated_debtors_repeat_themselves_and_confirm_the_terms():
             confirmed += 1
             assert any("guard confirm_terms" in line for line in lines), lines
     assert confirmed >= 5
+
+
+def test_a_simulated_debtor_corrects_a_misheard_amount_read_back_and_confirms_the_right_one():
+    traits = DebtorTraits(Persona.COOPERATIVE, 0.8, 0.8, 200.0, 300.0, 6, "none", False, False)
+    debtor = SimulatedDebtor(traits, balance=1200.0, rng=np.random.default_rng(0))
+    stated = debtor._counter_offer(OfferKind.PLAN)
+    reading = DialogueStateTracker().read(stated.text, True)
+    assert reading.amount == 190.0  # 95 % of the capacity, to the nearest 5
+    today = date(2026, 1, 5)
+    misheard = OfferTerms(
+        kind=OfferKind.PLAN, instalment=19.0, period=Period.MONTHLY, n_payments=64, total=1200.0,
+        first_due=today, discount_pct=0.0, debtor_proposed=True,
+    )  # fmt: skip
+    correction = debtor.confirm(misheard)
+    again = DialogueStateTracker().read(correction.text, True)
+    assert (again.amount, again.period, correction.intent) == (190.0, Period.MONTHLY, Intent.REFUSE)
+    right = misheard.model_copy(update={"instalment": 190.0, "n_payments": 7})
+    assert debtor.confirm(right).intent is Intent.COMMIT
