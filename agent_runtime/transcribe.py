@@ -1,6 +1,7 @@
 """Transcribe sound files offline: `python -m agent_runtime.transcribe FILE.wav [FILE.wav ...]`.
 
-Prints one JSON line per file: {"file", "text", "seconds"} (seconds: recognition time, model load excluded).
+Prints one JSON line per file: {"file", "text", "seconds"} (seconds: recognition time, model load excluded). Files
+longer than 30 s are transcribed whole (speech found with VAD, window after window).
 A file that cannot be read gives {"file", "error"} and the others go on; the exit status is 1 if any failed.
 """
 

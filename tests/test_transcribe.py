@@ -1,13 +1,18 @@
 """Offline speech-to-text with the real tiny.en weights (installed by `make test` through the voice extra)."""
 
 import json
+import re
 import subprocess
 import sys
+import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from agent_runtime.speech.whisper import ModelIntegrityError, default_model, load_model, model_dir, transcribe
+
+SECONDS_PER_WORD = 0.22  # espeak-ng en-us takes 0.25-0.3 s a word with the pauses: files come out longer
 
 
 def _speak(path, text: str) -> None:
@@ -64,3 +69,29 @@ def test_fitted_window_hears_speech_and_nothing_in_silence_noise_or_hum():
         "hum": (0.1 * np.sin(2 * np.pi * 60 * samples / 16_000)).astype(np.float32),
     }
     assert {name: transcribe(model, clip).text for name, clip in quiet.items()} == dict.fromkeys(quiet, "")
+
+
+@pytest.mark.parametrize("seconds", [35, 60, pytest.param(300, marks=pytest.mark.slow)])
+def test_long_audio_is_transcribed_whole(tmp_path, seconds):
+    """Past Whisper's 30 s window nothing is lost: the words of every part of the file come back."""
+    import jiwer
+
+    rows = [json.loads(line) for line in Path("data/dst/train.jsonl").read_text().splitlines()]
+    sentences, words = [], 0
+    while words * SECONDS_PER_WORD < seconds:
+        text = rows[len(sentences)]["text"].rstrip(".?!")
+        sentences.append(f"{text}.")
+        words += len(text.split())
+    path = tmp_path / "long.wav"
+    # a call's turns, with the pauses between them (long silences are where a window's decoding used to stop)
+    pauses = [f'{text} <break time="{1000 + 250 * (i % 5)}ms"/>' for i, text in enumerate(sentences)]
+    subprocess.run(
+        ["espeak-ng", "-m", "-v", "en-us", "-w", str(path), f"<speak>{' '.join(pauses)}</speak>"], check=True
+    )
+    with wave.open(str(path)) as audio:
+        assert audio.getnframes() / audio.getframerate() >= seconds
+    said, heard = (
+        " ".join(re.sub(r"[^a-z0-9 ]", " ", t.lower()).split())
+        for t in (" ".join(sentences), transcribe(default_model(), path).text)
+    )
+    assert jiwer.wer(said, heard) < 0.3  # tiny.en on espeak-ng: 0.17-0.21; a lost window costs 0.4 or more

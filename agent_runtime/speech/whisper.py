@@ -8,8 +8,12 @@ Short utterances skip the 30-second window. Whisper pads every input to 30 s, so
 shorter mel window (the "audio_ctx" trick of whisper.cpp): a window fitted to the utterance, never under
 `MIN_WINDOW_SECONDS`, encodes several times faster. Windows that short make Whisper repeat itself, so decoding is
 capped at a token budget proportional to the audio and repeated n-grams are blocked. `benchmarks/stt_window.py`
-measures the speed and word error rate of both paths. Audio over 30 s, or a file path, takes faster-whisper's
-full path.
+measures the speed and word error rate of both paths.
+
+Audio over 30 s (a file is decoded first, so the same rule holds) takes faster-whisper's long-form path: speech is
+found with its Silero VAD and decoded window after window, each window continuing where the timestamps Whisper
+predicts say the last one stopped. Without timestamps each window's decoding may stop early and the rest of that
+window is lost: a 35 s file gave only its last sentence, a 59 s file gave nothing.
 """
 
 from __future__ import annotations
@@ -83,26 +87,32 @@ def transcribe(
     """Text of 16 kHz mono float32 audio (or a sound file at any rate); empty or silent audio gives ''.
 
     With `fitted_window`, audio of up to 30 s is encoded in a window fitted to its length (see the module notes)."""
-    if isinstance(audio, np.ndarray) and audio.size == 0:
-        return Transcript("", 0.0)
     started = time.perf_counter()
-    if fitted_window and isinstance(audio, np.ndarray) and audio.size <= FULL_WINDOW_SECONDS * SAMPLE_RATE:
+    if not isinstance(audio, np.ndarray):
+        from faster_whisper import decode_audio
+
+        audio = decode_audio(str(audio), sampling_rate=SAMPLE_RATE)
+    if audio.size == 0:
+        return Transcript("", 0.0)
+    long_form = audio.size > FULL_WINDOW_SECONDS * SAMPLE_RATE
+    if fitted_window and not long_form:
         text, mean_log_prob = _transcribe_fitted(model, audio, max_new_tokens, min_window_seconds)
     else:
-        text, mean_log_prob = _transcribe_full(model, audio, max_new_tokens)
+        text, mean_log_prob = _transcribe_full(model, audio, max_new_tokens, long_form)
     confidence = float(np.exp(mean_log_prob)) if text and mean_log_prob is not None else None
     return Transcript(text, time.perf_counter() - started, confidence)
 
 
-def _transcribe_full(model, audio: np.ndarray | str | Path, max_new_tokens: int | None) -> tuple[str, float | None]:
+def _transcribe_full(model, audio: np.ndarray, max_new_tokens: int | None, long_form: bool) -> tuple[str, float | None]:
     options = {"max_new_tokens": max_new_tokens} if max_new_tokens else {}
     segments, _ = model.transcribe(
-        audio if isinstance(audio, np.ndarray) else str(audio),
+        audio,
         language="en",
         beam_size=1,
         temperature=0.0,
         condition_on_previous_text=False,
-        without_timestamps=True,
+        without_timestamps=not long_form,
+        vad_filter=long_form,
         **options,
     )
     segments = list(segments)  # lazy: decoding happens here
