@@ -8,7 +8,8 @@ builds one (agent_runtime.services: the same events outbox and runtime metrics),
 debtor (simulator.calls). Writes DIR/transcripts/*.txt, DIR/latency.json (count, p50, p95, max in ms per stage),
 DIR/metrics.prom (the run's runtime metrics in Prometheus' text format) and the events (DIR/events.db unless
 --events; published to the broker too with --mqtt). `--calls 0` runs calls until stopped (Ctrl-C or SIGTERM; the
-call in progress is closed as interrupted), for example to feed dashboards through `--metrics-port`.
+call in progress is closed as interrupted), for example to feed dashboards through `--metrics-port`. A run into an
+events database that already holds calls of its seed (text and voice calls apart) is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import itertools
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ from agent_runtime.contracts.events import Event, TurnEvent
 from agent_runtime.contracts.outcome import OutcomeKind
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.dst.tracker import DialogueStateTracker
+from agent_runtime.events.store import stored_call_ids
 from agent_runtime.policy_source import DEFAULT_POLICY, load_policy
 from agent_runtime.services import CallServices, event_outbox
 from agent_runtime.settings import load_settings
@@ -75,6 +78,20 @@ class TurnRecord(list):
             self.append(event)
 
 
+def require_new_calls(events: Path, of_this_run: Callable[[str], bool], options: str) -> None:
+    """Refuse a simulated run into an events database that holds calls of this run already. Seeded runs repeat
+    their call ids but not their event ids, so the insert, idempotent on event ids, would keep both: two call_opened
+    and two call_closed per call, which replay cannot use. Refused rather than made idempotent: a second run with
+    the same seeds but another policy makes other calls under the same ids, and keeping the first run's instead
+    would lose them without a word."""
+    logged = sorted(call_id for call_id in stored_call_ids(events) if of_this_run(call_id))
+    if logged:
+        raise SystemExit(
+            f"{events} already holds {len(logged)} call(s) of this run, e.g. {logged[0]}: logged twice, replay "
+            f"could use none of them; choose another {options}"
+        )
+
+
 async def run(args: argparse.Namespace) -> dict:
     from prometheus_client import CollectorRegistry, generate_latest
 
@@ -82,6 +99,9 @@ async def run(args: argparse.Namespace) -> dict:
 
     if args.calls < 0:
         raise SystemExit("--calls must be >= 0 (0: until stopped)")
+    events = args.events or args.out / "events.db"
+    call_prefix = f"{'sim' if args.text else 'voice'}-{args.seed}-"  # then the call's index
+    require_new_calls(events, lambda call_id: call_id.startswith(call_prefix), "--seed, --out or --events")
     settings = load_settings()
     out: Path = args.out
     (out / "transcripts").mkdir(parents=True, exist_ok=True)
@@ -101,14 +121,14 @@ async def run(args: argparse.Namespace) -> dict:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
 
-    async with event_outbox(args.events or out / "events.db", mqtt, on_backlog=metrics.outbox_backlog.set) as outbox:
+    async with event_outbox(events, mqtt, on_backlog=metrics.outbox_backlog.set) as outbox:
         services = CallServices(load_policy(args.policy), DialogueStateTracker(), metrics, sinks=(outbox,))
 
         async def one_call(index: int) -> None:
             persona = PERSONAS[index % len(PERSONAS)] if args.one_per_persona else None
             who = simulated_debtor(args.seed + index, persona)
-            prefix, turns = ("sim" if voice is None else "voice"), TurnRecord()
-            call = who.controller(services, f"{prefix}-{args.seed}-{index}", sinks=(turns,))
+            turns = TurnRecord()
+            call = who.controller(services, f"{call_prefix}{index}", sinks=(turns,))
             try:
                 if voice is None:
                     pace = (lambda: asyncio.sleep(args.pace)) if args.pace else None  # traffic for dashboards

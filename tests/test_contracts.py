@@ -29,10 +29,8 @@ from agent_runtime.contracts.state import (
     STATE_FEATURES,
     STATE_SIZE,
     CallHistory,
-    StateSpecMismatchError,
     build_state,
     last_intent_of,
-    require_state_spec,
 )
 from policy.metadata import CheckpointMetadata, CheckpointMismatchError
 from training.runs import EVAL_SEEDS, TARGET_SUCCESS_RATE, EpisodeRecord
@@ -81,11 +79,6 @@ def test_state_vector_names_every_feature_and_reads_back_the_intent(facts):
     assert named["stated_amount_ratio"] == pytest.approx(50 / 1200)
     assert last_intent_of(state) is Intent.HARDSHIP
     assert last_intent_of(build_state(CallHistory(), facts)) is None
-
-
-def test_state_spec_mismatch_is_a_clear_error():
-    with pytest.raises(StateSpecMismatchError, match=r"state\.v0"):
-        require_state_spec("state.v0", "events.db")
 
 
 def test_call_facts_validate_timezone_and_balance():

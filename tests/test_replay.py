@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agent_runtime.contracts.events import CallClosed, TurnEvent
-from agent_runtime.contracts.state import StateSpecMismatchError
+from agent_runtime.contracts.state import STATE_SPEC_VERSION
 from agent_runtime.contracts.transitions import call_transitions
 from agent_runtime.events.store import read_events
 from simulator.env import DebtorEnv
@@ -136,6 +136,122 @@ def test_incomplete_and_malformed_calls_are_skipped_and_counted(events_db, tmp_p
     }
 
 
+def _long_calls(db, n: int) -> list[str]:
+    """The first n calls with at least nine turn events."""
+    query = (
+        "SELECT call_id FROM events WHERE type = 'turn' GROUP BY call_id HAVING count(*) >= 9 ORDER BY call_id LIMIT ?"
+    )
+    return [r[0] for r in db.execute(query, (n,))]
+
+
+def test_malformed_payloads_skip_only_their_calls_and_the_run_reports_why(events_db, tmp_path, capsys):
+    broken = _copy(events_db, tmp_path / "broken.db")
+    with sqlite3.connect(broken) as db:
+        db.execute("PRAGMA ignore_check_constraints = ON")  # what a writer without the schema's json_valid check stores
+        for call_id, payload in zip(_call_ids(db, 3), ("{not json", "[1,2,3]", "null"), strict=True):
+            db.execute(
+                "UPDATE events SET payload = ? WHERE rowid = (SELECT min(rowid) FROM events WHERE call_id = ? "
+                "AND type = 'turn')",
+                (payload, call_id),
+            )
+    run(
+        Args(
+            events=broken, out=tmp_path / "out", algo="dqn", updates=100, eval_every=0, eval_episodes=2, progress=False
+        )
+    )
+    reached = len(reached_calls(events_db))
+    report = capsys.readouterr().err.strip().rsplit("\n", 1)[-1]
+    assert f"{reached - 3} calls used, {60 - reached + 3} skipped" in report
+    assert "malformed event: 3" in report and f"no policy decision in the call: {60 - reached}" in report
+
+
+def test_a_call_with_a_turn_event_missing_is_skipped_and_counted(events_db, tmp_path):
+    """Every answered utterance is a numbered turn event, contact-phase and clarifying ones included: without one,
+    the states on either side of it would pass for one decision's s and s'."""
+    gaps = _copy(events_db, tmp_path / "gaps.db")
+    with sqlite3.connect(gaps) as db:
+        middle, tail, first = _long_calls(db, 3)
+        db.execute("DELETE FROM events WHERE call_id = ? AND turn BETWEEN 3 AND 6", (middle,))  # 4 of its turns
+        db.execute(  # its last two turns: the ones left are still numbered 0..n-1
+            "DELETE FROM events WHERE call_id = ? AND turn >= (SELECT max(turn) - 1 FROM events WHERE call_id = ?)",
+            (tail, tail),
+        )
+        first_turn = "SELECT json_extract(payload, '$.proposed_action') FROM events WHERE call_id = ? AND turn = 0"
+        assert db.execute(first_turn, (first,)).fetchone() == (None,)  # the contact phase's: no decision is lost
+        db.execute("DELETE FROM events WHERE call_id = ? AND turn = 0", (first,))
+    data, reached = load_transitions(gaps), reached_calls(events_db)
+    assert data.calls == len(reached) - 3
+    assert data.skipped == {"turn events missing or repeated": 3, "no policy decision in the call": 60 - len(reached)}
+
+
+def test_calls_of_an_unknown_schema_version_are_skipped_and_counted_older_ones_read(events_db, tmp_path):
+    newer = _copy(events_db, tmp_path / "newer.db")
+    with sqlite3.connect(newer) as db:
+        whole, closing, older = _call_ids(db, 3)
+        for call_id, version, kinds in (
+            (whole, 9, ("call_opened", "turn", "call_closed")),
+            (closing, 9, ("call_closed",)),
+            (older, 1, ("call_opened", "turn", "call_closed")),
+        ):
+            db.execute(
+                f"UPDATE events SET schema_version = ?, payload = json_set(payload, '$.schema_version', ?) "
+                f"WHERE call_id = ? AND type IN ({','.join('?' * len(kinds))})",
+                (version, version, call_id, *kinds),
+            )
+    data, reached = load_transitions(newer), reached_calls(events_db)
+    assert data.calls == len(reached) - 2  # the version-1 call is upgraded and used
+    assert data.skipped == {
+        "event schema_version 9 is not supported (this code reads [1, 2, 3, 4])": 2,
+        "no policy decision in the call": 60 - len(reached),
+    }
+
+
+def test_a_call_logged_twice_is_skipped_as_a_duplicate(events_db, tmp_path):
+    twice = _copy(events_db, tmp_path / "twice.db")
+    with sqlite3.connect(twice) as db:
+        (call_id,) = _call_ids(db, 1)
+        db.execute(  # what running a simulation twice into one file wrote before that was refused: new event ids
+            "INSERT INTO events SELECT 'copy' || event_id, schema_version, type, call_id, turn, at, "
+            "state_spec_version, json_set(payload, '$.event_id', 'copy' || event_id), delivered FROM events "
+            "WHERE call_id = ?",
+            (call_id,),
+        )
+    data, reached = load_transitions(twice), reached_calls(events_db)
+    assert data.calls == len(reached) - 1
+    assert data.skipped == {"call logged more than once": 1, "no policy decision in the call": 60 - len(reached)}
+
+
+def _event_count(path) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM events").fetchone()[0]
+
+
+def test_call_log_refuses_to_log_calls_the_database_already_holds(tmp_path):
+    events = tmp_path / "events.db"
+    asyncio.run(log_calls(LogArgs(calls=3, seed=70, events=events)))
+    written = _event_count(events)
+    for seed, taken in ((70, "sim-70"), (72, "sim-72")):  # the same run again, and one overlapping it
+        with pytest.raises(SystemExit, match=f"already holds .*{taken}"):
+            asyncio.run(log_calls(LogArgs(calls=3, seed=seed, events=events)))
+    assert _event_count(events) == written
+    asyncio.run(log_calls(LogArgs(calls=2, seed=73, events=events)))  # the calls that follow are new
+    with sqlite3.connect(events) as db:
+        opened = db.execute("SELECT count(*), count(DISTINCT call_id) FROM events WHERE type = 'call_opened'")
+        assert opened.fetchone() == (5, 5)
+
+
+def test_simulate_twice_into_one_database_is_refused_with_one_line(tmp_path):
+    command = [sys.executable, "-m", "agent_runtime", "simulate", "--text", "--calls", "2", "--seed", "9"]
+    command += ["--policy", "scripted:best_practice", "--out", str(tmp_path)]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    written = _event_count(tmp_path / "events.db")
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert second.returncode != 0 and written == _event_count(tmp_path / "events.db")
+    (line,) = second.stderr.strip().splitlines()
+    assert "already holds" in line and "sim-9-" in line
+
+
 def test_a_call_cut_short_keeps_its_answered_decisions_without_a_terminal_reward(events_db, tmp_path):
     cut = _copy(events_db, tmp_path / "cut.db")
     with sqlite3.connect(cut) as db:
@@ -169,14 +285,22 @@ def test_events_of_the_first_schema_version_are_still_read(events_db, tmp_path):
     assert upgraded.calls == new.calls and upgraded.rewards == new.rewards
 
 
-def test_events_of_another_state_spec_are_refused(events_db, tmp_path):
+def test_calls_of_another_state_spec_are_skipped_and_counted(events_db, tmp_path):
     other = _copy(events_db, tmp_path / "other.db")
     with sqlite3.connect(other) as db:
-        db.execute(
-            "UPDATE events SET payload = json_set(payload, '$.state_spec_version', 'state.v0') WHERE type = 'turn'"
-        )
-    with pytest.raises(StateSpecMismatchError, match=r"state\.v0"):
-        load_transitions(other)
+        whole, opening = _call_ids(db, 2)
+        for call_id, kind in ((whole, "turn"), (opening, "call_opened")):
+            db.execute(
+                "UPDATE events SET payload = json_set(payload, '$.state_spec_version', 'state.v0') "
+                "WHERE call_id = ? AND type = ?",
+                (call_id, kind),
+            )
+    data, reached = load_transitions(other), reached_calls(events_db)
+    assert data.calls == len(reached) - 2
+    assert data.skipped == {
+        f"state spec state.v0 (this code builds {STATE_SPEC_VERSION})": 2,
+        "no policy decision in the call": 60 - len(reached),
+    }
 
 
 def test_replay_trains_from_a_checkpoint_and_records_provenance(events_db, tmp_path):

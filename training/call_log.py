@@ -7,7 +7,8 @@ An epsilon-greedy behaviour policy talks to simulated debtors through the agent'
 producer of events): every call becomes call_opened, one turn event per debtor utterance and call_closed, written
 to an events database (the schema of agent_runtime.events). `training.replay` trains on such files exactly as on
 the agent's own logs. Call `i` meets the debtor of seed S + i (as `DebtorEnv.reset(seed=S + i)` does) on a
-simulated clock, so the same arguments give the same calls.
+simulated clock, so the same arguments give the same calls: a run whose calls the database already holds is
+refused (`agent_runtime.simulate.require_new_calls`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.policy_source import CallPolicy, PolicySource, load_policy
 from agent_runtime.services import CallServices, event_outbox
+from agent_runtime.simulate import require_new_calls
 from simulator.calls import simulated_debtor, talk
 from telemetry.metrics import RuntimeMetrics
 
@@ -72,19 +74,23 @@ def simulated_clock(start: datetime):
     return lambda: start + next(ticks) * CLOCK_STEP
 
 
+def call_id(seed: int) -> str:
+    return f"sim-{seed}"
+
+
 async def log_calls(args: Args) -> int:
     """Run the calls into the events database; returns how many events were written."""
+    seeds = range(args.seed, args.seed + args.calls)
+    this_run = set(map(call_id, seeds))
+    require_new_calls(args.events, lambda stored: stored in this_run, "--seed or --events")
     rng = np.random.default_rng(args.seed)
     async with event_outbox(args.events) as outbox:
         metrics = RuntimeMetrics(CollectorRegistry())  # counted like live calls, not exported
         services = CallServices(behaviour(args.policy, args.epsilon, rng), DialogueStateTracker(), metrics, (outbox,))
         before = await outbox.store.count()
-        for i in tqdm(range(args.calls), desc="calls", unit="call"):
-            seed = args.seed + i
+        for seed in tqdm(seeds, desc="calls", unit="call"):
             who = simulated_debtor(seed, stt_noise=args.stt_noise)
-            call = who.controller(
-                services, f"sim-{seed}", clock=simulated_clock(CLOCK_START + timedelta(minutes=seed))
-            )
+            call = who.controller(services, call_id(seed), clock=simulated_clock(CLOCK_START + timedelta(minutes=seed)))
             await talk(call, who)
         return await outbox.store.count() - before
 

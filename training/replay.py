@@ -4,14 +4,16 @@
 Reads the events with the contract's typed parser (any schema version), rebuilds the transitions of every complete
 call with the shared reward function (events store facts, never rewards), trains DQN or DDQ on them, and writes
 RUN_DIR/checkpoint.pt with its provenance (which events file, how many calls and transitions),
-RUN_DIR/metrics.jsonl and RUN_DIR/summary.json. Calls without their call_opened or call_closed event, or with a
-malformed event, are skipped and counted. A call the agent's side cut short (`interrupted`, `error`) gives its
-transitions up to the last answered decision, with no terminal reward. Events built on another state-spec version
-than the policy's are refused with a clear message.
+RUN_DIR/metrics.jsonl and RUN_DIR/summary.json. Only whole calls are used: a call with an event that does not
+parse (malformed, or of a schema version this code does not know), of another state-spec version, without its
+call_opened or call_closed, with a turn event missing, or logged twice is skipped and counted under its reason;
+the counts end the run's output (on stderr) and its provenance. A call the agent's side cut short (`interrupted`,
+`error`) gives its transitions up to the last answered decision, with no terminal reward.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -24,8 +26,9 @@ import tyro
 from tqdm import tqdm
 
 from agent_runtime.contracts.actions import N_ACTIONS
+from agent_runtime.contracts.events import UnknownSchemaVersionError
 from agent_runtime.contracts.state import CHECKPOINT_SPACES, STATE_SIZE
-from agent_runtime.contracts.transitions import IncompleteCall, call_transitions
+from agent_runtime.contracts.transitions import IncompleteCall, Transition, call_transitions
 from agent_runtime.events.store import StoredEventError, read_events
 from agent_runtime.files import sha256_of
 from policy.buffers import ReplayBuffer
@@ -67,39 +70,52 @@ class Transitions:
     dones: list[bool] = field(default_factory=list)
     calls: int = 0
     events: int = 0
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)  # calls left out, by reason
 
     def __len__(self) -> int:
         return len(self.actions)
 
+    def add_call(self, rows: list[Transition]) -> None:
+        self.calls += 1
+        for row in rows:
+            self.obs.append(row.state)
+            self.actions.append(row.action)
+            self.rewards.append(row.reward)
+            self.next_obs.append(row.next_state)
+            self.dones.append(row.done)
+
+    def report(self) -> str:
+        reasons = "; ".join(f"{reason}: {count}" for reason, count in self.skipped.most_common()) or "none"
+        return f"{self.events} events, {self.calls} calls used, {self.skipped.total()} skipped ({reasons})"
+
+
+def unreadable_reason(error: StoredEventError) -> str:
+    """Why a call with an event that does not parse is skipped: a schema version this code does not know is named
+    (newer code may read it); any other defect makes a malformed event."""
+    return str(error.cause) if isinstance(error.cause, UnknownSchemaVersionError) else "malformed event"
+
 
 def load_transitions(path: Path, progress: bool = False) -> Transitions:
+    """The transitions of every whole call at `path`; every other call is skipped and counted under its reason."""
     data = Transitions()
     errors: list[StoredEventError] = []
     seen: set[str] = set()
     stream = tqdm(read_events(path, errors=errors), disable=not progress, desc="events", unit="ev", miniters=10_000)
     for call_id, group in groupby(stream, key=lambda e: e.call_id):
-        events = list(group)
+        events = list(group)  # rows come call by call, so this call's unreadable ones are in `errors` by now
         seen.add(call_id)
         data.events += len(events)
-        if any(error.call_id == call_id for error in errors):
-            data.skipped["malformed event"] += 1
+        error = next((e for e in errors if e.call_id == call_id), None)
+        if error is not None:
+            data.skipped[unreadable_reason(error)] += 1
             continue
         try:
-            rows = call_transitions(events)
+            data.add_call(call_transitions(events))
         except IncompleteCall as exc:
             data.skipped[str(exc)] += 1
-            continue
-        data.calls += 1
-        for row in rows:
-            data.obs.append(row.state)
-            data.actions.append(row.action)
-            data.rewards.append(row.reward)
-            data.next_obs.append(row.next_state)
-            data.dones.append(row.done)
-    unseen = {error.call_id for error in errors} - seen  # calls none of whose events parsed
-    if unseen:
-        data.skipped["malformed event"] += len(unseen)
+    # the calls none of whose events parsed, each under its first error
+    unseen = {error.call_id: error for error in reversed(errors) if error.call_id not in seen}
+    data.skipped.update(map(unreadable_reason, unseen.values()))
     return data
 
 
@@ -110,7 +126,7 @@ def run(args: Args) -> RunSummary:
     start = time.perf_counter()
     data = load_transitions(args.events, args.progress)
     if not len(data):
-        raise SystemExit(f"no complete call in {args.events} ({dict(data.skipped)} skipped)")
+        raise SystemExit(f"no complete call in {args.events}: {data.report()}")
     cls = DDQConfig if args.algo == "ddq" else DQNConfig
     config = cls(
         seed=args.seed,
@@ -216,6 +232,7 @@ def run(args: Args) -> RunSummary:
         checkpoint=str(checkpoint),
     )
     write_summary(args.out, summary)
+    print(f"{args.events}: {data.report()}", file=sys.stderr)  # stdout is the summary's JSON
     return summary
 
 

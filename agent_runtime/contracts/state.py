@@ -82,18 +82,6 @@ _ACTION_FRACTION = FEATURE_INDEX["action_fraction_empathetic_listening"]
 _STATED_PERIOD = {p: FEATURE_INDEX[f"stated_period_{p.value}"] for p in PERIODS}
 
 
-class StateSpecMismatchError(ValueError):
-    pass
-
-
-def require_state_spec(version: str, where: str) -> None:
-    if version != STATE_SPEC_VERSION:
-        raise StateSpecMismatchError(
-            f"{where} uses state spec {version!r} but this code builds {STATE_SPEC_VERSION!r}; "
-            "retrain or rebuild the states with the matching version"
-        )
-
-
 @dataclass
 class CallHistory:
     """Everything the state is built from. The dialogue engine owns one per call and appends to it."""

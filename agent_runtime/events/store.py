@@ -111,7 +111,7 @@ class StoredEventError(MalformedEventError):
 
     def __init__(self, call_id: str, cause: MalformedEventError):
         super().__init__(f"call {call_id}: {cause}")
-        self.call_id = call_id
+        self.call_id, self.cause = call_id, cause
 
 
 def _read_only(path: Path | str) -> sqlite3.Connection:
@@ -136,6 +136,14 @@ def read_events(path: Path | str, *, errors: list[StoredEventError] | None = Non
                 if errors is None:
                     raise StoredEventError(call_id, exc) from None
                 errors.append(StoredEventError(call_id, exc))
+
+
+def stored_call_ids(path: Path | str) -> set[str]:
+    """The calls that have events at `path` (none where there is no database yet)."""
+    if not Path(path).exists():
+        return set()
+    with _read_only(path) as db:
+        return {call_id for (call_id,) in db.execute("SELECT DISTINCT call_id FROM events")}
 
 
 def recent_calls(path: Path | str, limit: int = 50) -> list[tuple[Event, Event | None]]:

@@ -10,6 +10,12 @@ shorter mel window (the "audio_ctx" trick of whisper.cpp): a window fitted to th
 capped at a token budget proportional to the audio and repeated n-grams are blocked. `benchmarks/stt_window.py`
 measures the speed and word error rate of both paths.
 
+`vocabulary` prompts the fitted window with the call's words (`DOMAIN_VOCABULARY`, as the text before the
+utterance: Whisper's `<|startofprev|>` context). It is off by default: on the held-out utterances it lifted the DST's
+macro-F1 on the transcripts in 9 of 12 voices and channels (espeak-ng en-us 0.812 -> 0.828) but made Whisper repeat
+short utterances more often in the fitted window (flite slt: word error rate 0.121 -> 0.198), and "uh huh" came
+back as "a month a month" (`benchmarks.hearing --domain-vocabulary` measures it).
+
 Audio over 30 s (a file is decoded first, so the same rule holds) takes faster-whisper's long-form path: speech is
 found with its Silero VAD and decoded window after window, each window continuing where the timestamps Whisper
 predicts say the last one stopped. Without timestamps each window's decoding may stop early and the rest of that
@@ -37,6 +43,10 @@ TOKENS_PER_SECOND = 8  # generous for speech (about 3 words/s): the cap only sto
 # faster-whisper's rule for "nothing was said": a likely no-speech token and an unlikely transcript
 NO_SPEECH_THRESHOLD = 0.6
 LOG_PROB_THRESHOLD = -1.0
+DOMAIN_VOCABULARY = (
+    "A phone call about a debt: the balance, a payment plan, a settlement, dollars a month, I can't pay, stop calling,"
+    " dispute, attorney, bankruptcy."
+)
 
 
 class ModelIntegrityError(RuntimeError):
@@ -83,10 +93,12 @@ def transcribe(
     *,
     fitted_window: bool = True,
     min_window_seconds: float = MIN_WINDOW_SECONDS,
+    vocabulary: str | None = None,
 ) -> Transcript:
     """Text of 16 kHz mono float32 audio (or a sound file at any rate); empty or silent audio gives ''.
 
-    With `fitted_window`, audio of up to 30 s is encoded in a window fitted to its length (see the module notes)."""
+    With `fitted_window`, audio of up to 30 s is encoded in a window fitted to its length and decoded after
+    `vocabulary`, if any (see the module notes)."""
     started = time.perf_counter()
     if not isinstance(audio, np.ndarray):
         from faster_whisper import decode_audio
@@ -96,7 +108,7 @@ def transcribe(
         return Transcript("", 0.0)
     long_form = audio.size > FULL_WINDOW_SECONDS * SAMPLE_RATE
     if fitted_window and not long_form:
-        text, mean_log_prob = _transcribe_fitted(model, audio, max_new_tokens, min_window_seconds)
+        text, mean_log_prob = _transcribe_fitted(model, audio, max_new_tokens, min_window_seconds, vocabulary)
     else:
         text, mean_log_prob = _transcribe_full(model, audio, max_new_tokens, long_form)
     confidence = float(np.exp(mean_log_prob)) if text and mean_log_prob is not None else None
@@ -121,7 +133,7 @@ def _transcribe_full(model, audio: np.ndarray, max_new_tokens: int | None, long_
 
 
 def _transcribe_fitted(
-    model, audio: np.ndarray, max_new_tokens: int | None, min_window_seconds: float
+    model, audio: np.ndarray, max_new_tokens: int | None, min_window_seconds: float, vocabulary: str | None = None
 ) -> tuple[str, float | None]:
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
@@ -132,13 +144,14 @@ def _transcribe_fitted(
     padded = np.zeros((1, features.shape[0], window), np.float32)
     padded[0, :, : features.shape[1]] = features
     tokenizer = Tokenizer(model.hf_tokenizer, multilingual=False, task="transcribe", language="en")
+    context = [tokenizer.sot_prev, *tokenizer.encode(" " + vocabulary)] if vocabulary else []
     budget = max_new_tokens or int(10 + TOKENS_PER_SECOND * seconds)
     encoded = model.model.encode(ctranslate2.StorageView.from_array(padded), to_cpu=False)
     (result,) = model.model.generate(
         encoded,
-        [[*tokenizer.sot_sequence, tokenizer.no_timestamps]],
+        [[*context, *tokenizer.sot_sequence, tokenizer.no_timestamps]],
         beam_size=1,
-        max_length=budget,
+        max_length=budget + len(context),
         no_repeat_ngram_size=4,
         suppress_blank=True,
         suppress_tokens=[-1],
