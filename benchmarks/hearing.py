@@ -3,7 +3,7 @@ recall and the time of each stage, on the held-out DST utterances.
 
     python -m benchmarks.hearing [--voices espeak:en-us espeak:en-gb piper:joe flite:slt]
         [--channels clean telephone noisy] [--heldout data/dst/heldout.jsonl] [--limit N]
-        [--domain-vocabulary] [--work runs/hearing] [--out results/hearing.json]
+        [--vocabulary] [--work runs/hearing] [--out results/hearing.json]
 
 Voices: espeak-ng en-us (the voice of the DST's training transcripts and of the agent), espeak-ng en-gb (the
 simulated debtor in audio), Piper en_US-joe-medium (the agent's optional natural voice) and flite's slt (a voice
@@ -18,9 +18,10 @@ Channels, each ending as 16 kHz float32 for the recogniser:
 Word error rate is computed after lower-casing, removing punctuation and "$", and writing number words as digits on
 both sides (espeak says "$785" as words; Whisper writes digits or words as it likes). DST figures score the
 tracker's reading of the transcripts with `training.dst_eval.score` (a file without amounts, such as a training
-file, scores none). `--domain-vocabulary` prompts the recogniser with the call's words
-(`agent_runtime.speech.whisper.DOMAIN_VOCABULARY`). Stage times are per utterance: synthesis, the channel,
-recognition (tiny.en, the runtime's fitted window) and the DST (cache off); they are only as quiet as the machine.
+file, scores none). Recognition is the runtime's; `--vocabulary` prompts it with the call's words
+(`agent_runtime.speech.whisper.DOMAIN_VOCABULARY`). Stage times
+are per utterance: synthesis, the channel, recognition (tiny.en, the runtime's fitted window) and the DST (cache
+off); they are only as quiet as the machine.
 
 The transcripts are kept in WORK, one JSONL file per voice and channel, so a killed run continues where it stopped;
 delete WORK to measure again. This benchmark never reads data/dst/heldout_v2.jsonl unless told to: that set is kept
@@ -203,7 +204,7 @@ def main() -> None:
     parser.add_argument("--channels", nargs="+", choices=sorted(CHANNELS), default=list(CHANNELS))
     parser.add_argument("--heldout", type=Path, default=Path("data/dst/heldout.jsonl"))
     parser.add_argument("--limit", type=int, default=None, help="the first N utterances only")
-    parser.add_argument("--domain-vocabulary", action="store_true", help="prompt the recogniser with the call's words")
+    parser.add_argument("--vocabulary", action="store_true", help="prompt the recogniser with the call's words")
     parser.add_argument("--work", type=Path, default=Path("runs/hearing"))
     parser.add_argument("--out", type=Path, default=Path("results/hearing.json"))
     args = parser.parse_args()
@@ -213,7 +214,7 @@ def main() -> None:
     rows = [json.loads(line) for line in args.heldout.read_text().splitlines() if line.strip()][: args.limit]
     for row in rows:
         row.setdefault("amount", None)
-    vocabulary = DOMAIN_VOCABULARY if args.domain_vocabulary else None
+    vocabulary = DOMAIN_VOCABULARY if args.vocabulary else None
     work = args.work / (args.heldout.stem + ("_vocabulary" if vocabulary else ""))
     model = load_model()
     tracker = DialogueStateTracker(cache_size=0)
@@ -232,7 +233,7 @@ def main() -> None:
         + " ".join(args.channels)
         + f" --heldout {args.heldout}"
         + (f" --limit {args.limit}" if args.limit else "")
-        + (" --domain-vocabulary" if vocabulary else ""),
+        + (" --vocabulary" if vocabulary else ""),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -3,10 +3,11 @@
     python -m benchmarks.stt_window [--limit N] [--floors 10 5 3] [--voice en-gb]
 
 Every held-out DST utterance (data/dst/heldout.jsonl, never used in training) is synthesised with espeak-ng and
-transcribed by each path. Reported per path: seconds per utterance (mean, p50, p95), word error rate against the
-written text (lower-cased, punctuation and "$" removed; espeak and Whisper disagree on number formats, so the
-absolute WER overstates errors equally for every path), and the DST's intent macro-F1 on the transcripts (what
-the agent acts on). Writes results/stt_window.json.
+transcribed by each path (and the first floor once more, prompted with the call's words), clip by clip so that
+whatever else the machine does weighs on all paths alike. Reported per path: seconds per utterance (mean, p50, p95),
+word error rate against the written text (lower-cased, punctuation and "$" removed; espeak and Whisper disagree on
+number formats, so the absolute WER overstates errors equally for every path), and the DST's intent macro-F1 on the
+transcripts (what the agent acts on). Writes results/stt_window.json.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sklearn.metrics import f1_score
 from tqdm import tqdm
 
 from agent_runtime.dst.tracker import DialogueStateTracker
-from agent_runtime.speech.whisper import load_model, transcribe
+from agent_runtime.speech.whisper import DOMAIN_VOCABULARY, load_model, transcribe
 from agent_runtime.voice_sim import synthesise
 
 HELDOUT = Path("data/dst/heldout.jsonl")
@@ -42,13 +43,21 @@ def main() -> None:
     rows = [json.loads(line) for line in HELDOUT.read_text().splitlines() if line.strip()][: args.limit]
     model = load_model()
     tracker = DialogueStateTracker()
-    paths = {"full 30 s window": {"fitted_window": False}} | {
-        f"fitted, floor {floor:g} s": {"min_window_seconds": floor} for floor in args.floors
-    }
+    paths = (
+        {"full 30 s window": {"fitted_window": False}}
+        | {f"fitted, floor {floor:g} s": {"min_window_seconds": floor} for floor in args.floors}
+        | {
+            f"fitted, floor {args.floors[0]:g} s, prompted": {
+                "min_window_seconds": args.floors[0],
+                "vocabulary": DOMAIN_VOCABULARY,
+            }
+        }
+    )
     audio = [synthesise(row["text"], args.voice).astype(np.float32) / 32768.0 for row in tqdm(rows, desc="speech")]
+    heard = [[transcribe(model, clip, **options) for options in paths.values()] for clip in tqdm(audio, desc="stt")]
     results = {}
-    for name, options in paths.items():
-        transcripts = [transcribe(model, clip, **options) for clip in tqdm(audio, desc=name)]
+    for index, name in enumerate(paths):
+        transcripts = [per_clip[index] for per_clip in heard]
         seconds = np.array([t.seconds for t in transcripts])
         texts = [t.text for t in transcripts]
         predicted = [tracker.read(text).intent.value for text in texts]

@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent_runtime.speech.whisper import ModelIntegrityError, default_model, load_model, model_dir, transcribe
+from agent_runtime.speech.whisper import (
+    ModelIntegrityError,
+    default_model,
+    load_model,
+    model_dir,
+    transcribe,
+    without_repeats,
+)
 
 SECONDS_PER_WORD = 0.22  # espeak-ng en-us takes 0.25-0.3 s a word with the pauses: files come out longer
 
@@ -95,3 +102,19 @@ def test_long_audio_is_transcribed_whole(tmp_path, seconds):
         for t in (" ".join(sentences), transcribe(default_model(), path).text)
     )
     assert jiwer.wer(said, heard) < 0.3  # tiny.en on espeak-ng: 0.17-0.21; a lost window costs 0.4 or more
+
+
+@pytest.mark.parametrize(
+    ("heard", "kept"),
+    [
+        (
+            "Okay so how would a payment plan even work? Okay so how will a payment plan work?",
+            "Okay so how would a payment plan even work?",
+        ),
+        ("Sorry, what's your name again. Sorry, what is your name again?", "Sorry, what's your name again."),
+        ("No. I said 60 a month. Not 16.", "No. I said 60 a month. Not 16."),  # new words are kept
+        ("I can pay. I can pay.", "I can pay."),
+    ],
+)
+def test_sentences_that_say_again_what_was_said_are_dropped(heard, kept):
+    assert without_repeats(heard) == kept
