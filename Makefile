@@ -65,7 +65,7 @@ web-assets:
 		$(WEB)/frontend/node_modules/livekit-client/dist/livekit-client.umd.js $(WEB)/static/vendor/
 
 dst-model: $(ALL_STAMP)
-	$(PY) -m training.train_dst
+	$(PY) -m training.train_dst --out agent_runtime/dst/intent_model.npz
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -33,30 +33,10 @@ def serve_worker_metrics(port: int, folder: Path | None) -> None:
 
 
 def run_worker(command: str) -> int:
-    from agent_runtime.settings import SettingsError, load_settings
-
-    wants_help = "--help" in sys.argv or "-h" in sys.argv
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if command in NEEDS_SERVER and not wants_help and not (settings.livekit_url or "--url" in sys.argv):
-        print(
-            f"error: `{command}` needs a LiveKit server: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET "
-            "(or pass --url/--api-key/--api-secret); `console` and `simulate` work without one.",
-            file=sys.stderr,
-        )
-        return 2
-    if not wants_help:
-        if settings.metrics_port:
-            serve_worker_metrics(settings.metrics_port, settings.prometheus_multiproc_dir)
-        from agent_runtime.worker import check_settings
-
-        try:
-            check_settings(command)  # a missing or mismatched checkpoint fails here, never mid-call
-        except Exception as exc:
-            print(f"error: {exc}", file=sys.stderr)
+    if "--help" not in sys.argv and "-h" not in sys.argv:  # help needs no settings, nor valid ones
+        problem = prepare_worker(command)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
             return 2
     from livekit.agents import cli
 
@@ -64,6 +44,31 @@ def run_worker(command: str) -> int:
 
     cli.run_app(server)
     return 0
+
+
+def prepare_worker(command: str) -> str | None:
+    """Check what the worker needs and serve its /metrics if asked; returns why it cannot start (bad settings, no
+    LiveKit server, a missing or mismatched checkpoint), or None."""
+    from agent_runtime.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return str(exc)
+    if command in NEEDS_SERVER and not (settings.livekit_url or "--url" in sys.argv):
+        return (
+            f"`{command}` needs a LiveKit server: set LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET "
+            "(or pass --url/--api-key/--api-secret); `console` and `simulate` work without one."
+        )
+    if settings.metrics_port:
+        serve_worker_metrics(settings.metrics_port, settings.prometheus_multiproc_dir)
+    from agent_runtime.worker import check_settings
+
+    try:
+        check_settings(command)  # a missing or mismatched checkpoint fails here, never mid-call
+    except Exception as exc:
+        return str(exc)
+    return None
 
 
 def print_settings() -> int:
@@ -92,7 +97,11 @@ def main() -> int:
         commands.add_parser(name, help="LiveKit worker command (see `python -m agent_runtime dev --help`)")
     from agent_runtime import simulate
 
-    simulate.add_arguments(commands.add_parser("simulate", help="calls with simulated debtors"))
+    simulate.add_arguments(
+        commands.add_parser(
+            "simulate", help="calls with simulated debtors", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        )
+    )
     from agent_runtime import web
 
     web.add_arguments(commands.add_parser("web", help="the web console (voice and text, turn cards, training)"))

@@ -22,6 +22,7 @@ import json
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -99,6 +100,10 @@ async def run(args: argparse.Namespace) -> dict:
 
     if args.calls < 0:
         raise SystemExit("--calls must be >= 0 (0: until stopped)")
+    try:
+        policy = load_policy(args.policy)  # a bad spec or checkpoint: refused before anything is written
+    except ValueError as exc:
+        raise SystemExit(f"error: --policy: {exc}") from None
     events = args.events or args.out / "events.db"
     call_prefix = f"{'sim' if args.text else 'voice'}-{args.seed}-"  # then the call's index
     require_new_calls(events, lambda call_id: call_id.startswith(call_prefix), "--seed, --out or --events")
@@ -122,7 +127,7 @@ async def run(args: argparse.Namespace) -> dict:
         loop.add_signal_handler(sig, stopping.set)
 
     async with event_outbox(events, mqtt, on_backlog=metrics.outbox_backlog.set) as outbox:
-        services = CallServices(load_policy(args.policy), DialogueStateTracker(), metrics, sinks=(outbox,))
+        services = CallServices(policy, DialogueStateTracker(), metrics, sinks=(outbox,))
 
         async def one_call(index: int) -> None:
             persona = PERSONAS[index % len(PERSONAS)] if args.one_per_persona else None
@@ -179,18 +184,40 @@ async def run(args: argparse.Namespace) -> dict:
     return {"calls": sum(outcomes.values()), "outcomes": outcomes, "latency_ms": latency}
 
 
+Number = TypeVar("Number", int, float)
+
+
+def number_within(kind: type[Number], low: Number, high: Number | None = None) -> Callable[[str], Number]:
+    """An argparse type: a `kind` number from `low` to `high`, so that a bad value is a usage error naming the
+    option before anything is written, not a traceback or a run that does nothing."""
+
+    def parse(text: str) -> Number:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {'an integer' if kind is int else 'a number'}: {text!r}") from None
+        if not (low <= value and (high is None or value <= high)):  # written so that nan fails too
+            allowed = f">= {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"{text} is not {allowed}")
+        return value
+
+    return parse
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--calls", type=int, default=4, help="calls to run (0: until stopped)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--concurrency", type=int, default=1, help="calls in progress at once")
+    parser.add_argument("--calls", type=number_within(int, 0), default=4, help="calls to run (0: until stopped)")
+    parser.add_argument(
+        "--seed", type=number_within(int, 0), default=0, help="call i talks to the simulated debtor of seed SEED + i"
+    )
+    parser.add_argument("--concurrency", type=number_within(int, 1), default=1, help="calls in progress at once")
     parser.add_argument(
         "--one-per-persona",
         action="store_true",
         help="cycle the hidden persona: cooperative, sad, avoidant, angry, ...",
     )
-    parser.add_argument("--out", type=Path, default=Path("runs/simulate"))
+    parser.add_argument("--out", type=Path, default=Path("runs/simulate"), help="transcripts, latency and metrics")
     parser.add_argument("--text", action="store_true", help="text only: skip speech synthesis and recognition")
-    parser.add_argument("--events", type=Path, help="events database (default: OUT/events.db)")
+    parser.add_argument("--events", type=Path, help="events database, OUT/events.db when not given")
     parser.add_argument("--mqtt", help="also publish the events to this broker (mqtt:// or mqtts://)")
     parser.add_argument(
         "--policy", default=DEFAULT_POLICY, help="a checkpoint, CHECKPOINT@PLANNER (e.g. @tree:2) or a baseline name"
@@ -199,8 +226,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--explain", action="store_true", help="text mode: show the DST's reading of each debtor line and the offers"
     )
-    parser.add_argument("--metrics-port", type=int, help="serve the run's metrics on 127.0.0.1:PORT/metrics")
-    parser.add_argument("--pace", type=float, default=0.0, help="seconds to wait after each turn (traffic for demos)")
+    parser.add_argument(
+        "--metrics-port", type=number_within(int, 1, 65535), help="serve the run's metrics on 127.0.0.1:PORT/metrics"
+    )
+    parser.add_argument(
+        "--pace", type=number_within(float, 0), default=0.0, help="seconds to wait after each turn (traffic for demos)"
+    )
 
 
 def options(**values) -> argparse.Namespace:

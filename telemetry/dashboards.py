@@ -246,17 +246,25 @@ def push(url: str, token: str | None) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("export").add_argument("dir", type=Path)
-    push_parser = commands.add_parser("push")
+    export_parser = commands.add_parser("export", help="one JSON file per dashboard")
+    export_parser.add_argument("dir", type=Path, help="folder for the JSON files (e.g. infra/grafana/dashboards)")
+    push_parser = commands.add_parser("push", help="through the Grafana HTTP API")
     push_parser.add_argument("--url", required=True, help="Grafana base URL; the token comes from GRAFANA_TOKEN")
     args = parser.parse_args()
     if args.command == "export":
         for path in export(args.dir):
             print(path)
-    else:
-        token = load_settings().grafana_token
-        for uid in push(args.url, token.get_secret_value() if token else None):
-            print(f"pushed {uid}")
+        return
+    from grafana_client.client import GrafanaException
+
+    token = load_settings().grafana_token
+    try:
+        pushed = push(args.url, token.get_secret_value() if token else None)
+    except (GrafanaException, OSError) as exc:  # unreachable (a connection error is an OSError) or refused
+        unset = "" if token else " (GRAFANA_TOKEN is not set)"
+        raise SystemExit(f"error: could not push the dashboards to {args.url}{unset}: {exc}") from None
+    for uid in pushed:
+        print(f"pushed {uid}")
 
 
 if __name__ == "__main__":

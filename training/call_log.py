@@ -31,6 +31,7 @@ from agent_runtime.services import CallServices, event_outbox
 from agent_runtime.simulate import require_new_calls
 from simulator.calls import simulated_debtor, talk
 from telemetry.metrics import RuntimeMetrics
+from training.cli import WordErrorRate
 
 CLOCK_START = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 CLOCK_STEP = timedelta(seconds=5)
@@ -45,7 +46,7 @@ class Args:
     calls: int = 1000
     seed: int = 0
     events: Path = Path("data/sim_events.db")
-    stt_noise: float = 0.0
+    stt_noise: WordErrorRate = 0.0
 
 
 class EpsilonGreedy:

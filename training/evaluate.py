@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import tyro
@@ -20,6 +21,7 @@ from tqdm import tqdm
 from agent_runtime.policy_source import CallPolicy, ScriptedPolicy
 from simulator.env import DebtorEnv
 from training.baselines import make_policy
+from training.cli import Seed, WordErrorRate, within
 from training.runs import EVAL_EPISODES, EVAL_SEED_START
 from training.stats import mean_ci
 
@@ -28,9 +30,9 @@ from training.stats import mean_ci
 class Args:
     policy: str = "scripted:best_practice"
     """random, constant:NAME, scripted:linear, scripted:best_practice, oracle, or a checkpoint path"""
-    episodes: int = EVAL_EPISODES
-    seed: int = EVAL_SEED_START
-    stt_noise: float = 0.0
+    episodes: Annotated[int, within(int, 1)] = EVAL_EPISODES
+    seed: Seed = EVAL_SEED_START
+    stt_noise: WordErrorRate = 0.0
     """word error rate of STT-style noise on the debtor's text (0 = clean)"""
     progress: bool = True
 
@@ -147,7 +149,12 @@ def greedy_evaluator(episodes: int, seed: int, stt_noise: float = 0.0) -> Callab
 
 
 def main(args: Args) -> dict:
-    result = evaluate_named(args.policy, args.episodes, args.seed, stt_noise=args.stt_noise, progress=args.progress)
+    env = DebtorEnv(stt_noise=args.stt_noise)
+    try:
+        policy = make_policy(args.policy, env, args.seed)  # a bad spec or checkpoint: one line, before any call
+    except ValueError as exc:
+        raise SystemExit(f"error: --policy: {exc}") from None
+    result = evaluate(lambda _: policy, args.episodes, args.seed, progress=args.progress, env=env)
     result = {"policy": args.policy, "seed": args.seed, **result}
     print(json.dumps(result))
     return result

@@ -1,24 +1,29 @@
 """Plots of training runs for people without Grafana.
 
-    python -m training.report RUN_DIR [RUN_DIR ...] [--out DIR]
+    python -m training.report --runs RUN [RUN ...] [--out DIR]
 
 Writes PNGs into DIR (default: the first run's folder):
-- learning_curves.png: success, recovery, return and TD loss per episode with 10- and 50-episode moving averages;
-  with several runs of one algorithm, the mean and a 95 % band over seeds (runs grouped by algorithm);
-- actions_by_persona.png: the share of each action per persona (simulated runs);
-- actions_over_training.png: the share of each action over training (exploration to exploitation);
+- learning_curves.png: success and recovery (debtor runs), return and TD loss per episode with 10- and 50-episode
+  moving averages; with several runs of one algorithm, the mean and a 95 % band over seeds (runs grouped by
+  algorithm);
 - q_values.png: the distribution of per-episode mean max-Q over training;
-- feature_action_values.png: for the first run's checkpoint, the mean Q-value of each action in states where each
-  binary state feature is on (greedy rollouts on validation seeds).
+and from the debtor runs only (a gymnasium env such as CartPole has no personas and other actions; a note on stderr
+says what was left out):
+- actions_by_persona.png: the share of each action per persona;
+- actions_over_training.png: the share of each action over training (exploration to exploitation);
+- feature_action_values.png: for the first run's checkpoint (env debtor), the mean Q-value of each action in states
+  where each binary state feature is on (greedy rollouts on validation seeds).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import matplotlib
 
@@ -29,18 +34,23 @@ import tyro
 
 from agent_runtime.contracts.actions import ACTION_NAMES
 from agent_runtime.contracts.state import STATE_FEATURES
+from training.cli import within
 from training.run_outputs import read_metrics
 from training.runs import VALIDATION_SEED_START
+from training.train import is_debtor
 
 WINDOWS = (10, 50)
+DEBTOR_CURVES = (("success", "success rate"), ("recovery", "recovery rate"))
+CURVES = (("return", "return"), ("td_loss", "TD loss"))
 
 
 @dataclass
 class Args:
-    runs: list[Path] = field(default_factory=list)
-    """run directories (each with metrics.jsonl, summary.json, best.pt)"""
+    runs: list[Path]
+    """run directories (each with metrics.jsonl and summary.json; best.pt for the feature x action heatmap)"""
     out: Path | None = None
-    rollouts: int = 200
+    """folder for the PNGs (default: the first run's folder)"""
+    rollouts: Annotated[int, within(int, 1)] = 200
     """greedy episodes used for the feature x action value heatmap"""
 
 
@@ -57,9 +67,10 @@ def series(episodes: list[dict], key: str) -> np.ndarray:
     return np.array([np.nan if e.get(key) is None else float(e[key]) for e in episodes], dtype=float)
 
 
-def learning_curves(groups: dict[str, list[list[dict]]], path: Path) -> None:
-    keys = [("success", "success rate"), ("recovery", "recovery rate"), ("return", "return"), ("td_loss", "TD loss")]
-    fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
+def learning_curves(groups: dict[str, list[list[dict]]], path: Path, *, debtor: bool) -> None:
+    """Without debtor runs (`debtor` False) only return and TD loss: other envs have no success or recovery."""
+    keys = [*DEBTOR_CURVES, *CURVES] if debtor else list(CURVES)
+    fig, axes = plt.subplots(len(keys) // 2, 2, figsize=(12, 3.5 * (len(keys) // 2)), sharex=True)
     for ax, (key, label) in zip(axes.flat, keys, strict=True):
         for colour, (algo, runs) in zip(plt.cm.tab10.colors, groups.items(), strict=False):
             length = min(len(r) for r in runs)
@@ -121,8 +132,13 @@ def actions_by_persona(episodes: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def consecutive_chunks(count: int, bins: int) -> list[np.ndarray]:
+    """range(count) cut into `bins` consecutive chunks, fewer for a run shorter than that: none is empty."""
+    return np.array_split(np.arange(count), min(bins, count))
+
+
 def actions_over_training(episodes: list[dict], path: Path, bins: int = 10) -> None:
-    chunks = np.array_split(np.arange(len(episodes)), bins)
+    chunks = consecutive_chunks(len(episodes), bins)
     matrix = np.array([action_share([episodes[i] for i in chunk]) for chunk in chunks]).T
     labels = [f"{chunk[0]}-{chunk[-1]}" for chunk in chunks]
     fig, ax = plt.subplots(figsize=(11, 5))
@@ -136,8 +152,7 @@ def actions_over_training(episodes: list[dict], path: Path, bins: int = 10) -> N
 
 def q_values(episodes: list[dict], path: Path, bins: int = 5) -> None:
     fig, ax = plt.subplots(figsize=(8, 4))
-    chunks = np.array_split(np.arange(len(episodes)), bins)
-    for chunk in chunks:
+    for chunk in consecutive_chunks(len(episodes), bins):
         values = [episodes[i]["q_stats"]["mean"] for i in chunk if episodes[i].get("q_stats")]
         ax.hist(values, bins=40, alpha=0.45, label=f"episodes {chunk[0]}-{chunk[-1]}")
     ax.set(title="Distribution of the per-episode mean max-Q", xlabel="Q", ylabel="episodes")
@@ -183,33 +198,44 @@ def feature_action_values(checkpoint: Path, path: Path, rollouts: int) -> None:
     plt.close(fig)
 
 
+def read_run(run: Path) -> tuple[dict, list[dict]]:
+    """A run's summary and episode records; a folder that holds no finished run is refused in one line."""
+    if not (run / "summary.json").is_file() or not (run / "metrics.jsonl").is_file():
+        raise SystemExit(f"error: {run} holds no finished training run (metrics.jsonl and summary.json)")
+    episodes, _ = read_metrics(run)
+    return json.loads((run / "summary.json").read_text()), episodes
+
+
 def main(args: Args) -> list[Path]:
     if not args.runs:
-        raise SystemExit("give at least one run directory")
+        raise SystemExit("error: --runs: give at least one run directory")
+    runs = [read_run(run) for run in args.runs]
+    first_summary, first_episodes = runs[0]
     out = args.out or args.runs[0]
     out.mkdir(parents=True, exist_ok=True)
     groups: dict[str, list[list[dict]]] = defaultdict(list)
-    all_episodes = []
-    for run in args.runs:
-        episodes, _ = read_metrics(run)
-        summary = json.loads((run / "summary.json").read_text())
+    for summary, episodes in runs:
         groups[summary["algo"]].append(episodes)
-        all_episodes.append(episodes)
-    written = [
-        out / "learning_curves.png",
-        out / "actions_by_persona.png",
-        out / "actions_over_training.png",
-        out / "q_values.png",
-    ]
-    learning_curves(groups, written[0])
-    actions_by_persona([e for run in all_episodes for e in run], written[1])
-    actions_over_training(all_episodes[0], written[2])
-    q_values(all_episodes[0], written[3])
+    debtor_runs = [episodes for summary, episodes in runs if is_debtor(summary["env"])]
+    written = [out / "learning_curves.png"]
+    learning_curves(groups, written[-1], debtor=bool(debtor_runs))
+    if debtor_runs:
+        written += [out / "actions_by_persona.png", out / "actions_over_training.png"]
+        actions_by_persona([e for run in debtor_runs for e in run], written[-2])
+        actions_over_training(debtor_runs[0], written[-1])
+    written.append(out / "q_values.png")
+    q_values(first_episodes, written[-1])
     checkpoint = args.runs[0] / "best.pt"
-    summary = json.loads((args.runs[0] / "summary.json").read_text())
-    if checkpoint.exists() and summary["env"] == "debtor":
+    if checkpoint.exists() and first_summary["env"] == "debtor":
         written.append(out / "feature_action_values.png")
         feature_action_values(checkpoint, written[-1], args.rollouts)
+    others = sorted({summary["env"] for summary, _ in runs if not is_debtor(summary["env"])})
+    if others:
+        print(
+            f"note: no actions_by_persona.png, actions_over_training.png or feature_action_values.png for the "
+            f"{', '.join(others)} runs: their env has no debtor personas or actions",
+            file=sys.stderr,
+        )
     for path in written:
         print(path)
     return written

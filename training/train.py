@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import gymnasium as gym
 import tyro
@@ -24,8 +24,10 @@ from policy.checkpoint import save_checkpoint
 from policy.ddq import DDQConfig, train_ddq
 from policy.dqn import DQNConfig, TrainingCallback, TrainResult, config_dict, train
 from policy.metadata import CheckpointMetadata, WorldModelMetadata
+from policy.world_models import WORLD_MODELS
 from simulator.env import DebtorEnv
 from simulator.personas import Persona
+from training.cli import Seed, WordErrorRate, within
 from training.evaluate import greedy_evaluator
 from training.run_outputs import MetricsWriter, write_summary
 from training.runs import TARGET_SUCCESS_RATE, VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
@@ -61,27 +63,29 @@ class Args:
     algo: Literal["dqn", "ddq"] = "dqn"
     env: str = "debtor"
     """debtor, debtor-curriculum (persona stages, see training.curriculum_env), or gymnasium:ENV_ID"""
-    episodes: int | None = None
-    steps: int | None = None
-    seed: int = 0
+    episodes: Annotated[int | None, within(int, 1)] = None
+    """budget in real episodes (give this or --steps)"""
+    steps: Annotated[int | None, within(int, 1)] = None
+    """budget in real env steps (give this or --episodes)"""
+    seed: Seed = 0
     out: Path = Path("runs/latest")
-    lr: float | None = None
-    gamma: float | None = None
+    lr: Annotated[float | None, within(float, 0, low_open=True)] = None
+    gamma: Annotated[float | None, within(float, 0, 1)] = None
     """discount factor (default: the trainer's)"""
-    advantage_learning: float | None = None
+    advantage_learning: Annotated[float | None, within(float, 0, 1)] = None
     """advantage-learning coefficient (policy.dqn.DQNConfig.advantage_learning; default 0, plain double DQN)"""
-    start_epsilon: float | None = None
+    start_epsilon: Annotated[float | None, within(float, 0, 1)] = None
     """exploration at the start (default 1.0; lower it when fine-tuning from --init)"""
     init: Path | None = None
     """warm start: begin from this checkpoint's Q-network (it must match the env and --hidden sizes)"""
-    k: int = 5
-    real_ratio: float = 0.75
-    horizon: int = 1
+    k: Annotated[int, within(int, 0)] = 5
+    real_ratio: Annotated[float, within(float, 0, 1, low_open=True)] = 0.75
+    horizon: Annotated[int, within(int, 1)] = 1
     world_model: str = "mlp"
-    eval_every: int | None = None
-    """greedy evaluation every N real episodes (default per env)"""
-    eval_episodes: int | None = None
-    stt_noise: float = 0.0
+    eval_every: Annotated[int | None, within(int, 0)] = None
+    """greedy evaluation every N real episodes (default per env; 0: only at the end)"""
+    eval_episodes: Annotated[int | None, within(int, 1)] = None
+    stt_noise: WordErrorRate = 0.0
     """word error rate of STT-style noise in the simulated debtor's text"""
     personas: tyro.conf.EnumChoicesFromValues[tuple[Persona, ...] | None] = None
     """debtor env: training calls draw their persona uniformly from this list (repeat one to weight it, e.g.
@@ -272,7 +276,22 @@ def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, worl
     )
 
 
+def refuse_bad_options(args: Args) -> None:
+    """What the option types cannot check, refused before the run folder is touched: one line, no traceback."""
+    try:
+        if (args.episodes is None) == (args.steps is None):
+            raise ValueError("give one of --episodes and --steps")
+        if args.algo == "ddq" and args.world_model not in WORLD_MODELS:
+            raise ValueError(f"unknown --world-model {args.world_model!r}; choose from {sorted(WORLD_MODELS)}")
+        env_factory(args.env, args.stt_noise, args.personas)().close()  # an unknown env id fails here
+        if args.init is not None:
+            initial_weights(args)  # a missing or mismatched checkpoint
+    except (ValueError, ImportError, gym.error.Error) as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
 def main(args: Args) -> None:
+    refuse_bad_options(args)
     summary = run(args)
     print(summary.model_dump_json(indent=2, exclude_none=True, exclude={"hyperparameters", "per_persona"}))
 

@@ -3,7 +3,8 @@
 Training data: every `data/dst/train*.jsonl` (hand-written utterances, clean and STT-style, answers to offers,
 and the same utterances spoken by espeak-ng and transcribed by tiny.en) plus every debtor template of the
 simulator, each also in STT style. The held-out files `data/dst/heldout*.jsonl` are never read here.
-Writes `agent_runtime/dst/intent_model.npz` and prints cross-validated macro-F1 on the training data.
+Writes `runs/dst/intent_model.npz` and prints cross-validated macro-F1 on the training data. The model the runtime
+ships, `agent_runtime/dst/intent_model.npz`, is replaced only when named: `--out agent_runtime/dst/intent_model.npz`.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import tyro
 
 from agent_runtime.contracts.dst import INTENTS, Intent
-from agent_runtime.dst.classifier import MODEL_PATH, IntentClassifier
+from agent_runtime.dst.classifier import IntentClassifier
 from agent_runtime.dst.text import features, to_stt_style
 from simulator import utterances as say
+from training.cli import Seed, within
 
 TRAIN_DIR = Path("data/dst")
 TEMPLATE_AMOUNTS = ("$75", "120 dollars", "fifty", "200 bucks", "three hundred and twenty")
@@ -26,14 +29,16 @@ TEMPLATE_AMOUNTS = ("$75", "120 dollars", "fifty", "200 bucks", "three hundred a
 
 @dataclass
 class Args:
-    c: float = 4.0
+    c: Annotated[float, within(float, 0, low_open=True)] = 4.0
     """inverse regularisation strength of the logistic regression"""
-    seed: int = 0
+    seed: Seed = 0
     train_dir: Path = TRAIN_DIR
     """every train*.jsonl in this folder is read (never heldout*.jsonl)"""
-    out: Path = MODEL_PATH
-    cv_folds: int = 5
-    asr_weight: float = 0.5
+    out: Path = Path("runs/dst/intent_model.npz")
+    """the model file; the shipped one is replaced only when named: --out agent_runtime/dst/intent_model.npz"""
+    cv_folds: Annotated[int, within(int, 2)] = 5
+    """folds of the cross-validated macro-F1"""
+    asr_weight: Annotated[float, within(float, 0)] = 0.5
     """weight of the recogniser transcripts (train_asr*.jsonl): their wording is noisy, their labels are not"""
 
 
@@ -71,6 +76,8 @@ def main(args: Args) -> None:
     from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+    if not args.train_dir.is_dir():
+        raise SystemExit(f"error: --train-dir {args.train_dir} is no folder")
     files = sorted(args.train_dir.glob("train*.jsonl"))
     weighted = [(e, args.asr_weight if "_asr" in path.name else 1.0) for path in files for e in load_examples(path)]
     weighted += [(e, 1.0) for e in simulator_examples()]
@@ -99,6 +106,7 @@ def main(args: Args) -> None:
     missing = {i.value for i in INTENTS} - set(model.classes_)
     if missing:
         raise SystemExit(f"training data lacks intents {sorted(missing)}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     IntentClassifier(
         vocabulary, model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32), list(model.classes_)
     ).save(args.out)

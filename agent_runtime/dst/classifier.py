@@ -1,7 +1,7 @@
 """A linear intent classifier over word unigrams and bigrams, scored with numpy alone.
 
-Weights live in `intent_model.npz` beside this file; `python -m training.train_dst` trains them (scikit-learn's
-logistic regression) from `data/dst/train.jsonl` plus the simulator's debtor templates. The held-out set in
+Weights live in `intent_model.npz` beside this file; `make dst-model` trains them (scikit-learn's logistic
+regression) from `data/dst/train.jsonl` plus the simulator's debtor templates. The held-out set in
 `data/dst/heldout*.jsonl` never enters training.
 """
 
@@ -48,7 +48,7 @@ class IntentClassifier:
                 return cls(list(data["vocabulary"]), data["coef"], data["intercept"], list(data["classes"]))
         except (OSError, KeyError, ValueError) as exc:
             raise IntentModelError(
-                f"cannot load the intent model {path}: {exc}; run `python -m training.train_dst` to rebuild it"
+                f"cannot load the intent model {path}: {exc}; rebuild it with `make dst-model`"
             ) from None
 
     def save(self, path: Path = MODEL_PATH) -> None:
