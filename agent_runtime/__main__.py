@@ -122,7 +122,13 @@ def main() -> int:
         except (ValueError, FileNotFoundError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    simulate.main(args)
+    from agent_runtime.events.mqtt import BrokerRefusedError
+
+    try:
+        simulate.main(args)
+    except BrokerRefusedError as exc:  # the calls ran and their events stay in the outbox
+        print(f"error: --mqtt: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -6,6 +6,9 @@ A persistent session (clean_session=False, a fixed identifier) keeps the broker 
 away. Messages are acknowledged only after their batch is committed, so a crash redelivers instead of losing;
 the store is idempotent on event_id, so redeliveries are absorbed. Malformed messages and unknown schema
 versions are counted, logged and skipped.
+
+SIGTERM or SIGINT stops it cleanly whatever the broker's state (exit 0): the batch in hand is committed, and acked
+if the broker is still there. A bad URL or a broker that refuses the credentials exits at once with one line (2).
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from pathlib import Path
 import aiomqtt
 
 from agent_runtime.contracts.events import MalformedEventError, UnknownSchemaVersionError, read_event
-from agent_runtime.events.mqtt import QOS, MqttSettings, with_reconnects
+from agent_runtime.events.mqtt import QOS, BrokerRefusedError, MqttSettings, with_reconnects
 from agent_runtime.events.store import EventStore, event_row
-from agent_runtime.settings import load_settings
+from agent_runtime.settings import SettingsError, load_settings
 
 log = logging.getLogger("agent_runtime.recorder")
 COMMIT_EVERY = 200
@@ -46,7 +49,8 @@ class Recorder:
         self.subscribed = asyncio.Event()  # set once the subscription is live (readiness)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Record until `stop` is set; reconnect with backoff on any broker failure."""
+        """Record until `stop` is set; reconnect with backoff on any broker failure but a refusal of the client
+        (BrokerRefusedError)."""
 
         async def session() -> None:
             client = self.settings.client(self.identifier, clean_session=False)
@@ -57,7 +61,7 @@ class Recorder:
                 self.subscribed.set()
                 await self._consume(client, stop)
 
-        await with_reconnects(session, log)
+        await with_reconnects(session, stop, log)
 
     async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         """Buffer messages; a flusher commits every COMMIT_EVERY messages or COMMIT_AFTER_SECONDS, then acks."""
@@ -118,14 +122,13 @@ class Recorder:
         return None
 
 
-async def serve(url: str, db: Path, identifier: str) -> RecorderStats:
-    mqtt = load_settings().mqtt(url)
-    store = await EventStore.open(db)
-    recorder = Recorder(mqtt, store, identifier)
+async def serve(mqtt: MqttSettings, db: Path, identifier: str) -> RecorderStats:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    store = await EventStore.open(db)
+    recorder = Recorder(mqtt, store, identifier)
     log.info("recording %s into %s", recorder.settings.subscription, db)
     try:
         await recorder.run(stop)
@@ -142,7 +145,16 @@ def main() -> None:
     parser.add_argument("--identifier", default="recorder", help="MQTT client id of the persistent session")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(args.mqtt, args.db, args.identifier))
+    try:
+        mqtt = load_settings().mqtt(args.mqtt)
+    except SettingsError as exc:
+        parser.exit(2, f"error: {exc}\n")
+    except ValueError as exc:  # its message never repeats the URL, which may hold a password
+        parser.exit(2, f"error: --mqtt: {exc}\n")
+    try:
+        asyncio.run(serve(mqtt, args.db, args.identifier))
+    except BrokerRefusedError as exc:
+        parser.exit(2, f"error: {args.mqtt}: {exc}\n")  # a URL with a password was refused above
 
 
 if __name__ == "__main__":

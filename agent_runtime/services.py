@@ -87,7 +87,9 @@ async def event_outbox(
         yield outbox
     finally:
         stop.set()
-        if publisher is not None:
-            await publisher
-        await outbox.close()
-        await store.close()
+        try:
+            if publisher is not None:
+                await publisher  # may raise: a broker that refuses the credentials
+        finally:
+            await outbox.close()
+            await store.close()

@@ -1,4 +1,4 @@
-"""MQTT connection settings and topic layout.
+"""MQTT connection settings, topic layout, and the reconnect loop both ends run in.
 
 Topics: `{prefix}/events/{type}/{call_id}` with type one of call_opened, turn, call_closed; QoS 1 everywhere
 (at-least-once; the stores are idempotent on event_id). The recorder subscribes to `{prefix}/events/#`.
@@ -8,6 +8,8 @@ never logged; `mqtts://` turns on TLS (MQTT_CA_FILE for a private CA).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -15,25 +17,66 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiomqtt
-from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential
+from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.reasoncodes import ReasonCode
 
 DEFAULT_PREFIX = "debtcollect/v1"
 QOS = 1
 MAX_IN_FLIGHT = 500  # QoS 1 publishes awaiting PUBACK at once (paho's default of 20 caps throughput)
 BACKOFF_START, BACKOFF_MAX = 0.2, 5.0
+# A session still running this long after its stop is stuck, most likely on a broker that never answers CONNECT
+# (aiomqtt waits 10 s for the CONNACK): it is cancelled, so a stop never waits on the network.
+STOP_GRACE_SECONDS = 2.0
+# The refusals (MQTT 5 reason codes; paho maps 3.1.1's return codes onto them) that mean "try again later": server
+# unavailable, server busy, quota exceeded, connection rate exceeded. Any other one (bad user name or password, not
+# authorised, identifier rejected) comes back the same on every retry, so retrying would only hide it.
+TRY_LATER = frozenset({136, 137, 151, 159})
+CREDENTIALS_REFUSED = frozenset({134, 135})
 
 
-async def with_reconnects(session: Callable[[], Awaitable[None]], log: logging.Logger) -> None:
-    """Run `session` (connect, then serve until done); on a broker failure retry it with exponential backoff."""
-    retrying = AsyncRetrying(
-        retry=retry_if_exception_type(aiomqtt.MqttError),
-        wait=wait_exponential(multiplier=BACKOFF_START, max=BACKOFF_MAX),
-        before_sleep=before_sleep_log(log, logging.WARNING),
-        reraise=True,
-    )
-    async for attempt in retrying:
-        with attempt:
-            await session()
+class BrokerRefusedError(Exception):
+    """The broker answered and refused the client for good: the configuration must change, not the timing."""
+
+
+async def with_reconnects(session: Callable[[], Awaitable[None]], stop: asyncio.Event, log: logging.Logger) -> None:
+    """Run `session` (connect, then serve until done); after a broker failure run it again, with exponential backoff,
+    until `stop` is set. A broker that refuses the client for good raises BrokerRefusedError at once."""
+    delay = BACKOFF_START
+    while not stop.is_set():
+        try:
+            await _cancel_when_stuck(session(), stop)
+            return
+        except aiomqtt.MqttError as exc:
+            if refusal := _final_refusal(exc):
+                raise refusal from None
+            log.warning("broker unavailable (%s); retrying in %.1f s", exc, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(2 * delay, BACKOFF_MAX)
+
+
+async def _cancel_when_stuck(work: Awaitable[None], stop: asyncio.Event) -> None:
+    """Await `work`, cancelling it if it has not ended STOP_GRACE_SECONDS after `stop` is set."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            await asyncio.wait({task}, timeout=STOP_GRACE_SECONDS)
+    finally:
+        stopped.cancel()
+        task.cancel()  # a no-op once it has ended
+        await asyncio.wait({task})
+    if not task.cancelled():
+        task.result()
+
+
+def _final_refusal(exc: aiomqtt.MqttError) -> BrokerRefusedError | None:
+    reason = exc.rc if isinstance(exc, MqttConnectError) else None  # a CONNACK's answer, not a later disconnect
+    if not isinstance(reason, ReasonCode) or reason.value in TRY_LATER:
+        return None
+    hint = " (check MQTT_USERNAME and MQTT_PASSWORD)" if reason.value in CREDENTIALS_REFUSED else ""
+    return BrokerRefusedError(f"the broker refused the connection: {reason}{hint}")
 
 
 @dataclass(frozen=True)

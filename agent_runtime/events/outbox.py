@@ -2,8 +2,10 @@
 
 `Outbox.add` returns once the event is committed (concurrent adds share one transaction: group commit), so a
 completed turn survives a crash of the agent. `MqttPublisher` drains the outbox to the broker at QoS 1 and marks
-each event delivered on its PUBACK; after a broker outage it reconnects with backoff and delivers the backlog.
-With no broker configured the outbox file simply is the events database.
+each event delivered on its PUBACK; after a broker outage it reconnects with backoff and delivers the backlog. Once
+stopped it keeps delivering for at most `drain_seconds`, so a process whose broker is down still ends: what is left
+stays in the outbox, undelivered, for the next run to send. With no broker configured the outbox file simply is the
+events database.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from agent_runtime.events.store import Event, EventStore, event_row
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
+DRAIN_SECONDS = 3.0  # a stopped process whose broker is down still ends inside the 5 s a supervisor gives it
 
 
 class Outbox:
@@ -77,24 +80,46 @@ class MqttPublisher:
         identifier: str = "agent-publisher",
         written: asyncio.Event | None = None,
         on_backlog=None,
+        drain_seconds: float = DRAIN_SECONDS,
     ):
         self.store, self.settings, self.identifier = store, settings, identifier
         self.written = written or asyncio.Event()
         self.on_backlog = on_backlog  # e.g. RuntimeMetrics.outbox_backlog.set
+        self.drain_seconds = drain_seconds
         self.published = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until `stop` is set and the outbox is empty; reconnect with backoff on any broker failure."""
+        """Publish until `stop` is set and the outbox is empty, or until `drain_seconds` after `stop`; reconnect with
+        backoff on any broker failure. A broker that refuses the credentials raises BrokerRefusedError."""
+        give_up = asyncio.Event()
 
         async def session() -> None:
             async with self.settings.client(self.identifier) as client:
                 client.pending_calls_threshold = MAX_IN_FLIGHT * 2
-                await self._drain(client, stop)
+                await self._drain(client, stop, give_up)
 
-        await with_reconnects(session, log)
+        deadline = asyncio.create_task(self._give_up_after_drain(stop, give_up))
+        try:
+            await with_reconnects(session, give_up, log)
+        finally:
+            deadline.cancel()
+        queued = await self.store.backlog()
+        if queued:
+            log.warning(
+                "%d event(s) still queued in %s: the broker did not take them within %g s of stopping; "
+                "a later run delivers them",
+                queued,
+                self.store.path,
+                self.drain_seconds,
+            )
 
-    async def _drain(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
-        while True:
+    async def _give_up_after_drain(self, stop: asyncio.Event, give_up: asyncio.Event) -> None:
+        await stop.wait()
+        await asyncio.sleep(self.drain_seconds)
+        give_up.set()
+
+    async def _drain(self, client: aiomqtt.Client, stop: asyncio.Event, give_up: asyncio.Event) -> None:
+        while not give_up.is_set():
             pending = await self.store.pending(MAX_IN_FLIGHT)
             if self.on_backlog is not None:
                 self.on_backlog(await self.store.backlog())
