@@ -44,6 +44,16 @@ class Mosquitto:
             f"max_queued_messages 0\nmax_inflight_messages 1000\nlog_dest file {folder}/mosquitto.log\n"
         )
 
+    def require_password(self, user: str, password: str) -> Mosquitto:
+        """Refuse anonymous clients and accept `user` with `password` (before start)."""
+        passwords = self.folder / "passwd"
+        subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), user, password], check=True)
+        self.config.write_text(
+            self.config.read_text().replace("allow_anonymous true", "allow_anonymous false")
+            + f"password_file {passwords}\n"
+        )
+        return self
+
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"

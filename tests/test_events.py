@@ -230,14 +230,7 @@ def test_mqtt_settings_keep_secrets_out_of_urls_and_reprs(monkeypatch):
 
 
 async def test_password_protected_broker(tmp_path):
-    broker = Mosquitto(tmp_path / "auth")
-    passwords = tmp_path / "auth" / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "agent", "s3cret"], check=True)
-    broker.config.write_text(
-        broker.config.read_text().replace("allow_anonymous true", "allow_anonymous false")
-        + f"password_file {passwords}\n"
-    )
-    broker.start()
+    broker = Mosquitto(tmp_path / "auth").require_password("agent", "s3cret").start()
     try:
         good = MqttSettings(port=broker.port, username="agent", password="s3cret")
         async with good.client("authorised") as client:

@@ -171,13 +171,7 @@ def test_a_bad_broker_url_fails_at_once_in_one_line(tmp_path, url):
 
 @pytest.fixture
 def password_broker(tmp_path):
-    broker = Mosquitto(tmp_path / "auth")
-    passwords = tmp_path / "auth" / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "agent", "s3cret"], check=True)
-    broker.config.write_text(
-        broker.config.read_text().replace("allow_anonymous true", "allow_anonymous false")
-        + f"password_file {passwords}\n"
-    )
+    broker = Mosquitto(tmp_path / "auth").require_password("agent", "s3cret")
     yield broker.start()
     broker.stop()
 
