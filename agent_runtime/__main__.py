@@ -126,7 +126,7 @@ def main() -> int:
 
     try:
         simulate.main(args)
-    except BrokerRefusedError as exc:  # the calls ran and their events stay in the outbox
+    except BrokerRefusedError as exc:  # before the first call (agent_runtime.services.event_outbox)
         print(f"error: --mqtt: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -4,8 +4,12 @@
 
 A persistent session (clean_session=False, a fixed identifier) keeps the broker queueing while the recorder is
 away. Messages are acknowledged only after their batch is committed, so a crash redelivers instead of losing;
-the store is idempotent on event_id, so redeliveries are absorbed. Malformed messages and unknown schema
-versions are counted, logged and skipped.
+the store is idempotent on event_id, so redeliveries are absorbed. Every message passes the checks of
+`agent_runtime.events.ingest` (size, signature, contract, topic, bounds); what fails lands in the store's quarantine
+table with its reason, counted and logged, never among the events.
+
+Events must be signed with EVENTS_SIGNING_KEY (agent_runtime.events.signing): without the key the recorder refuses
+to start, unless --allow-unsigned says that this broker's clients are all trusted (a development machine).
 
 SIGTERM or SIGINT stops it cleanly whatever the broker's state (exit 0): the batch in hand is committed, and acked
 if the broker is still there. A bad URL or a broker that refuses the credentials exits at once with one line (2).
@@ -18,14 +22,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiomqtt
 
-from agent_runtime.contracts.events import MalformedEventError, UnknownSchemaVersionError, read_event
+from agent_runtime.events.ingest import Refused, admit
 from agent_runtime.events.mqtt import QOS, BrokerRefusedError, MqttSettings, with_reconnects
-from agent_runtime.events.store import EventStore, event_row
+from agent_runtime.events.store import EventStore, event_row, quarantine_row
+from agent_runtime.logs import configure_logging
 from agent_runtime.settings import SettingsError, load_settings
 
 log = logging.getLogger("agent_runtime.recorder")
@@ -38,13 +44,21 @@ class RecorderStats:
     received: int = 0
     stored: int = 0
     duplicates: int = 0
-    malformed: int = 0
-    unknown_schema: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)  # by reason (agent_runtime.events.ingest.Refusal)
 
 
 class Recorder:
-    def __init__(self, settings: MqttSettings, store: EventStore, identifier: str = "recorder"):
+    def __init__(
+        self,
+        settings: MqttSettings,
+        store: EventStore,
+        identifier: str = "recorder",
+        *,
+        signing_key: bytes | None = None,
+    ):
+        """`signing_key`: events must carry its HMAC; None takes unsigned events (a trusted, closed broker)."""
         self.settings, self.store, self.identifier = settings, store, identifier
+        self.signing_key = signing_key
         self.stats = RecorderStats()
         self.subscribed = asyncio.Event()  # set once the subscription is live (readiness)
 
@@ -65,7 +79,7 @@ class Recorder:
 
     async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         """Buffer messages; a flusher commits every COMMIT_EVERY messages or COMMIT_AFTER_SECONDS, then acks."""
-        pending: list[tuple[aiomqtt.Message, tuple | None]] = []
+        pending: list[tuple[aiomqtt.Message, tuple, bool]] = []  # (message, row, whether the row is quarantine)
         full = asyncio.Event()
 
         async def flush_forever() -> None:
@@ -78,7 +92,7 @@ class Recorder:
         async def receive() -> None:
             async for message in client.messages:
                 self.stats.received += 1
-                pending.append((message, self._row(message)))
+                pending.append((message, *self._row(message)))
                 if len(pending) >= COMMIT_EVERY:
                     full.set()
 
@@ -100,35 +114,35 @@ class Recorder:
             return
         batch = pending[:]
         del pending[: len(batch)]
-        rows = [row for _, row in batch if row is not None]
-        new = await self.store.append_rows(rows) if rows else 0
+        rows = [row for _, row, refused in batch if not refused]
+        quarantined = [row for _, row, refused in batch if refused]
+        new = await self.store.append_rows(rows, quarantined)
         self.stats.stored += new
         self.stats.duplicates += len(rows) - new
         if ack:
-            for message, _ in batch:
+            for message, *_ in batch:
                 client._client.ack(message.mid, message.qos)
 
-    def _row(self, message: aiomqtt.Message) -> tuple | None:
+    def _row(self, message: aiomqtt.Message) -> tuple[tuple, bool]:
+        """(row, quarantined): the event's row, or the quarantine row of a refused message."""
+        topic, payload = message.topic.value, bytes(message.payload)
         try:
-            event, upgraded = read_event(message.payload)
-            # an older version's event is stored as the current version's JSON, so the central store is uniform
-            return event_row(event, delivered=True, payload=None if upgraded else message.payload.decode())
-        except UnknownSchemaVersionError as exc:
-            self.stats.unknown_schema += 1
-            log.warning("skipped a message on %s: %s", message.topic, exc)
-        except MalformedEventError as exc:
-            self.stats.malformed += 1
-            log.warning("skipped a malformed message on %s: %s", message.topic, exc)
-        return None
+            admitted = admit(topic, payload, prefix=self.settings.prefix, signing_key=self.signing_key)
+        except Refused as exc:
+            self.stats.quarantined[exc.reason] += 1
+            log.warning("quarantined a message on %s: %s", topic[:200], exc)
+            return quarantine_row(topic, payload, exc.reason, exc.detail), True
+        # an older version's event is stored as the current version's JSON, so the central store is uniform
+        return event_row(admitted.event, delivered=True, payload=admitted.payload), False
 
 
-async def serve(mqtt: MqttSettings, db: Path, identifier: str) -> RecorderStats:
+async def serve(mqtt: MqttSettings, db: Path, identifier: str, signing_key: bytes | None) -> RecorderStats:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     store = await EventStore.open(db)
-    recorder = Recorder(mqtt, store, identifier)
+    recorder = Recorder(mqtt, store, identifier, signing_key=signing_key)
     log.info("recording %s into %s", recorder.settings.subscription, db)
     try:
         await recorder.run(stop)
@@ -143,16 +157,27 @@ def main() -> None:
     parser.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL (mqtt:// or mqtts://)")
     parser.add_argument("--db", type=Path, default=Path("data/events.db"))
     parser.add_argument("--identifier", default="recorder", help="MQTT client id of the persistent session")
+    parser.add_argument(
+        "--allow-unsigned",
+        action="store_true",
+        help="store unsigned events (only where every broker client is trusted)",
+    )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     try:
-        mqtt = load_settings().mqtt(args.mqtt)
+        settings = load_settings()
+        mqtt = settings.mqtt(args.mqtt)
     except SettingsError as exc:
         parser.exit(2, f"error: {exc}\n")
     except ValueError as exc:  # its message never repeats the URL, which may hold a password
         parser.exit(2, f"error: --mqtt: {exc}\n")
+    signing_key = settings.signing_key()
+    if signing_key is None and not args.allow_unsigned:
+        parser.exit(2, "error: set EVENTS_SIGNING_KEY (the producers' key), or pass --allow-unsigned\n")
+    if signing_key is None:
+        log.warning("--allow-unsigned: events are not authenticated; anyone who may publish can plant them")
     try:
-        asyncio.run(serve(mqtt, args.db, args.identifier))
+        asyncio.run(serve(mqtt, args.db, args.identifier, signing_key))
     except BrokerRefusedError as exc:
         parser.exit(2, f"error: {args.mqtt}: {exc}\n")  # a URL with a password was refused above
 

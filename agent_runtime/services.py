@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from agent_runtime.events.mqtt import MqttSettings
     from agent_runtime.events.outbox import Outbox
     from agent_runtime.phrasing import LLMPhrasing
+    from agent_runtime.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -67,23 +68,41 @@ class CallServices:
         )
 
 
+BROKER_FIRST_ANSWER_SECONDS = 1.0
+
+
 @contextlib.asynccontextmanager
 async def event_outbox(
-    path: Path, mqtt: MqttSettings | None = None, *, on_backlog: Callable[[int], None] | None = None
+    path: Path,
+    mqtt: MqttSettings | None = None,
+    *,
+    settings: Settings | None = None,
+    on_backlog: Callable[[int], None] | None = None,
 ) -> AsyncIterator[Outbox]:
-    """The SQLite outbox at `path`, drained to the broker while open when `mqtt` is given. On leaving, pending events
-    are delivered if the broker is reachable (they stay in the outbox otherwise) and the file is closed."""
+    """The SQLite outbox at `path`, drained to the broker while open when `mqtt` is given. Events are protected before
+    they are stored and signed when published, as `settings` (by default the environment's) say. On leaving, pending
+    events are delivered if the broker is reachable (they stay in the outbox otherwise) and the file is closed."""
     from agent_runtime.events.outbox import MqttPublisher, Outbox
     from agent_runtime.events.store import EventStore
+    from agent_runtime.settings import load_settings
 
+    settings = settings or load_settings()
     store = await EventStore.open(path)
-    outbox, stop = Outbox(store), asyncio.Event()
+    outbox, stop = Outbox(store, settings.event_protector()), asyncio.Event()
     publisher = None
-    if mqtt is not None:
-        publisher = asyncio.create_task(
-            MqttPublisher(store, mqtt, written=outbox.written, on_backlog=on_backlog).run(stop)
-        )
     try:
+        if mqtt is not None:
+            sender = MqttPublisher(
+                store, mqtt, written=outbox.written, on_backlog=on_backlog, signing_key=settings.signing_key()
+            )
+            publisher = asyncio.create_task(sender.run(stop))
+            # A broker that refuses the credentials stops the process before its first call, not after its last; a
+            # broker that is down only delays delivery, so after a moment the calls go on and the outbox keeps them.
+            connected = asyncio.create_task(sender.connected.wait())
+            await asyncio.wait({publisher, connected}, timeout=BROKER_FIRST_ANSWER_SECONDS)
+            connected.cancel()
+            if publisher.done():
+                publisher.result()
         yield outbox
     finally:
         stop.set()

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from agent_runtime.events.mqtt import MqttSettings
+    from agent_runtime.events.privacy import EventProtector
 
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.policy_source import DEFAULT_POLICY
@@ -45,6 +46,15 @@ class Settings(BaseSettings):
     mqtt_username: str | None = Field(None, description="MQTT user name")
     mqtt_password: SecretStr | None = Field(None, description="MQTT password")
     mqtt_ca_file: Path | None = Field(None, description="CA certificate for mqtts:// brokers with a private CA")
+    events_redaction: bool = Field(
+        True, description="mask personal data in stored texts; false keeps them in clear (consented recordings only)"
+    )
+    events_identity_key: SecretStr | None = Field(
+        None, min_length=16, description="key of the debtor's keyed reference in stored events (else one per process)"
+    )
+    events_signing_key: SecretStr | None = Field(
+        None, min_length=16, description="HMAC key producers sign events with; the recorder requires it"
+    )
     # Speech
     stt_backend: str = Field("whisper", description="whisper (local tiny.en) or openai")
     tts_backend: str = Field("espeak", description="espeak (local), piper (local, needs the piper extra) or openai")
@@ -106,6 +116,16 @@ class Settings(BaseSettings):
         if uses_openai and self.openai_api_key is None:
             raise ValueError("an OpenAI option is on (STT_BACKEND, TTS_BACKEND or NLG_LLM_MODEL): set OPENAI_API_KEY")
         return self
+
+    def signing_key(self) -> bytes | None:
+        return self.events_signing_key.get_secret_value().encode() if self.events_signing_key else None
+
+    def event_protector(self) -> EventProtector:
+        """How this process protects the events it stores (agent_runtime.events.privacy)."""
+        from agent_runtime.events.privacy import EventProtector
+
+        key = self.events_identity_key.get_secret_value().encode() if self.events_identity_key else None
+        return EventProtector(key, redact_text=self.events_redaction)
 
     def mqtt(self, url: str) -> MqttSettings:
         """A broker URL with these settings' credentials and CA."""

@@ -126,7 +126,7 @@ async def run(args: argparse.Namespace) -> dict:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping.set)
 
-    async with event_outbox(events, mqtt, on_backlog=metrics.outbox_backlog.set) as outbox:
+    async with event_outbox(events, mqtt, settings=settings, on_backlog=metrics.outbox_backlog.set) as outbox:
         services = CallServices(policy, DialogueStateTracker(), metrics, sinks=(outbox,))
 
         async def one_call(index: int) -> None:

@@ -10,6 +10,7 @@ process loads its own silero VAD, tiny.en model (about 250 MB resident; not load
 voice where chosen (about 165 MB) and policy, so N concurrent calls cost about N x 300 MB. Their metrics are summed
 through PROMETHEUS_MULTIPROC_DIR and served by the main process. A call ends its session (and deletes its room)
 after the closing line; however it ends, its events are delivered (or kept in the outbox) before the job exits.
+Logs are at INFO unless --log-level says otherwise, and carry no personal data at any level (agent_runtime.logs).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from livekit.plugins import silero
 from agent_runtime.cards import CardSink, room_publisher
 from agent_runtime.compliance import require_permitted_hours
 from agent_runtime.dst.tracker import DialogueStateTracker
+from agent_runtime.logs import protect_logs
 from agent_runtime.phrasing import LLMPhrasing
 from agent_runtime.policy_source import load_policy
 from agent_runtime.services import CallServices, event_outbox
@@ -33,6 +35,7 @@ from agent_runtime.speech.backends import SpeechSettings
 from agent_runtime.voice import VoiceCall
 
 log = logging.getLogger("agent_runtime.worker")
+protect_logs()  # on import: in the worker and in every job process, before the first call logs anything
 
 
 def check_settings(command: str) -> Settings:
@@ -50,6 +53,7 @@ def check_settings(command: str) -> Settings:
 def prewarm(process: JobProcess) -> None:
     from telemetry.metrics import RuntimeMetrics
 
+    protect_logs()  # the job process's handlers exist by now
     settings = load_settings()
     speech = SpeechSettings.of(settings)
     process.userdata["settings"] = settings
@@ -61,7 +65,7 @@ def prewarm(process: JobProcess) -> None:
     process.userdata["metrics"] = RuntimeMetrics()  # multiprocess files under PROMETHEUS_MULTIPROC_DIR
 
 
-server = AgentServer(setup_fnc=prewarm)
+server = AgentServer(setup_fnc=prewarm, log_level="INFO")
 
 
 @server.rtc_session(agent_name="collector")
@@ -77,7 +81,7 @@ async def entrypoint(ctx: JobContext) -> None:
     mqtt = settings.mqtt(settings.events_mqtt_url) if settings.events_mqtt_url else None
     resources = contextlib.AsyncExitStack()
     outbox = await resources.enter_async_context(
-        event_outbox(settings.events_db, mqtt, on_backlog=metrics.outbox_backlog.set)
+        event_outbox(settings.events_db, mqtt, settings=settings, on_backlog=metrics.outbox_backlog.set)
     )
     phrasing = LLMPhrasing.from_settings(settings)
     if phrasing is not None:

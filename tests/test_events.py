@@ -75,15 +75,6 @@ async def test_store_is_idempotent_and_tracks_delivery(tmp_path):
     assert [e.turn for e in read_events(tmp_path / "events.db")] == [0, 1, 2]
 
 
-async def test_redacting_store_masks_user_text_only(tmp_path):
-    store = await EventStore.open(tmp_path / "events.db", redact_text=True)
-    await store.append([turn_event("c1", 0, "call me on 555 0100")])
-    await store.close()
-    (stored,) = read_events(tmp_path / "events.db")
-    assert stored.user_text == "call me on [number] [number]"
-    assert stored.agent_text == "We can set up a plan of $50 a month."
-
-
 async def test_outbox_add_returns_after_commit(tmp_path):
     store = await EventStore.open(tmp_path / "outbox.db")
     outbox = Outbox(store)
@@ -194,7 +185,7 @@ async def test_a_killed_producer_loses_no_completed_turn(tmp_path, broker):
     await central.close()
 
 
-async def test_malformed_and_unknown_schema_messages_are_counted_and_skipped(tmp_path, broker):
+async def test_malformed_and_unknown_schema_messages_are_quarantined(tmp_path, broker):
     recorder, central, stop, task = await _start_recorder(broker.url, tmp_path / "central.db")
     settings = MqttSettings.from_url(broker.url)
     good = turn_event("c", 0)
@@ -210,8 +201,14 @@ async def test_malformed_and_unknown_schema_messages_are_counted_and_skipped(tmp
 
     await wait_until(seen_all)
     await asyncio.sleep(0.2)
-    assert (recorder.stats.malformed, recorder.stats.unknown_schema, recorder.stats.stored) == (2, 1, 1)
+    assert recorder.stats.quarantined == {"malformed": 2, "unknown_schema": 1}
+    assert recorder.stats.stored == 1
     assert await central.event_ids() == [good.event_id]
+    assert sorted(reason for _, reason, _ in await central.quarantined()) == [
+        "malformed",
+        "malformed",
+        "unknown_schema",
+    ]
     stop.set()
     await task
     await central.close()

@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from agent_runtime.events.store import read_events
 from telemetry.dashboards import DATASOURCE, FOLDER_UID, dashboards, push
 from telemetry.metrics import RuntimeMetrics, TrainingMetrics
-from tests.services import Mosquitto, free_port, wait_for_port
+from tests.services import free_port, make_certificates, make_passwd, shipped_mosquitto, wait_for_port
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
 COMPOSE = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
@@ -49,14 +49,22 @@ def test_scrape_targets_and_datasource_point_at_compose_services():
     assert urllib.parse.urlsplit(source["url"]).hostname == "prometheus"
 
 
+OPERATOR_PROVIDED = {"./mosquitto/certs"}  # the broker's TLS certificate and key: never committed
+
+
 def test_compose_mounts_exist_and_grafana_loads_the_generated_dashboards():
     for name, service in COMPOSE["services"].items():
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             if source.startswith("./"):
-                if name == "mosquitto" and source.endswith("passwd"):
-                    continue  # created by the operator with mosquitto_passwd; never committed
+                if source in OPERATOR_PROVIDED:
+                    continue
                 assert (INFRA / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in COMPOSE["volumes"], f"{name} mounts the undeclared volume {source}"
+    # what the operator provides is what git ignores, so a private key cannot be committed by mistake
+    ignored = (INFRA / "mosquitto/.gitignore").read_text().split()
+    assert {f"./mosquitto{line.rstrip('/')}" for line in ignored if line.startswith("/")} >= OPERATOR_PROVIDED
     provider = yaml.safe_load((INFRA / "grafana/provisioning/dashboards/debt-agent.yaml").read_text())
     mount = next(v for v in COMPOSE["services"]["grafana"]["volumes"] if v.startswith("./grafana/dashboards"))
     assert mount.split(":")[1] == provider["providers"][0]["options"]["path"]
@@ -66,50 +74,101 @@ def test_compose_mounts_exist_and_grafana_loads_the_generated_dashboards():
     )
 
 
+def _mounts(service: str) -> dict[str, str]:
+    """{path in the container: source} of a compose service's volumes."""
+    return {v.split(":")[1]: v.split(":")[0] for v in COMPOSE["services"][service].get("volumes", [])}
+
+
+def _mosquitto_setting(key: str) -> list[str]:
+    lines = (INFRA / "mosquitto/mosquitto.conf").read_text().splitlines()
+    return [line.split(maxsplit=1)[1] for line in lines if line.split(maxsplit=1)[:1] == [key]]
+
+
+def test_compose_writes_the_broker_accounts_before_the_broker_starts():
+    auth, broker = COMPOSE["services"]["mosquitto-auth"], COMPOSE["services"]["mosquitto"]
+    assert auth["image"] == broker["image"]  # make-passwd.sh needs the broker's mosquitto_passwd
+    assert broker["depends_on"] == {"mosquitto-auth": {"condition": "service_completed_successfully"}}
+    shell, script, passwd, template, acl = auth["command"]
+    assert shell == "sh" and _mounts("mosquitto-auth")[script] == "./mosquitto/make-passwd.sh"
+    assert _mounts("mosquitto-auth")[template] == "./mosquitto/acl"
+    # the one-shot writes into the volume the broker reads (read-only) its password file and ACL from
+    (folder,) = {str(Path(passwd).parent), str(Path(acl).parent)}
+    volume = _mounts("mosquitto-auth")[folder]
+    assert volume in COMPOSE["volumes"]
+    assert f"{volume}:{folder}:ro" in broker["volumes"]
+    assert _mosquitto_setting("password_file") == [passwd] and _mosquitto_setting("acl_file") == [acl]
+    assert _mosquitto_setting("allow_anonymous") == ["false"]
+    for variable in ("MQTT_USERNAME", "MQTT_PASSWORD", "RECORDER_MQTT_USERNAME", "RECORDER_MQTT_PASSWORD"):
+        assert auth["environment"][variable] == f"${{{variable}:?set it in .env}}"
+    assert os.access(INFRA / "mosquitto/make-passwd.sh", os.X_OK)
+
+
+def test_compose_publishes_only_the_tls_listener_with_the_operators_certificate():
+    listeners = [int(listener.split()[0]) for listener in _mosquitto_setting("listener")]
+    assert listeners == [1883, 8883]
+    assert COMPOSE["services"]["mosquitto"]["ports"] == ["8883:8883"]  # 1883 (plain) stays on the compose network
+    certs = {str(Path(path).parent) for path in _mosquitto_setting("certfile") + _mosquitto_setting("keyfile")}
+    assert {_mounts("mosquitto")[folder] for folder in certs} == {"./mosquitto/certs"}
+    assert f"./mosquitto/certs:{certs.pop()}:ro" in COMPOSE["services"]["mosquitto"]["volumes"]
+
+
+def test_compose_runs_the_recorder_on_its_own_account():
+    agent, recorder = COMPOSE["services"]["agent"], COMPOSE["services"]["recorder"]
+    assert (recorder["build"], recorder["image"]) == (agent["build"], agent["image"])  # the same image
+    command = recorder["command"]
+    assert command[:3] == ["python", "-m", "agent_runtime.recorder"]
+    options = dict(zip(command[3::2], command[4::2], strict=True))
+    assert urllib.parse.urlsplit(options["--mqtt"]).hostname == "mosquitto"
+    assert urllib.parse.urlsplit(options["--mqtt"]).port == 1883
+    data = str(Path(options["--db"]).parent)
+    assert _mounts("recorder")[data] in COMPOSE["volumes"]  # the central database outlives the container
+    assert recorder["environment"]["MQTT_USERNAME"] == "${RECORDER_MQTT_USERNAME:?set it in .env}"
+    assert recorder["environment"]["MQTT_PASSWORD"] == "${RECORDER_MQTT_PASSWORD:?set it in .env}"
+    assert agent["environment"]["MQTT_USERNAME"] == "${MQTT_USERNAME:?set it in .env}"
+    # signed events: both ends hold the same key
+    assert recorder["environment"]["EVENTS_SIGNING_KEY"] == agent["environment"]["EVENTS_SIGNING_KEY"]
+    assert "mosquitto" in recorder["depends_on"]
+
+
+def test_every_compose_variable_is_documented_in_the_header():
+    text = (INFRA / "docker-compose.yml").read_text()
+    lines = text.splitlines()
+    header = "\n".join(line for line in lines[: lines.index("services:")] if line.startswith("#"))
+    body = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", body))
+    documented = set(re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", header))
+    assert used, "no ${VAR} found: the pattern is broken"
+    assert used - documented == set(), "add them to the header of infra/docker-compose.yml"
+    assert documented - used == set(), "the header documents variables the file does not use"
+
+
 def test_mosquitto_starts_with_the_shipped_config(tmp_path):
-    broker = Mosquitto(tmp_path)
-    passwd = tmp_path / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "agent", "pw"], check=True)
-    shipped = (INFRA / "mosquitto/mosquitto.conf").read_text()
-    config = (
-        shipped.replace("listener 1883 0.0.0.0", f"listener {broker.port} 127.0.0.1")
-        .replace("/mosquitto/config/passwd", str(passwd))
-        .replace("/mosquitto/data/", f"{tmp_path}/")
-        .replace("log_dest stdout", f"log_dest file {tmp_path}/log")
-    )
-    broker.config.write_text(("user root\n" if os.geteuid() == 0 else "") + config)
-    broker.start()
+    accounts = {
+        "MQTT_USERNAME": "agent",
+        "MQTT_PASSWORD": "pw",
+        "RECORDER_MQTT_USERNAME": "recorder",
+        "RECORDER_MQTT_PASSWORD": "rpw",
+    }
+    made = make_passwd(tmp_path / "auth", accounts)
+    assert made.returncode == 0, made.stderr
+    certs = make_certificates(tmp_path / "certs")
+    broker = shipped_mosquitto(tmp_path / "broker", tmp_path / "auth", certs).start()
     try:
-        result = subprocess.run(
-            [
-                "mosquitto_pub",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(broker.port),
-                "-u",
-                "agent",
-                "-P",
-                "pw",
-                "-t",
-                "t",
-                "-m",
-                "hi",
-                "-q",
-                "1",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        assert result.returncode == 0, result.stderr
-        refused = subprocess.run(
-            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", "t", "-m", "x"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        assert refused.returncode != 0  # anonymous clients are refused
+        topic = "debtcollect/v1/events/agent/turn/c"
+        plain = ["-h", "127.0.0.1", "-p", str(broker.port)]
+        tls = ["-h", "127.0.0.1", "-p", str(broker.tls_port), "--cafile", str(certs.ca)]
+        for listener in (plain, tls):
+            result = subprocess.run(
+                ["mosquitto_pub", *listener, "-u", "agent", "-P", "pw", "-t", topic, "-m", "hi", "-q", "1"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            assert result.returncode == 0, result.stderr
+            refused = subprocess.run(
+                ["mosquitto_pub", *listener, "-t", topic, "-m", "x"], capture_output=True, text=True, timeout=10
+            )
+            assert refused.returncode != 0  # anonymous clients are refused
     finally:
         broker.stop()
 

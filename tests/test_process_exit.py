@@ -34,7 +34,10 @@ PASSWORD = "not-the-password-42"  # distinctive, so an echo of it is found
 
 
 def recorder_command(url: str, db: Path, identifier: str = "recorder-exit-test") -> list[str]:
-    return [sys.executable, "-m", "agent_runtime.recorder", "--mqtt", url, "--db", str(db), "--identifier", identifier]
+    return [
+        *(sys.executable, "-m", "agent_runtime.recorder", "--mqtt", url, "--db", str(db)),
+        *("--identifier", identifier, "--allow-unsigned"),
+    ]
 
 
 def environment(**mqtt: str) -> dict[str, str]:
@@ -233,3 +236,19 @@ async def test_a_broker_that_refuses_the_publisher_ends_its_run(tmp_path, passwo
     with pytest.raises(BrokerRefusedError, match="MQTT_PASSWORD"):
         await asyncio.wait_for(MqttPublisher(store, refused).run(asyncio.Event()), timeout=10)
     await store.close()
+
+
+def test_simulate_with_refused_credentials_fails_before_its_calls(tmp_path, password_broker):
+    command = [sys.executable, "-m", "agent_runtime", "simulate", "--text", "--calls", "500", "--out", str(tmp_path)]
+    run = subprocess.run(
+        [*command, "--mqtt", password_broker.url],
+        cwd=REPO,
+        env=environment(MQTT_USERNAME="agent", MQTT_PASSWORD=PASSWORD),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    (line,) = error_lines(run.stderr)
+    assert "refused" in line and PASSWORD not in run.stdout + run.stderr
+    assert stored_event_ids(tmp_path / "events.db") == set()  # no call began

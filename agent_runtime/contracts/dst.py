@@ -84,7 +84,7 @@ class QuestionKind(StrEnum):
 
 
 class DSTOutput(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     intent: Intent
     sentiment: float = Field(ge=-1.0, le=1.0)

@@ -18,11 +18,16 @@ Versions:
 - 4: asking before acting: the DST's `amount_unclear` (dst.v3); the guard rules `ask_again`, `ask_amount`,
   `confirm_terms` and `outside_limits`; offer terms within the creditor's limits (offers.v2). Older events need
   nothing filled.
+- 5: privacy by default: the call facts' `identity_protected` (facts.v3: the debtor's name stored as a keyed
+  reference, identifiers dropped; agent_runtime.events.privacy). Older events need nothing filled. From this version
+  on the parser also refuses, for every version, what could never be read back the same: NaN or infinite numbers, a
+  payload without its own `event_id` and `at`, a lone UTF-16 surrogate in a string.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,7 +44,7 @@ from agent_runtime.contracts.outcome import OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.contracts.state import STATE_SPEC_VERSION
 
-EVENT_SCHEMA_VERSION = 4
+EVENT_SCHEMA_VERSION = 5
 MAX_TEXT_CHARS = 20_000
 MAX_REASON_CHARS = 500
 
@@ -53,10 +58,11 @@ def utc_now() -> datetime:
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # no NaN or infinity anywhere: JSON cannot carry them back (they would be written as null)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     event_id: str = Field(default_factory=new_event_id, min_length=8, max_length=64)
-    schema_version: Literal[4] = EVENT_SCHEMA_VERSION
+    schema_version: Literal[5] = EVENT_SCHEMA_VERSION
     call_id: str = Field(min_length=1, max_length=128)
     at: datetime = Field(default_factory=utc_now)
 
@@ -117,12 +123,12 @@ class UnknownSchemaVersionError(MalformedEventError):
 
 
 def _next_version(raw: dict) -> dict:
-    """Versions 2 to 4 only added optional fields and values: an older event is a valid newer one as it is."""
+    """Versions 2 to 5 only added optional fields and values: an older event is a valid newer one as it is."""
     return raw | {"schema_version": raw["schema_version"] + 1}
 
 
 # _UPGRADES[v] turns a version-v event (a JSON dict) into a version-(v + 1) one.
-_UPGRADES: dict[int, Callable[[dict], dict]] = {1: _next_version, 2: _next_version, 3: _next_version}
+_UPGRADES: dict[int, Callable[[dict], dict]] = {v: _next_version for v in (1, 2, 3, 4)}
 SUPPORTED_SCHEMA_VERSIONS = (*_UPGRADES, EVENT_SCHEMA_VERSION)
 
 
@@ -137,13 +143,14 @@ def read_event(payload: str | bytes) -> tuple[Event, bool]:
     """(event, upgraded): one event of any supported version as the current model; `upgraded` says the payload was
     of an older version, so its JSON is not the current event's. A clear error names what is wrong."""
     try:
-        return _EVENT_ADAPTER.validate_json(payload), False  # the common case: a current event, parsed in one pass
+        # the common case: a current event, parsed in one pass
+        return _complete(_EVENT_ADAPTER.validate_json(payload), payload), False
     except ValidationError:
         pass
     try:
         raw = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedEventError(f"event is not valid JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested beyond Python's limit
+        raise MalformedEventError(f"event is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(raw, dict):
         raise MalformedEventError(f"event must be a JSON object, got {type(raw).__name__}")
     version = raw.get("schema_version")
@@ -154,9 +161,28 @@ def read_event(payload: str | bytes) -> tuple[Event, bool]:
     for step in range(version, EVENT_SCHEMA_VERSION):
         raw = _UPGRADES[step](raw)
     try:
-        return _EVENT_ADAPTER.validate_python(raw), version != EVENT_SCHEMA_VERSION
+        return _complete(_EVENT_ADAPTER.validate_python(raw), payload), version != EVENT_SCHEMA_VERSION
     except ValidationError as exc:
         raise _invalid(exc) from None
+
+
+# A JSON escape of a UTF-16 surrogate: a pair is an emoji, a lone one a string that can never be written again.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _complete(event: Event, payload: str | bytes) -> Event:
+    """The event, if the payload gave its identity and time itself (defaults would make every read a new event) and
+    holds no string that cannot be encoded again."""
+    missing = sorted({"event_id", "at"} - event.model_fields_set)
+    if missing:
+        raise MalformedEventError(f"invalid event: {' and '.join(missing)} missing")
+    raw = payload.encode(errors="surrogatepass") if isinstance(payload, str) else payload
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            event.model_dump_json()
+        except ValueError:  # PydanticSerializationError
+            raise MalformedEventError("invalid event: a string holds a lone UTF-16 surrogate") from None
+    return event
 
 
 def parse_event(payload: str | bytes) -> Event:

@@ -3,23 +3,26 @@
 Versions (FACTS_VERSION): facts.v1 is the account (debtor, balance, days overdue, due date, time zone, creditor);
 facts.v2 adds who calls and how the debtor is verified: the agent's name, a business name that does not reveal debt
 collection, the callback number, and optional identifiers (ZIP code, year of birth) the debtor must confirm before
-anything about the debt is said. Their defaults keep v1 facts valid.
+anything about the debt is said. Their defaults keep v1 facts valid. facts.v3 adds `identity_protected`: stored
+facts whose debtor name is a keyed reference (`person:<hex>`, agent_runtime.events.privacy) and whose identifiers are
+gone; the account's numbers (balance, days overdue, dates) stay as they were. Older facts are unprotected (False).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-FACTS_VERSION = "facts.v2"
+FACTS_VERSION = "facts.v3"
 # Words that would tell whoever hears the business name that this is about a debt (15 U.S.C. 1692b(1), 1692c(b)).
 REVEALING_WORDS = ("debt", "collect", "recover", "credit", "loan", "arrears", "overdue", "bureau", "repossess")
 
 
 class CallFacts(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     debtor_name: str = Field(min_length=1, max_length=120)
     balance: float = Field(gt=0, le=1_000_000)
@@ -33,6 +36,8 @@ class CallFacts(BaseModel):
     callback_number: str = Field("1-800-555-0142", pattern=r"^\+?[0-9][0-9 ().-]{5,18}[0-9]$")
     zip_code: str | None = Field(None, pattern=r"^[0-9]{5}$")
     birth_year: int | None = Field(None, ge=1900, le=2020)
+    # since facts.v3
+    identity_protected: bool = False
 
     @field_validator("business_name")
     @classmethod
@@ -49,12 +54,15 @@ class CallFacts(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        if value not in _known_zones():  # never a path lookup: "America" is a folder, a long name an OSError
+            raise ValueError(f"unknown IANA timezone {value[:80]!r}")
         return value
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())

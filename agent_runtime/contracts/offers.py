@@ -63,7 +63,7 @@ class OfferKind(StrEnum):
 
 
 class OfferTerms(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     kind: OfferKind
     instalment: float = Field(gt=0)  # amount per payment (the whole sum for a settlement)

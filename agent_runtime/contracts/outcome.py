@@ -77,6 +77,8 @@ class Outcome(BaseModel):
 class OutcomeSummary(BaseModel):
     """The outcome with its derived figures, as stored in the call-closed event."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     kind: OutcomeKind
     success: bool
     recovery: float = Field(ge=0.0, le=1.0)

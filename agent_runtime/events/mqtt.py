@@ -1,7 +1,9 @@
 """MQTT connection settings, topic layout, and the reconnect loop both ends run in.
 
-Topics: `{prefix}/events/{type}/{call_id}` with type one of call_opened, turn, call_closed; QoS 1 everywhere
-(at-least-once; the stores are idempotent on event_id). The recorder subscribes to `{prefix}/events/#`.
+Topics: `{prefix}/events/{producer}/{type}/{call_id}` with type one of call_opened, turn, call_closed, and producer the
+MQTT user name that publishes ("anonymous" without one), so the broker's ACL can let each producer write only under
+its own name (infra/mosquitto/acl); QoS 1 everywhere (at-least-once; the stores are idempotent on event_id). The
+recorder subscribes to `{prefix}/events/#` and checks every topic against its payload.
 Credentials come from the settings (MQTT_USERNAME, MQTT_PASSWORD; agent_runtime.settings), never from a URL, and are
 never logged; `mqtts://` turns on TLS (MQTT_CA_FILE for a private CA).
 """
@@ -116,8 +118,12 @@ class MqttSettings:
             prefix=prefix,
         )
 
+    @property
+    def producer(self) -> str:
+        return self.username or "anonymous"
+
     def topic(self, event_type: str, call_id: str) -> str:
-        return f"{self.prefix}/events/{event_type}/{call_id}"
+        return f"{self.prefix}/events/{self.producer}/{event_type}/{call_id}"
 
     @property
     def subscription(self) -> str:

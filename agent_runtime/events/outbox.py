@@ -1,6 +1,7 @@
 """The producer side: every event is committed to the local SQLite outbox first, then published from it.
 
-`Outbox.add` returns once the event is committed (concurrent adds share one transaction: group commit), so a
+`Outbox.add` protects the event (agent_runtime.events.privacy: identity as a keyed reference, personal data masked in
+its texts) and returns once it is committed (concurrent adds share one transaction: group commit), so a
 completed turn survives a crash of the agent. `MqttPublisher` drains the outbox to the broker at QoS 1 and marks
 each event delivered on its PUBACK; after a broker outage it reconnects with backoff and delivers the backlog. Once
 stopped it keeps delivering for at most `drain_seconds`, so a process whose broker is down still ends: what is left
@@ -18,6 +19,8 @@ from collections.abc import Sequence
 import aiomqtt
 
 from agent_runtime.events.mqtt import MAX_IN_FLIGHT, QOS, MqttSettings, with_reconnects
+from agent_runtime.events.privacy import EventProtector
+from agent_runtime.events.signing import sign
 from agent_runtime.events.store import Event, EventStore, event_row
 
 log = logging.getLogger(__name__)
@@ -26,8 +29,10 @@ DRAIN_SECONDS = 3.0  # a stopped process whose broker is down still ends inside 
 
 
 class Outbox:
-    def __init__(self, store: EventStore, max_batch: int = MAX_BATCH):
+    def __init__(self, store: EventStore, protector: EventProtector | None = None, max_batch: int = MAX_BATCH):
+        """`protector`: how events are protected before they are stored (by default: with a per-process key)."""
         self.store = store
+        self.protector = protector or EventProtector()
         self.max_batch = max_batch
         self.written = asyncio.Event()  # set after each commit; the publisher waits on it
         self._queue: asyncio.Queue[tuple[tuple, asyncio.Future]] = asyncio.Queue()
@@ -44,7 +49,7 @@ class Outbox:
         futures = []
         for event in events:
             future = loop.create_future()
-            self._queue.put_nowait((event_row(event, redact_text=self.store.redact_text), future))
+            self._queue.put_nowait((event_row(self.protector.protect(event)), future))
             futures.append(future)
         await asyncio.gather(*futures)
 
@@ -81,12 +86,16 @@ class MqttPublisher:
         written: asyncio.Event | None = None,
         on_backlog=None,
         drain_seconds: float = DRAIN_SECONDS,
+        signing_key: bytes | None = None,
     ):
+        """`signing_key`: sign every event (agent_runtime.events.signing) for a recorder that checks signatures."""
         self.store, self.settings, self.identifier = store, settings, identifier
+        self.signing_key = signing_key
         self.written = written or asyncio.Event()
         self.on_backlog = on_backlog  # e.g. RuntimeMetrics.outbox_backlog.set
         self.drain_seconds = drain_seconds
         self.published = 0
+        self.connected = asyncio.Event()  # set once the broker has accepted the connection
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set and the outbox is empty, or until `drain_seconds` after `stop`; reconnect with
@@ -95,6 +104,7 @@ class MqttPublisher:
 
         async def session() -> None:
             async with self.settings.client(self.identifier) as client:
+                self.connected.set()
                 client.pending_calls_threshold = MAX_IN_FLIGHT * 2
                 await self._drain(client, stop, give_up)
 
@@ -132,9 +142,13 @@ class MqttPublisher:
                 continue
             await asyncio.gather(
                 *(
-                    client.publish(self.settings.topic(kind, call), payload, qos=QOS, timeout=5)
+                    client.publish(self.settings.topic(kind, call), self._signed(payload), qos=QOS, timeout=5)
                     for _, kind, call, payload in pending
                 )
             )
             await self.store.mark_delivered([event_id for event_id, *_ in pending])
             self.published += len(pending)
+
+    def _signed(self, payload: str) -> bytes:
+        body = payload.encode()
+        return sign(body, self.signing_key) if self.signing_key is not None else body

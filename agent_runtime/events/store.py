@@ -4,14 +4,17 @@ every event with the contract's typed parser (any schema version, upgraded to th
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 
-from agent_runtime.contracts.events import Event, MalformedEventError, TurnEvent, parse_event
-from agent_runtime.events.redaction import redact
+from agent_runtime.contracts.events import Event, MalformedEventError, parse_event
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -27,18 +30,29 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_call ON events (call_id, turn);
 CREATE INDEX IF NOT EXISTS events_pending ON events (delivered) WHERE delivered = 0;
+CREATE TABLE IF NOT EXISTS quarantine (
+    digest TEXT PRIMARY KEY,
+    received_at TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
 """
+QUARANTINE_KEEP_BYTES = 64 * 1024  # what is kept of a refused message: enough to see what it was, never 5 MB
+INSERT_QUARANTINE = (
+    "INSERT OR IGNORE INTO quarantine (digest, received_at, topic, reason, detail, size, payload) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 INSERT = (
     "INSERT OR IGNORE INTO events (event_id, schema_version, type, call_id, turn, at, state_spec_version, payload, "
     "delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
-def event_row(event: Event, *, redact_text: bool = False, delivered: bool = False, payload: str | None = None) -> tuple:
+def event_row(event: Event, *, delivered: bool = False, payload: str | None = None) -> tuple:
     """The table row of an event; `payload` reuses JSON already validated as this event (the recorder's case)."""
-    if redact_text and isinstance(event, TurnEvent):
-        payload = None
-        event = event.model_copy(update={"user_text": redact(event.user_text)})
     return (
         event.event_id,
         event.schema_version,
@@ -52,14 +66,21 @@ def event_row(event: Event, *, redact_text: bool = False, delivered: bool = Fals
     )
 
 
+def quarantine_row(topic: str, message: bytes, reason: str, detail: str) -> tuple:
+    """A refused message's row; its digest (of topic and message) makes a redelivery land on the same row."""
+    digest = hashlib.sha256(topic.encode(errors="replace") + b"\0" + message).hexdigest()
+    received = datetime.now(UTC).isoformat()
+    return (digest, received, topic[:1000], reason, detail[:1000], len(message), message[:QUARANTINE_KEEP_BYTES])
+
+
 class EventStore:
     """Async access for the agent (outbox) and the recorder. Writes are batched: one transaction per call."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path, redact_text: bool):
-        self.db, self.path, self.redact_text = db, path, redact_text
+    def __init__(self, db: aiosqlite.Connection, path: Path):
+        self.db, self.path = db, path
 
     @classmethod
-    async def open(cls, path: Path | str, *, redact_text: bool = False) -> EventStore:
+    async def open(cls, path: Path | str) -> EventStore:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(path)
@@ -67,17 +88,27 @@ class EventStore:
         await db.execute("PRAGMA synchronous=NORMAL")
         await db.executescript(SCHEMA)
         await db.commit()
-        return cls(db, path, redact_text)
+        return cls(db, path)
 
     async def append(self, events: Sequence[Event], *, delivered: bool = False) -> int:
-        """Insert the events not already stored; returns how many were new."""
-        return await self.append_rows([event_row(e, redact_text=self.redact_text, delivered=delivered) for e in events])
+        """Insert the events not already stored, as they are (producers protect them first: events.privacy); returns
+        how many were new."""
+        return await self.append_rows([event_row(e, delivered=delivered) for e in events])
 
-    async def append_rows(self, rows: Sequence[tuple]) -> int:
+    async def append_rows(self, rows: Sequence[tuple], quarantined: Sequence[tuple] = ()) -> int:
+        """Insert event rows (and refused messages' rows) in one transaction; returns how many events were new."""
         before = self.db.total_changes
         await self.db.executemany(INSERT, rows)
+        new = self.db.total_changes - before
+        if quarantined:
+            await self.db.executemany(INSERT_QUARANTINE, quarantined)
         await self.db.commit()
-        return self.db.total_changes - before
+        return new
+
+    async def quarantined(self) -> list[tuple[str, str, str]]:
+        """(topic, reason, detail) of every refused message, oldest first."""
+        cursor = await self.db.execute("SELECT topic, reason, detail FROM quarantine ORDER BY received_at, rowid")
+        return list(await cursor.fetchall())
 
     async def pending(self, limit: int = 500) -> list[tuple[str, str, str, str]]:
         """(event_id, type, call_id, payload) of undelivered events, oldest first."""
@@ -126,7 +157,8 @@ def read_events(path: Path | str, *, errors: list[StoredEventError] | None = Non
     that does not parse raises StoredEventError, or, where `errors` is given, is appended to it and skipped."""
     with _read_only(path) as db:
         try:
-            rows = db.execute("SELECT call_id, payload FROM events ORDER BY call_id, turn, rowid")
+            # as bytes: a payload that is not UTF-8 (a damaged file) is one malformed event, not the end of the read
+            rows = db.execute("SELECT call_id, CAST(payload AS BLOB) FROM events ORDER BY call_id, turn, rowid")
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{path} is not an events database: {exc}") from None
         for call_id, payload in rows:
@@ -166,3 +198,38 @@ def call_events(path: Path | str, call_id: str) -> list[Event]:
     with _read_only(path) as db:
         rows = db.execute(f"SELECT payload FROM events WHERE call_id = ? ORDER BY {order}", (call_id,)).fetchall()
     return [parse_event(payload) for (payload,) in rows]
+
+
+@dataclass(frozen=True)
+class Deleted:
+    calls: int
+    events: int
+    undelivered: int  # of those events, how many an outbox had not yet delivered
+    quarantined: int
+
+
+def delete_calls_before(path: Path | str, cutoff: datetime, *, dry_run: bool = False) -> Deleted:
+    """Delete every call that opened before `cutoff` (whole calls: all their events, never a part) and refused
+    messages received before it. Deleted content is overwritten in the file (secure_delete) and the WAL is truncated,
+    so the data is gone from the disk, not only from the table."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no events database at {path}")
+    when = cutoff.astimezone(UTC).isoformat()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(SCHEMA)  # a file from before the quarantine table gets it
+        db.execute("PRAGMA secure_delete = ON")
+        old = "SELECT call_id FROM events GROUP BY call_id HAVING MIN(julianday(at)) < julianday(?)"
+        calls = db.execute(f"SELECT count(*) FROM ({old})", (when,)).fetchone()[0]
+        events, undelivered = db.execute(
+            f"SELECT count(*), coalesce(sum(delivered = 0), 0) FROM events WHERE call_id IN ({old})", (when,)
+        ).fetchone()
+        quarantined = db.execute(
+            "SELECT count(*) FROM quarantine WHERE julianday(received_at) < julianday(?)", (when,)
+        ).fetchone()[0]
+        if not dry_run:
+            with db:
+                db.execute(f"DELETE FROM events WHERE call_id IN ({old})", (when,))
+                db.execute("DELETE FROM quarantine WHERE julianday(received_at) < julianday(?)", (when,))
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return Deleted(calls, events, undelivered, quarantined)

@@ -28,6 +28,7 @@ from aiohttp import WSMsgType, web
 from agent_runtime.cards import closed_card, opened_card, turn_card
 from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent
 from agent_runtime.dst.tracker import DialogueStateTracker
+from agent_runtime.logs import configure_logging
 from agent_runtime.policy_source import PolicySource, load_policy
 from agent_runtime.services import CallServices, event_outbox
 from agent_runtime.settings import Settings, load_settings
@@ -265,7 +266,9 @@ def create_app(config: ConsoleConfig) -> web.Application:
     app[CONSOLE] = console
 
     async def outbox(app: web.Application):
-        async with event_outbox(config.events, on_backlog=console.metrics.outbox_backlog.set) as box:
+        async with event_outbox(
+            config.events, settings=config.settings, on_backlog=console.metrics.outbox_backlog.set
+        ) as box:
             console.outbox = box
             yield  # the calls' events are flushed to the outbox before it closes
 
@@ -299,7 +302,7 @@ def check_config(config: ConsoleConfig) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     settings = load_settings()
     config = ConsoleConfig(
         settings=settings,
