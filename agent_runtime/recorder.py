@@ -1,6 +1,10 @@
 """The recorder: subscribes to the event topics and writes the central events database.
 
-    python -m agent_runtime.recorder --mqtt mqtt://127.0.0.1:1883 --db data/events.db [--identifier recorder]
+    python -m agent_runtime.recorder --mqtt mqtt://127.0.0.1:1883 [--db data/events.db] [--identifier recorder]
+
+The central store is the SQLite file of --db (default data/events.db), or PostgreSQL when DATABASE_URL is set or
+--db is a postgresql:// URL (agent_runtime.events.postgres; a URL with a password belongs in DATABASE_URL, not on a
+command line every user of the machine can read). An explicit --db wins over DATABASE_URL. The URL is never logged.
 
 A persistent session (clean_session=False, a fixed identifier) keeps the broker queueing while the recorder is
 away. Messages are acknowledged only after their batch is committed, so a crash redelivers instead of losing;
@@ -12,7 +16,8 @@ Events must be signed with EVENTS_SIGNING_KEY (agent_runtime.events.signing): wi
 to start, unless --allow-unsigned says that this broker's clients are all trusted (a development machine).
 
 SIGTERM or SIGINT stops it cleanly whatever the broker's state (exit 0): the batch in hand is committed, and acked
-if the broker is still there. A bad URL or a broker that refuses the credentials exits at once with one line (2).
+if the broker is still there. A bad URL or a broker that refuses the credentials exits at once with one line (2), as
+does a database that cannot be reached at start; one lost for longer than the store waits for it, with one line (1).
 """
 
 from __future__ import annotations
@@ -25,18 +30,31 @@ import signal
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiomqtt
 
 from agent_runtime.events.ingest import Refused, admit
 from agent_runtime.events.mqtt import QOS, BrokerRefusedError, MqttSettings, with_reconnects
-from agent_runtime.events.store import EventStore, event_row, quarantine_row
+from agent_runtime.events.store import EventStore, event_row, open_store, quarantine_row
 from agent_runtime.logs import configure_logging
 from agent_runtime.settings import SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from agent_runtime.events.postgres import PostgresEventStore
+
 log = logging.getLogger("agent_runtime.recorder")
+DEFAULT_DB = Path("data/events.db")
 COMMIT_EVERY = 200
 COMMIT_AFTER_SECONDS = 0.05
+
+
+class StoreUnavailableError(Exception):
+    """The central store could not be reached: at start (a configuration to fix) or later (for too long)."""
+
+    def __init__(self, message: str, *, at_start: bool):
+        super().__init__(message)
+        self.at_start = at_start
 
 
 @dataclass
@@ -51,7 +69,7 @@ class Recorder:
     def __init__(
         self,
         settings: MqttSettings,
-        store: EventStore,
+        store: EventStore | PostgresEventStore,
         identifier: str = "recorder",
         *,
         signing_key: bytes | None = None,
@@ -136,16 +154,22 @@ class Recorder:
         return event_row(admitted.event, delivered=True, payload=admitted.payload), False
 
 
-async def serve(mqtt: MqttSettings, db: Path, identifier: str, signing_key: bytes | None) -> RecorderStats:
+async def serve(mqtt: MqttSettings, db: Path | str, identifier: str, signing_key: bytes | None) -> RecorderStats:
+    """Record into `db`, a SQLite file or a PostgreSQL URL, until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    store = await EventStore.open(db)
+    try:
+        store = await open_store(db)
+    except ConnectionError as exc:
+        raise StoreUnavailableError(str(exc), at_start=True) from None
     recorder = Recorder(mqtt, store, identifier, signing_key=signing_key)
-    log.info("recording %s into %s", recorder.settings.subscription, db)
+    log.info("recording %s into %s", recorder.settings.subscription, store.path)  # a URL without its password
     try:
         await recorder.run(stop)
+    except ConnectionError as exc:  # the PostgreSQL store stayed away longer than it waits (RETRY_FOR_SECONDS)
+        raise StoreUnavailableError(str(exc), at_start=False) from None
     finally:
         await store.close()
         log.info("stopped: %s", recorder.stats)
@@ -155,7 +179,11 @@ async def serve(mqtt: MqttSettings, db: Path, identifier: str, signing_key: byte
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mqtt", default="mqtt://127.0.0.1:1883", help="broker URL (mqtt:// or mqtts://)")
-    parser.add_argument("--db", type=Path, default=Path("data/events.db"))
+    parser.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help=f"the central store: a SQLite file or a postgresql:// URL (default: DATABASE_URL, else {DEFAULT_DB})",
+    )
     parser.add_argument("--identifier", default="recorder", help="MQTT client id of the persistent session")
     parser.add_argument(
         "--allow-unsigned",
@@ -176,10 +204,13 @@ def main() -> None:
         parser.exit(2, "error: set EVENTS_SIGNING_KEY (the producers' key), or pass --allow-unsigned\n")
     if signing_key is None:
         log.warning("--allow-unsigned: events are not authenticated; anyone who may publish can plant them")
+    db = args.db or (settings.database_url.get_secret_value() if settings.database_url else DEFAULT_DB)
     try:
-        asyncio.run(serve(mqtt, args.db, args.identifier, signing_key))
+        asyncio.run(serve(mqtt, db, args.identifier, signing_key))
     except BrokerRefusedError as exc:
         parser.exit(2, f"error: {args.mqtt}: {exc}\n")  # a URL with a password was refused above
+    except StoreUnavailableError as exc:  # its message names a PostgreSQL database without the password
+        parser.exit(2 if exc.at_start else 1, f"error: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     events_signing_key: SecretStr | None = Field(
         None, min_length=16, description="HMAC key producers sign events with; the recorder requires it"
     )
+    database_url: SecretStr | None = Field(
+        None,
+        description="the recorder's central store in PostgreSQL (postgresql://USER:PASSWORD@HOST/DB), else --db",
+    )
     # Speech
     stt_backend: str = Field("whisper", description="whisper (local tiny.en) or openai")
     tts_backend: str = Field("espeak", description="espeak (local), piper (local, needs the piper extra) or openai")
@@ -78,6 +82,9 @@ class Settings(BaseSettings):
         None, description="required by `web` on a non-loopback address; every request must carry it"
     )
     console_max_sessions: int = Field(4, ge=1, le=64, description="browser tabs the web console serves at once")
+    drain_seconds: int = Field(
+        60, ge=0, le=3600, description="on SIGTERM the worker and the console let calls finish this long, then end them"
+    )
     # Training
     pushgateway_url: str | None = Field(None, description="trainers push their metrics to this Pushgateway")
     grafana_token: SecretStr | None = Field(None, description="API token for `telemetry.dashboards push`")
@@ -97,6 +104,13 @@ class Settings(BaseSettings):
             from agent_runtime.events.mqtt import MqttSettings
 
             MqttSettings.from_url(value)  # the scheme, and no password in the URL
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("a postgresql:// URL")  # never the value: it may hold a password
         return value
 
     @field_validator("nlg_llm_budget_ms", mode="before")

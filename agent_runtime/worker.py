@@ -30,7 +30,7 @@ from agent_runtime.logs import protect_logs
 from agent_runtime.phrasing import LLMPhrasing
 from agent_runtime.policy_source import load_policy
 from agent_runtime.services import CallServices, event_outbox
-from agent_runtime.settings import Settings, load_settings
+from agent_runtime.settings import Settings, SettingsError, load_settings
 from agent_runtime.speech.backends import SpeechSettings
 from agent_runtime.voice import VoiceCall
 
@@ -65,7 +65,16 @@ def prewarm(process: JobProcess) -> None:
     process.userdata["metrics"] = RuntimeMetrics()  # multiprocess files under PROMETHEUS_MULTIPROC_DIR
 
 
-server = AgentServer(setup_fnc=prewarm, log_level="INFO")
+def _drain_seconds() -> int:
+    try:
+        return load_settings().drain_seconds
+    except SettingsError:  # `python -m agent_runtime` reports it before the worker runs; --help needs no settings
+        return Settings.model_fields["drain_seconds"].default
+
+
+# On SIGTERM the worker takes no new job and lets calls in progress run DRAIN_SECONDS; what is left is shut down,
+# and each job's shutdown callback closes its call (`interrupted`) and delivers its events.
+server = AgentServer(setup_fnc=prewarm, log_level="INFO", drain_timeout=_drain_seconds())
 
 
 @server.rtc_session(agent_name="collector")

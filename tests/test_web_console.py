@@ -52,7 +52,8 @@ class Console:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *options: str) -> Console:
-        env = {**os.environ, "EVENTS_DB": str(self.events), **self.environment}
+        # calls still open when a test stops the console wait one second, not the default minute
+        env = {**os.environ, "EVENTS_DB": str(self.events), "DRAIN_SECONDS": "1", **self.environment}
         command = [sys.executable, "-m", "agent_runtime", "web", "--port", str(self.port), *options]
         self.process = subprocess.Popen(command, env=env, stdout=self.log.open("a"), stderr=subprocess.STDOUT)
         wait_for_port(self.port, timeout=60)

@@ -8,6 +8,7 @@ import json
 
 import aiohttp
 
+from agent_runtime.events.store import read_events
 from tests.test_web_console import Console
 
 
@@ -106,3 +107,27 @@ async def test_the_browser_speaker_reports_what_was_heard_and_drops_the_rest_on_
     await asyncio.sleep(0.05)
     assert sent[-1] == {"type": "clear"}
     assert finished[-1].interrupted and finished[-1].playback_position < 0.5
+
+
+async def _text_call(session: aiohttp.ClientSession, url: str):
+    """A page with a typed call whose debtor has confirmed who they are."""
+    socket = await _socket(session, url)
+    await socket.send_str('{"type": "start", "mode": "text"}')
+    await socket.send_str('{"type": "text", "text": "yes speaking"}')
+    while json.loads((await socket.receive()).data).get("kind") != "turn":
+        pass
+    return socket
+
+
+async def test_on_sigterm_the_console_lets_a_call_finish_then_closes_the_rest(tmp_path):
+    console = Console(tmp_path, DRAIN_SECONDS="3").start()
+    async with aiohttp.ClientSession() as session:
+        finishing = await _text_call(session, console.url)
+        await _text_call(session, console.url)  # a call nobody ends: closed when the drain is over
+        console.process.terminate()
+        await asyncio.sleep(0.5)
+        await finishing.send_str('{"type": "text", "text": "stop calling me"}')  # ends its call during the drain
+        ended = await asyncio.get_running_loop().run_in_executor(None, console.process.wait, 15)
+    assert ended == 0
+    calls = {e.call_id: e.outcome for e in read_events(console.events) if e.type == "call_closed"}
+    assert sorted(outcome.kind.value for outcome in calls.values()) == ["cease", "interrupted"]

@@ -1,6 +1,8 @@
 """The events database: one SQLite file (WAL), idempotent on event_id, used as the producer's outbox and as the
-recorder's central store alike (same schema). `training.replay` reads either file with `read_events`, which parses
-every event with the contract's typed parser (any schema version, upgraded to the current one)."""
+recorder's central store alike (same schema). The central store may be PostgreSQL instead (a `postgresql://` URL;
+agent_runtime.events.postgres, same columns and rows). `training.replay` reads any of them with `read_events`, which
+parses every event with the contract's typed parser (any schema version, upgraded to the current one); the readers
+below take a SQLite path or a URL alike, and this module is where they tell them apart (`is_database_url`)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
 from agent_runtime.contracts.events import Event, MalformedEventError, parse_event
+
+if TYPE_CHECKING:
+    from agent_runtime.events.postgres import PostgresEventStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -137,6 +143,29 @@ class EventStore:
         await self.db.close()
 
 
+def is_database_url(source: Path | str) -> bool:
+    """Whether `source` names a PostgreSQL database (`postgresql://` or `postgres://`) rather than a SQLite file."""
+    return isinstance(source, str) and source.startswith(("postgresql://", "postgres://"))
+
+
+def describe_source(source: Path | str) -> str:
+    """`source` as logs, messages and provenance may show it: a URL without its password."""
+    if is_database_url(source):
+        from agent_runtime.events.postgres import describe
+
+        return describe(source)
+    return str(source)
+
+
+async def open_store(target: Path | str) -> EventStore | PostgresEventStore:
+    """The store at `target`: a SQLite file, or a PostgreSQL database (a URL; needs asyncpg, the telemetry extra)."""
+    if is_database_url(target):
+        from agent_runtime.events.postgres import PostgresEventStore
+
+        return await PostgresEventStore.open(target)
+    return await EventStore.open(target)
+
+
 class StoredEventError(MalformedEventError):
     """A stored payload that is not a valid event; `call_id` says which call it belongs to."""
 
@@ -152,15 +181,11 @@ def _read_only(path: Path | str) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
-def read_events(path: Path | str, *, errors: list[StoredEventError] | None = None) -> Iterator[Event]:
-    """Every stored event, typed, grouped by call and in turn order (synchronous, for offline readers). A payload
-    that does not parse raises StoredEventError, or, where `errors` is given, is appended to it and skipped."""
-    with _read_only(path) as db:
-        try:
-            # as bytes: a payload that is not UTF-8 (a damaged file) is one malformed event, not the end of the read
-            rows = db.execute("SELECT call_id, CAST(payload AS BLOB) FROM events ORDER BY call_id, turn, rowid")
-        except sqlite3.DatabaseError as exc:
-            raise ValueError(f"{path} is not an events database: {exc}") from None
+def read_events(source: Path | str, *, errors: list[StoredEventError] | None = None) -> Iterator[Event]:
+    """Every stored event, typed, grouped by call and in turn order (synchronous, for offline readers), from a SQLite
+    file or a PostgreSQL URL (streamed: a big store is never loaded whole). A payload that does not parse raises
+    StoredEventError, or, where `errors` is given, is appended to it and skipped."""
+    with contextlib.closing(_stored_rows(source)) as rows:
         for call_id, payload in rows:
             try:
                 yield parse_event(payload)
@@ -168,6 +193,26 @@ def read_events(path: Path | str, *, errors: list[StoredEventError] | None = Non
                 if errors is None:
                     raise StoredEventError(call_id, exc) from None
                 errors.append(StoredEventError(call_id, exc))
+
+
+def _stored_rows(source: Path | str) -> Iterator[tuple[str, str | bytes]]:
+    """(call_id, payload) of every event: by call, then turn (a call's opening and closing, whose turn is NULL,
+    first), then arrival."""
+    if is_database_url(source):
+        from agent_runtime.events.postgres import stored_rows
+
+        return stored_rows(source)
+    return _sqlite_rows(source)
+
+
+def _sqlite_rows(path: Path | str) -> Iterator[tuple[str, bytes]]:
+    with _read_only(path) as db:
+        try:
+            # as bytes: a payload that is not UTF-8 (a damaged file) is one malformed event, not the end of the read
+            rows = db.execute("SELECT call_id, CAST(payload AS BLOB) FROM events ORDER BY call_id, turn, rowid")
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{path} is not an events database: {exc}") from None
+        yield from rows
 
 
 def stored_call_ids(path: Path | str) -> set[str]:
@@ -179,7 +224,13 @@ def stored_call_ids(path: Path | str) -> set[str]:
 
 
 def recent_calls(path: Path | str, limit: int = 50) -> list[tuple[Event, Event | None]]:
-    """The last `limit` calls opened, newest first: (call_opened, call_closed or None while still open)."""
+    """The last `limit` calls opened, newest first: (call_opened, call_closed or None while still open); `path` may
+    be a PostgreSQL URL."""
+    if is_database_url(path):
+        from agent_runtime.events.postgres import recent_rows
+
+        opened, closed = recent_rows(path, limit)
+        return [(parse_event(payload), parse_event(closed[i]) if i in closed else None) for i, payload in opened]
     with _read_only(path) as db:
         opened = db.execute(
             "SELECT call_id, payload FROM events WHERE type = 'call_opened' ORDER BY at DESC, rowid DESC LIMIT ?",
@@ -193,7 +244,11 @@ def recent_calls(path: Path | str, limit: int = 50) -> list[tuple[Event, Event |
 
 
 def call_events(path: Path | str, call_id: str) -> list[Event]:
-    """One call's events in the order they happened: opened, its turns, closed."""
+    """One call's events in the order they happened: opened, its turns, closed; `path` may be a PostgreSQL URL."""
+    if is_database_url(path):
+        from agent_runtime.events.postgres import call_rows
+
+        return [parse_event(payload) for payload in call_rows(path, call_id)]
     order = "CASE type WHEN 'call_opened' THEN 0 WHEN 'turn' THEN 1 ELSE 2 END, turn, rowid"
     with _read_only(path) as db:
         rows = db.execute(f"SELECT payload FROM events WHERE call_id = ? ORDER BY {order}", (call_id,)).fetchall()
@@ -206,12 +261,18 @@ class Deleted:
     events: int
     undelivered: int  # of those events, how many an outbox had not yet delivered
     quarantined: int
+    partitions: int = 0  # PostgreSQL: day partitions dropped (or, in a dry run, that would be)
 
 
 def delete_calls_before(path: Path | str, cutoff: datetime, *, dry_run: bool = False) -> Deleted:
     """Delete every call that opened before `cutoff` (whole calls: all their events, never a part) and refused
     messages received before it. Deleted content is overwritten in the file (secure_delete) and the WAL is truncated,
-    so the data is gone from the disk, not only from the table."""
+    so the data is gone from the disk, not only from the table. A PostgreSQL URL: the same deletion, then its day
+    partitions that lie wholly before the cutoff, empty by then, are dropped (agent_runtime.events.postgres)."""
+    if is_database_url(path):
+        from agent_runtime.events import postgres
+
+        return Deleted(*postgres.delete_calls_before(path, cutoff, dry_run=dry_run))
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no events database at {path}")

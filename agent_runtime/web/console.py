@@ -134,6 +134,12 @@ class ConsoleSession:
     def _closed(self) -> None:
         self._pending = asyncio.ensure_future(self.send({"kind": "session_closed"}))
 
+    @property
+    def in_call(self) -> bool:
+        """A call is in progress: typed or spoken and not closed yet, or a simulated one being watched."""
+        watching = self.watching is not None and not self.watching.done()
+        return watching or (self.call is not None and not self.call.closed)
+
     async def end(self, reason: str) -> None:
         """End whatever call is in progress (its call_closed records `interrupted` unless it had ended)."""
         if self.watching is not None:

@@ -20,6 +20,7 @@ import contextlib
 import hmac
 import ipaddress
 import logging
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,7 +83,7 @@ class Console:
         self.tracker = DialogueStateTracker()
         self.registry = CollectorRegistry()
         self.metrics = RuntimeMetrics(self.registry)
-        self.sessions: set[web.WebSocketResponse] = set()
+        self.sessions: dict[web.WebSocketResponse, ConsoleSession | None] = {}  # None until the socket is open
         self.outbox = None
         self._voice: asyncio.Task | None = None
 
@@ -230,7 +231,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         await socket.send_json({"kind": "busy", "text": "the console is busy: every session is in use, try later"})
         await socket.close(code=1013, message=b"busy")
         return socket
-    console.sessions.add(socket)
+    console.sessions[socket] = None
     lock = asyncio.Lock()  # binary and text frames of one socket go out one at a time
 
     async def send(message: dict | bytes) -> None:
@@ -240,7 +241,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             with contextlib.suppress(ConnectionResetError):
                 await (socket.send_bytes(message) if isinstance(message, bytes) else socket.send_json(message))
 
-    session = ConsoleSession(send, console.services, console.voice)
+    session = console.sessions[socket] = ConsoleSession(send, console.services, console.voice)
     try:
         async for message in socket:
             if message.type is WSMsgType.BINARY:
@@ -255,7 +256,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                     await socket.close(code=1008, message=str(exc).encode()[:120])
                     break
     finally:
-        console.sessions.discard(socket)
+        console.sessions.pop(socket, None)
         await session.end("the page closed")
     return socket
 
@@ -273,7 +274,7 @@ def create_app(config: ConsoleConfig) -> web.Application:
             yield  # the calls' events are flushed to the outbox before it closes
 
     async def goodbye(app: web.Application) -> None:
-        """Shutdown waits for open handlers: close the pages' sockets, which ends their calls."""
+        """Shutdown waits for open handlers: close the pages' sockets, which ends their calls (`interrupted`)."""
         for socket in list(console.sessions):
             await socket.close(code=1001, message=b"the console is shutting down")
 
@@ -314,6 +315,28 @@ def main(args: argparse.Namespace) -> int:
         config.runs = list(args.runs)
     check_config(config)
     print(f"web console on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    # no access log: request lines can carry the console token, and logs must not hold what a call says
-    web.run_app(create_app(config), host=args.host, port=args.port, print=None, access_log=None)
+    asyncio.run(serve(create_app(config), args.host, args.port, settings.drain_seconds))
     return 0
+
+
+async def serve(app: web.Application, host: str, port: int, drain_seconds: float) -> None:
+    """Serve until SIGTERM or SIGINT; then take no new page, let the calls in progress run up to `drain_seconds`
+    (their pages stay connected, so a debtor can finish), and shut down, which closes what is left."""
+    # no access log: request lines can carry the console token, and logs must not hold what a call says
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        await site.stop()  # no new connection; the open pages keep theirs
+        deadline = loop.time() + drain_seconds
+        sessions = app[CONSOLE].sessions
+        while any(s is not None and s.in_call for s in sessions.values()) and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        await runner.cleanup()
