@@ -5,6 +5,7 @@
     chat                              a scripted text call: debtor lines on stdin, JSON agent turns on stdout
     web                               the web console: talk to the agent in a browser (agent_runtime.web)
     settings                          the effective settings, secrets masked (agent_runtime.settings)
+    dispatch                          call a list of accounts after the campaign rules (agent_runtime.dispatch)
 """
 
 from __future__ import annotations
@@ -109,11 +110,16 @@ def main() -> int:
 
     chat.add_arguments(commands.add_parser("chat", help="a scripted text call (stdin -> JSON lines)"))
     commands.add_parser("settings", help="the effective settings, secrets masked")
+    from agent_runtime import dispatch
+
+    dispatch.add_arguments(commands.add_parser("dispatch", help="call a list of accounts through LiveKit (SIP)"))
     args = parser.parse_args()
     if args.command == "settings":
         return print_settings()
     if args.command == "chat":
         return chat.main(args)
+    if args.command == "dispatch":
+        return dispatch.main(args)
     if args.command == "web":
         from agent_runtime.web import server
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
+import numpy as np
+
 from agent_runtime.contracts.dst import Flag
 from agent_runtime.contracts.events import (
     MAX_REASON_CHARS,
@@ -36,8 +38,11 @@ from agent_runtime.contracts.outcome import OutcomeKind, OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.engine import DialogueEngine
+from agent_runtime.exploration import NO_EXPLORATION, Exploration
 from agent_runtime.nlg import TemplateNLG
 from agent_runtime.policy_source import CallPolicy, PolicySource
+
+EXPLORATION_STREAM = 0x5EED  # the exploration's own random stream, apart from the policy's (same seed)
 
 if TYPE_CHECKING:
     from agent_runtime.phrasing import LLMPhrasing
@@ -88,9 +93,12 @@ class CallController:
     """start with right-party contact (agent_runtime.engine); off only where a person is known to be the debtor"""
     confirm: bool = True
     """ask before acting on unclear words, and book agreed terms only after reading them back (agent_runtime.engine)"""
+    exploration: Exploration = NO_EXPLORATION
+    """bounded exploration (agent_runtime.exploration), drawn from the call's seed; each turn logs its propensity"""
     engine: DialogueEngine = field(init=False)
     last_event: TurnEvent | None = field(default=None, init=False)
     _policy: CallPolicy = field(init=False)
+    _explore_rng: np.random.Generator = field(init=False)
     _replies: dict[str, AgentReply] = field(default_factory=dict, init=False)
     _turns: int = field(default=0, init=False)
     _last_reply: str = field(default="", init=False)
@@ -100,6 +108,7 @@ class CallController:
     def __post_init__(self) -> None:
         self.engine = DialogueEngine(self.facts, self.tracker, self.today, verify=self.verify, confirm=self.confirm)
         self._policy = self.policy.new_call(self.seed)
+        self._explore_rng = np.random.default_rng([self.seed, EXPLORATION_STREAM])
 
     @property
     def ended(self) -> bool:
@@ -159,12 +168,13 @@ class CallController:
             observation = self.engine.contact(user_text, hang_up=hang_up)
         else:
             observation = self.engine.observe(user_text, hang_up=hang_up, stt_confidence=stt_confidence)
-        proposed = executed = rule = terms = q_values = None
+        proposed = executed = rule = terms = q_values = propensity = None
         if observation.ended or contacting or observation.guard_rule in CLARIFYING_RULES:
             rule, terms = observation.guard_rule, observation.terms
             text = self.nlg.say(self.facts, None, terms, rule, observation.reading) if rule else ""
         else:
-            action, values = self._policy.act(observation.state)
+            greedy, values = self._policy.act(observation.state)
+            action, propensity = self.exploration.choose(greedy, values, observation.state, self._explore_rng)
             decision = self.engine.act(action)
             proposed, executed, rule, terms = decision.proposed, decision.executed, decision.guard_rule, decision.terms
             q_values = values.tolist() if values is not None else None
@@ -190,6 +200,7 @@ class CallController:
             executed_action=executed,
             guard_rule=rule,
             q_values=q_values,
+            propensity=propensity,
             offer=terms,
             agent_text=text,
             latencies_ms=latencies,

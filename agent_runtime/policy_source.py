@@ -5,6 +5,7 @@
     CHECKPOINT@tree:2, @rollout:3[+fallback]  decision-time planning over the checkpoint's world model (needs torch)
     scripted:best_practice, scripted:linear   fixed scripts over the state vector
     constant:NAME, random                     one action always, or a uniformly random one
+    registry:FOLDER                           the current version of a policy registry (agent_runtime.registry)
 
 `load_policy(spec)` reads the weights (and world model) once; `source.new_call(seed)` gives each call its own
 `CallPolicy`, which owns whatever that call needs to remember (a planner's history of the call) and is `reset()` when
@@ -24,6 +25,7 @@ import numpy as np
 from agent_runtime.contracts.actions import ACTION_NAMES, N_ACTIONS, Action, parse_action
 from agent_runtime.contracts.dst import Intent
 from agent_runtime.contracts.state import CHECKPOINT_SPACES, FEATURE_INDEX, MAX_TURNS, last_intent_of
+from agent_runtime.registry import SPEC_PREFIX, Registry, registry_folder
 
 DEFAULT_POLICY = "checkpoints/debtor_policy.safetensors"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt")
@@ -124,12 +126,26 @@ def load_policy(spec: str) -> PolicySource:
     if spec in SCRIPTS:
         script = ScriptedPolicy(SCRIPTS[spec])
         return PolicySource(spec, spec, lambda seed: script)
+    if (folder := registry_folder(spec)) is not None:
+        registry = Registry.open(folder)
+        entry = registry.current_entry()
+        source = _checkpoint_source(str(registry.checkpoint_path(entry)))
+        return PolicySource(spec, f"{SPEC_PREFIX}{entry.version}", source.new_call)
     if is_checkpoint_spec(spec):
         return _checkpoint_source(spec)
     raise ValueError(
         f"unknown policy {spec!r}; use a checkpoint (.safetensors or .pt), CHECKPOINT@PLANNER, "
-        f"{', '.join(SCRIPTS)}, constant:NAME or random"
+        f"{', '.join(SCRIPTS)}, constant:NAME, random or registry:FOLDER"
     )
+
+
+def current_policy(source: PolicySource) -> PolicySource:
+    """`source`, or the registry's newer current version where `source` is a registry's: called between calls, so a
+    promotion (or a rollback) reaches the next call and never one in progress."""
+    folder = registry_folder(source.spec)
+    if folder is None or f"{SPEC_PREFIX}{Registry.open(folder).current}" == source.version:
+        return source
+    return load_policy(source.spec)
 
 
 def _uniform(rng: np.random.Generator) -> Callable[[np.ndarray], int]:

@@ -19,6 +19,7 @@ from agent_runtime.call import CallController, CallMetrics, EventSink
 from agent_runtime.contracts.events import new_event_id, utc_now
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.dst.tracker import DialogueStateTracker
+from agent_runtime.exploration import NO_EXPLORATION, Exploration
 from agent_runtime.nlg import TemplateNLG
 from agent_runtime.policy_source import PolicySource
 
@@ -36,6 +37,7 @@ class CallServices:
     metrics: CallMetrics  # required: no driver can run calls that monitoring does not see
     sinks: Sequence[EventSink] = ()
     phrasing: LLMPhrasing | None = None
+    exploration: Exploration = NO_EXPLORATION
 
     def new_call(
         self,
@@ -65,6 +67,7 @@ class CallServices:
             phrasing=self.phrasing,
             seed=seed,
             persona=persona,
+            exploration=self.exploration,
         )
 
 

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 if TYPE_CHECKING:
     from agent_runtime.events.mqtt import MqttSettings
     from agent_runtime.events.privacy import EventProtector
+    from agent_runtime.exploration import Exploration
 
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.policy_source import DEFAULT_POLICY
@@ -33,10 +34,15 @@ class Settings(BaseSettings):
     livekit_url: str | None = Field(None, description="LiveKit server URL (ws:// or wss://) for dev and start")
     livekit_api_key: str | None = Field(None, description="LiveKit API key")
     livekit_api_secret: SecretStr | None = Field(None, description="LiveKit API secret")
+    sip_trunk_id: str | None = Field(None, description="outbound SIP trunk `dispatch` dials through (LiveKit SIP)")
     # The call
     policy_checkpoint: str = Field(
         DEFAULT_POLICY, description="the policy spec: a checkpoint, CHECKPOINT@PLANNER, scripted:NAME, constant:NAME"
     )
+    explore_epsilon: float = Field(
+        0.05, ge=0.0, le=0.5, description="share of live turns that explore (bounded: agent_runtime.exploration)"
+    )
+    explore_margin: float = Field(0.5, ge=0.0, description="explore only among actions valued within this of the best")
     call_facts: CallFacts | None = Field(
         None, description="call facts as JSON for a job without metadata (console needs it)"
     )
@@ -131,15 +137,26 @@ class Settings(BaseSettings):
             raise ValueError("an OpenAI option is on (STT_BACKEND, TTS_BACKEND or NLG_LLM_MODEL): set OPENAI_API_KEY")
         return self
 
+    def exploration(self) -> Exploration:
+        from agent_runtime.exploration import Exploration
+
+        return Exploration(self.explore_epsilon, self.explore_margin)
+
     def signing_key(self) -> bytes | None:
         return self.events_signing_key.get_secret_value().encode() if self.events_signing_key else None
+
+    def identity_key(self) -> bytes | None:
+        return self.events_identity_key.get_secret_value().encode() if self.events_identity_key else None
 
     def event_protector(self) -> EventProtector:
         """How this process protects the events it stores (agent_runtime.events.privacy)."""
         from agent_runtime.events.privacy import EventProtector
 
-        key = self.events_identity_key.get_secret_value().encode() if self.events_identity_key else None
-        return EventProtector(key, redact_text=self.events_redaction)
+        return EventProtector(self.identity_key(), redact_text=self.events_redaction)
+
+    def central_store(self) -> str | Path:
+        """Where the recorder keeps every call: DATABASE_URL, else this process's own EVENTS_DB."""
+        return self.database_url.get_secret_value() if self.database_url else self.events_db
 
     def mqtt(self, url: str) -> MqttSettings:
         """A broker URL with these settings' credentials and CA."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 from datetime import UTC, date, datetime
 
 from livekit.agents import AgentServer, JobContext, JobProcess
@@ -28,7 +29,7 @@ from agent_runtime.compliance import require_permitted_hours
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.logs import protect_logs
 from agent_runtime.phrasing import LLMPhrasing
-from agent_runtime.policy_source import load_policy
+from agent_runtime.policy_source import current_policy, load_policy
 from agent_runtime.services import CallServices, event_outbox
 from agent_runtime.settings import Settings, SettingsError, load_settings
 from agent_runtime.speech.backends import SpeechSettings
@@ -95,11 +96,21 @@ async def entrypoint(ctx: JobContext) -> None:
     phrasing = LLMPhrasing.from_settings(settings)
     if phrasing is not None:
         resources.push_async_callback(phrasing.aclose)
+    # between calls: a newly promoted (or rolled back) registry version reaches this call, never one in progress
+    policy = ctx.proc.userdata["policy"] = current_policy(ctx.proc.userdata["policy"])
     services = CallServices(
-        ctx.proc.userdata["policy"], ctx.proc.userdata["tracker"], metrics, sinks=(outbox,), phrasing=phrasing
+        policy,
+        ctx.proc.userdata["tracker"],
+        metrics,
+        sinks=(outbox,),
+        phrasing=phrasing,
+        exploration=settings.exploration(),  # live calls explore, boundedly, so logged calls can judge a candidate
     )
     cards = CardSink(room_publisher(ctx.room))  # the same cards as the web console's
-    call = services.new_call(facts, today=date.today(), channel="voice", call_id=ctx.room.name, sinks=(cards,))
+    seed = secrets.randbits(32)  # the call's own exploration stream
+    call = services.new_call(
+        facts, today=date.today(), channel="voice", call_id=ctx.room.name, sinks=(cards,), seed=seed
+    )
     speech: SpeechSettings = ctx.proc.userdata["speech"]
     voice = VoiceCall(
         call,

@@ -72,7 +72,7 @@ def test_replay_of_simulate_events_rebuilds_the_simulators_transitions_and_rewar
             continue
         rebuilt, simulated = call_transitions(list(events)), expected[int(call_id.rsplit("-", 1)[1])]
         assert len(rebuilt) == len(simulated)
-        for (s, a, r, s2, end, _), (state, action, reward, next_state, done_) in zip(rebuilt, simulated, strict=True):
+        for (s, a, r, s2, end, *_), (state, action, reward, next_state, done_) in zip(rebuilt, simulated, strict=True):
             np.testing.assert_array_equal(s, state)
             np.testing.assert_array_equal(s2, next_state)
             assert (a, end) == (action, done_) and r == pytest.approx(reward, abs=1e-6)
@@ -201,7 +201,7 @@ def test_calls_of_an_unknown_schema_version_are_skipped_and_counted_older_ones_r
     data, reached = load_transitions(newer), reached_calls(events_db)
     assert data.calls == len(reached) - 2  # the version-1 call is upgraded and used
     assert data.skipped == {
-        "event schema_version 9 is not supported (this code reads [1, 2, 3, 4, 5])": 2,
+        "event schema_version 9 is not supported (this code reads [1, 2, 3, 4, 5, 6])": 2,
         "no policy decision in the call": 60 - len(reached),
     }
 

@@ -1,5 +1,9 @@
-"""Offline training from logged events: `python -m training.replay --events PATH.db --algo dqn|ddq
+"""Offline training from logged events: `python -m training.replay --events PATH.db|URL --algo dqn|ddq
 [--init CHECKPOINT] --out RUN_DIR [--updates N] [--seed S]`.
+
+`--events` is a SQLite file (an outbox, the recorder's file) or the recorder's PostgreSQL store as a postgresql:// URL
+(read through a server-side cursor; give the password in PGPASSWORD or ~/.pgpass rather than in the URL, which a
+command line shows to every user; the run's provenance names the database without it).
 
 Reads the events with the contract's typed parser (any schema version), rebuilds the transitions of every complete
 call with the shared reward function (events store facts, never rewards), trains DQN or DDQ on them, and writes
@@ -16,10 +20,11 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import tyro
@@ -29,7 +34,7 @@ from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.events import UnknownSchemaVersionError
 from agent_runtime.contracts.state import CHECKPOINT_SPACES, STATE_SIZE
 from agent_runtime.contracts.transitions import IncompleteCall, Transition, call_transitions
-from agent_runtime.events.store import StoredEventError, read_events
+from agent_runtime.events.store import StoredEventError, describe_source, is_database_url, read_events
 from agent_runtime.files import sha256_of
 from policy.buffers import ReplayBuffer
 from policy.checkpoint import load_checkpoint, save_checkpoint
@@ -44,8 +49,8 @@ from training.train import training_metrics
 
 @dataclass
 class Args:
-    events: Path
-    """an events database: an agent's outbox or the recorder's central file"""
+    events: Annotated[str, tyro.conf.arg(metavar="PATH|URL")]
+    """an events database: an agent's outbox or the recorder's central file, or its postgresql:// URL"""
     out: Path = Path("runs/replay")
     algo: Literal["dqn", "ddq"] = "ddq"
     init: Path | None = None
@@ -95,38 +100,56 @@ def unreadable_reason(error: StoredEventError) -> str:
     return str(error.cause) if isinstance(error.cause, UnknownSchemaVersionError) else "malformed event"
 
 
-def load_transitions(path: Path, progress: bool = False) -> Transitions:
-    """The transitions of every whole call at `path`; every other call is skipped and counted under its reason."""
-    data = Transitions()
+def whole_calls(
+    path: Path | str, skipped: Counter[str], progress: bool = False, events_read: Counter[str] | None = None
+) -> Iterator[list[Transition]]:
+    """The transitions of every whole call at `path` (a SQLite file, or a PostgreSQL URL as a str), call by call;
+    every other call is counted in `skipped` under its reason (and every event read in `events_read["events"]`)."""
     errors: list[StoredEventError] = []
     seen: set[str] = set()
     stream = tqdm(read_events(path, errors=errors), disable=not progress, desc="events", unit="ev", miniters=10_000)
     for call_id, group in groupby(stream, key=lambda e: e.call_id):
         events = list(group)  # rows come call by call, so this call's unreadable ones are in `errors` by now
         seen.add(call_id)
-        data.events += len(events)
+        if events_read is not None:
+            events_read["events"] += len(events)
         error = next((e for e in errors if e.call_id == call_id), None)
         if error is not None:
-            data.skipped[unreadable_reason(error)] += 1
+            skipped[unreadable_reason(error)] += 1
             continue
         try:
-            data.add_call(call_transitions(events))
+            yield call_transitions(events)
         except IncompleteCall as exc:
-            data.skipped[str(exc)] += 1
+            skipped[str(exc)] += 1
     # the calls none of whose events parsed, each under its first error
     unseen = {error.call_id: error for error in reversed(errors) if error.call_id not in seen}
-    data.skipped.update(map(unreadable_reason, unseen.values()))
+    skipped.update(map(unreadable_reason, unseen.values()))
+
+
+def load_transitions(path: Path | str, progress: bool = False) -> Transitions:
+    """The transitions of every whole call at `path`; every other call is skipped and counted under its reason."""
+    data, read = Transitions(), Counter()
+    for rows in whole_calls(path, data.skipped, progress, read):
+        data.add_call(rows)
+    data.events = read["events"]
     return data
 
 
 INHERITED = ("hidden", "gamma", "advantage_learning")
 
 
+def events_source(events: Path | str) -> Path | str:
+    """`--events` as the readers take it: a URL stays a str, anything else is a path."""
+    return events if is_database_url(events) else Path(events)
+
+
 def run(args: Args) -> RunSummary:
     start = time.perf_counter()
-    data = load_transitions(args.events, args.progress)
+    source = events_source(args.events)
+    name = describe_source(source)  # a URL without its password
+    data = load_transitions(source, args.progress)
     if not len(data):
-        raise SystemExit(f"no complete call in {args.events}: {data.report()}")
+        raise SystemExit(f"no complete call in {name}: {data.report()}")
     cls = DDQConfig if args.algo == "ddq" else DQNConfig
     config = cls(
         seed=args.seed,
@@ -198,8 +221,8 @@ def run(args: Args) -> RunSummary:
         world_model=WorldModelMetadata.of(world_model),
         provenance={
             "source": "events",
-            "events_file": str(args.events),
-            "events_sha256": sha256_of(args.events),
+            "events_file": name,
+            "events_sha256": None if is_database_url(source) else sha256_of(source),  # a live database has none
             "events_read": data.events,
             "calls_used": data.calls,
             "calls_skipped": dict(data.skipped),
@@ -232,7 +255,7 @@ def run(args: Args) -> RunSummary:
         checkpoint=str(checkpoint),
     )
     write_summary(args.out, summary)
-    print(f"{args.events}: {data.report()}", file=sys.stderr)  # stdout is the summary's JSON
+    print(f"{name}: {data.report()}", file=sys.stderr)  # stdout is the summary's JSON
     return summary
 
 

@@ -22,6 +22,10 @@ Versions:
   reference, identifiers dropped; agent_runtime.events.privacy). Older events need nothing filled. From this version
   on the parser also refuses, for every version, what could never be read back the same: NaN or infinite numbers, a
   payload without its own `event_id` and `at`, a lone UTF-16 surrogate in a string.
+- 6: bounded exploration: the turn's `propensity`, the probability with which the behaviour policy proposed
+  `proposed_action` (agent_runtime.exploration; 1 for a greedy choice that could not have been otherwise). Older
+  events have none (None: unknown, though their policies were greedy). Call facts v4: the account id, the number
+  called (stored as its keyed reference) and the account's flags; older facts have none.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from agent_runtime.contracts.outcome import OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.contracts.state import STATE_SPEC_VERSION
 
-EVENT_SCHEMA_VERSION = 5
+EVENT_SCHEMA_VERSION = 6
 MAX_TEXT_CHARS = 20_000
 MAX_REASON_CHARS = 500
 
@@ -62,7 +66,7 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     event_id: str = Field(default_factory=new_event_id, min_length=8, max_length=64)
-    schema_version: Literal[5] = EVENT_SCHEMA_VERSION
+    schema_version: Literal[6] = EVENT_SCHEMA_VERSION
     call_id: str = Field(min_length=1, max_length=128)
     at: datetime = Field(default_factory=utc_now)
 
@@ -92,6 +96,7 @@ class TurnEvent(_Event):
     executed_action: Action | None
     guard_rule: GuardRule | None = None
     q_values: list[float] | None = None
+    propensity: float | None = Field(default=None, gt=0.0, le=1.0)  # since version 6
     offer: OfferTerms | None = None
     policy_version: str
     dst_version: str | None = None  # since version 2
@@ -123,12 +128,12 @@ class UnknownSchemaVersionError(MalformedEventError):
 
 
 def _next_version(raw: dict) -> dict:
-    """Versions 2 to 5 only added optional fields and values: an older event is a valid newer one as it is."""
+    """Versions 2 to 6 only added optional fields and values: an older event is a valid newer one as it is."""
     return raw | {"schema_version": raw["schema_version"] + 1}
 
 
 # _UPGRADES[v] turns a version-v event (a JSON dict) into a version-(v + 1) one.
-_UPGRADES: dict[int, Callable[[dict], dict]] = {v: _next_version for v in (1, 2, 3, 4)}
+_UPGRADES: dict[int, Callable[[dict], dict]] = {v: _next_version for v in (1, 2, 3, 4, 5)}
 SUPPORTED_SCHEMA_VERSIONS = (*_UPGRADES, EVENT_SCHEMA_VERSION)
 
 

@@ -6,19 +6,31 @@ collection, the callback number, and optional identifiers (ZIP code, year of bir
 anything about the debt is said. Their defaults keep v1 facts valid. facts.v3 adds `identity_protected`: stored
 facts whose debtor name is a keyed reference (`person:<hex>`, agent_runtime.events.privacy) and whose identifiers are
 gone; the account's numbers (balance, days overdue, dates) stay as they were. Older facts are unprotected (False).
+facts.v4 adds what dialling needs: the creditor's `account_id` (an opaque reference, kept in clear: it links events
+to the account), the `phone_number` to call (E.164; stored events hold only its keyed reference `phone_ref`), and
+`account_flags` that forbid calling (bankruptcy, attorney representation, a time-barred debt). Older facts have none.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-FACTS_VERSION = "facts.v3"
+FACTS_VERSION = "facts.v4"
 # Words that would tell whoever hears the business name that this is about a debt (15 U.S.C. 1692b(1), 1692c(b)).
 REVEALING_WORDS = ("debt", "collect", "recover", "credit", "loan", "arrears", "overdue", "bureau", "repossess")
+
+
+class AccountFlag(StrEnum):
+    """What the creditor's records say that forbids calling at all (facts.v4)."""
+
+    BANKRUPTCY = "bankruptcy"  # the automatic stay of a bankruptcy filing
+    ATTORNEY = "attorney"  # represented by an attorney: talk to the attorney, not the debtor (15 U.S.C. 1692c(a)(2))
+    TIME_BARRED = "time_barred"  # past the statute of limitations where the state's rules forbid collection calls
 
 
 class CallFacts(BaseModel):
@@ -38,6 +50,11 @@ class CallFacts(BaseModel):
     birth_year: int | None = Field(None, ge=1900, le=2020)
     # since facts.v3
     identity_protected: bool = False
+    # since facts.v4
+    account_id: str | None = Field(None, pattern=r"^[A-Za-z0-9._:-]{1,64}$")
+    phone_number: str | None = Field(None, pattern=r"^\+[1-9][0-9]{6,14}$")
+    phone_ref: str | None = Field(None, max_length=64)  # the number's keyed reference, in stored events
+    account_flags: frozenset[AccountFlag] = frozenset()
 
     @field_validator("business_name")
     @classmethod

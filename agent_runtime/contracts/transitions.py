@@ -28,6 +28,7 @@ class Transition(NamedTuple):
     next_state: np.ndarray
     done: bool
     terms: dict[str, float]  # the reward's parts (contracts.reward.reward_terms)
+    propensity: float | None = None  # the behaviour policy's probability of `action` (None: not logged)
 
 
 class IncompleteCall(ValueError):
@@ -74,5 +75,6 @@ def call_transitions(events: list[Event]) -> list[Transition]:
         end = outcome if terminal else None
         terms = reward_terms(states[i], event.proposed_action, states[i + 1], end, opened.facts)
         reward = sum(terms.values())  # what compute_reward returns
-        out.append(Transition(states[i], int(event.proposed_action), reward, states[i + 1], terminal, terms))
+        action = int(event.proposed_action)
+        out.append(Transition(states[i], action, reward, states[i + 1], terminal, terms, event.propensity))
     return out

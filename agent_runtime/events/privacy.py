@@ -2,7 +2,8 @@
 its texts, while everything training needs stays as it was.
 
 - Identity: the call facts' debtor name becomes a keyed reference, `person:` + HMAC-SHA256(key, the name as spoken,
-  case-folded), and the identifiers used to verify the debtor (ZIP code, year of birth) are dropped. A keyed
+  case-folded), the number called becomes one too (`phone_ref`: what the do-not-contact list matches on), and the
+  identifiers used to verify the debtor (ZIP code, year of birth) are dropped. A keyed
   reference rather than an encrypted field, because nothing downstream needs the name back: training, reports and the
   console need only to tell calls of one person apart, the creditor's own system holds who the person is, and a key
   that only hashes cannot leak a name through a decryption. The key comes from EVENTS_IDENTITY_KEY; without one a key
@@ -26,21 +27,29 @@ from agent_runtime.events.redaction import redact
 
 log = logging.getLogger(__name__)
 REFERENCE_PREFIX = "person:"
+PHONE_PREFIX = "phone:"
 
 
-def identity_reference(name: str, key: bytes) -> str:
-    digest = hmac.new(key, " ".join(name.casefold().split()).encode(), hashlib.sha256).hexdigest()
-    return REFERENCE_PREFIX + digest[:32]
+def identity_reference(value: str, key: bytes, prefix: str = REFERENCE_PREFIX) -> str:
+    digest = hmac.new(key, " ".join(value.casefold().split()).encode(), hashlib.sha256).hexdigest()
+    return prefix + digest[:32]
+
+
+def phone_reference(number: str, key: bytes) -> str:
+    return identity_reference(number, key, PHONE_PREFIX)
 
 
 def protect_facts(facts: CallFacts, key: bytes) -> CallFacts:
     if facts.identity_protected:
         return facts
+    phone_ref = phone_reference(facts.phone_number, key) if facts.phone_number else facts.phone_ref
     return facts.model_copy(
         update={
             "debtor_name": identity_reference(facts.debtor_name, key),
             "zip_code": None,
             "birth_year": None,
+            "phone_number": None,
+            "phone_ref": phone_ref,
             "identity_protected": True,
         }
     )
