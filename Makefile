@@ -52,7 +52,7 @@ lint: $(ALL_STAMP)
 	$(VENV)/bin/lint-imports
 
 test: test-deps $(ALL_STAMP) lint
-	$(PY) -m pytest -q
+	DATABASE_TEST_URL=$$(infra/postgres-up.sh) $(PY) -m pytest -q
 
 test-fast: $(ALL_STAMP)
 	$(PY) -m pytest -q -m "not slow"

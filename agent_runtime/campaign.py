@@ -26,7 +26,7 @@ from agent_runtime.contracts.events import CallClosed, CallOpened
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.outcome import UNREACHED_OUTCOMES, OutcomeKind
 from agent_runtime.events.privacy import phone_reference
-from agent_runtime.events.store import is_database_url, read_events
+from agent_runtime.events.store import closed_calls_to, is_database_url, read_events
 
 ATTEMPTS_PER_WEEK = 7
 WEEK = timedelta(days=7)
@@ -38,13 +38,9 @@ class ContactHistory:
     attempts: dict[str, list[tuple[datetime, bool]]] = field(default_factory=lambda: defaultdict(list))
     # account id -> (when a call was placed, whether it was a conversation with the debtor)
 
-    def record(self, closed_kind: OutcomeKind | None, do_not_contact: bool, phone_ref: str | None) -> None:
-        if phone_ref is None or closed_kind is None:
-            return
-        if do_not_contact:
-            self.blocked[phone_ref] = "the debtor asked not to be contacted"
-        elif closed_kind is OutcomeKind.WRONG_NUMBER:
-            self.blocked[phone_ref] = "a wrong number"
+    def record(self, closed: CallClosed | None, phone_ref: str | None) -> None:
+        if phone_ref is not None and closed is not None and (reason := block_reason(closed)):
+            self.blocked[phone_ref] = reason
 
     def placed(self, account_id: str, at: datetime, conversation: bool = False) -> None:
         self.attempts[account_id].append((at, conversation))
@@ -68,11 +64,27 @@ class ContactHistory:
         for call_id, start in opened.items():
             end = closed.get(call_id)
             kind = end.outcome.kind if end else None
-            history.record(kind, bool(end and end.outcome.do_not_contact), start.facts.phone_ref)
+            history.record(end, start.facts.phone_ref)
             if start.facts.account_id:
                 conversation = kind is not None and kind not in UNREACHED_OUTCOMES
                 history.placed(start.facts.account_id, start.at, conversation)
         return history
+
+
+def block_reason(closed: CallClosed) -> str | None:
+    """Why a call's end puts its number on the do-not-contact list, or None."""
+    if closed.outcome.do_not_contact:
+        return "the debtor asked not to be contacted"
+    if closed.outcome.kind is OutcomeKind.WRONG_NUMBER:
+        return "a wrong number"
+    return None
+
+
+def do_not_contact(source: Path | str, phone_number: str, identity_key: bytes) -> str | None:
+    """Why this number is on the do-not-contact list of the store at `source`, or None: one indexed lookup, for the
+    worker's check when a job starts."""
+    reference = phone_reference(phone_number, identity_key)
+    return next(filter(None, map(block_reason, closed_calls_to(source, reference))), None)
 
 
 def refusal(facts: CallFacts, now: datetime, history: ContactHistory, identity_key: bytes) -> str | None:

@@ -1,6 +1,7 @@
 """The recorder: subscribes to the event topics and writes the central events database.
 
     python -m agent_runtime.recorder --mqtt mqtt://127.0.0.1:1883 [--db data/events.db] [--identifier recorder]
+        [--metrics-port 9465]
 
 The central store is the SQLite file of --db (default data/events.db), or PostgreSQL when DATABASE_URL is set or
 --db is a postgresql:// URL (agent_runtime.events.postgres; a URL with a password belongs in DATABASE_URL, not on a
@@ -42,6 +43,7 @@ from agent_runtime.settings import SettingsError, load_settings
 
 if TYPE_CHECKING:
     from agent_runtime.events.postgres import PostgresEventStore
+    from telemetry.metrics import RecorderMetrics
 
 log = logging.getLogger("agent_runtime.recorder")
 DEFAULT_DB = Path("data/events.db")
@@ -73,10 +75,13 @@ class Recorder:
         identifier: str = "recorder",
         *,
         signing_key: bytes | None = None,
+        metrics: RecorderMetrics | None = None,
     ):
-        """`signing_key`: events must carry its HMAC; None takes unsigned events (a trusted, closed broker)."""
+        """`signing_key`: events must carry its HMAC; None takes unsigned events (a trusted, closed broker).
+        `metrics`: what --metrics-port serves (telemetry.metrics.RecorderMetrics), or None."""
         self.settings, self.store, self.identifier = settings, store, identifier
         self.signing_key = signing_key
+        self.metrics = metrics
         self.stats = RecorderStats()
         self.subscribed = asyncio.Event()  # set once the subscription is live (readiness)
 
@@ -137,6 +142,8 @@ class Recorder:
         new = await self.store.append_rows(rows, quarantined)
         self.stats.stored += new
         self.stats.duplicates += len(rows) - new
+        if self.metrics is not None:
+            self.metrics.observe_commit(new, [row[5] for row in rows])  # row[5]: the event's `at` (store.event_row)
         if ack:
             for message, *_ in batch:
                 client._client.ack(message.mid, message.qos)
@@ -148,13 +155,21 @@ class Recorder:
             admitted = admit(topic, payload, prefix=self.settings.prefix, signing_key=self.signing_key)
         except Refused as exc:
             self.stats.quarantined[exc.reason] += 1
+            if self.metrics is not None:
+                self.metrics.count_quarantined(exc.reason)
             log.warning("quarantined a message on %s: %s", topic[:200], exc)
             return quarantine_row(topic, payload, exc.reason, exc.detail), True
         # an older version's event is stored as the current version's JSON, so the central store is uniform
         return event_row(admitted.event, delivered=True, payload=admitted.payload), False
 
 
-async def serve(mqtt: MqttSettings, db: Path | str, identifier: str, signing_key: bytes | None) -> RecorderStats:
+async def serve(
+    mqtt: MqttSettings,
+    db: Path | str,
+    identifier: str,
+    signing_key: bytes | None,
+    metrics: RecorderMetrics | None = None,
+) -> RecorderStats:
     """Record into `db`, a SQLite file or a PostgreSQL URL, until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -164,7 +179,7 @@ async def serve(mqtt: MqttSettings, db: Path | str, identifier: str, signing_key
         store = await open_store(db)
     except ConnectionError as exc:
         raise StoreUnavailableError(str(exc), at_start=True) from None
-    recorder = Recorder(mqtt, store, identifier, signing_key=signing_key)
+    recorder = Recorder(mqtt, store, identifier, signing_key=signing_key, metrics=metrics)
     log.info("recording %s into %s", recorder.settings.subscription, store.path)  # a URL without its password
     try:
         await recorder.run(stop)
@@ -185,12 +200,15 @@ def main() -> None:
         help=f"the central store: a SQLite file or a postgresql:// URL (default: DATABASE_URL, else {DEFAULT_DB})",
     )
     parser.add_argument("--identifier", default="recorder", help="MQTT client id of the persistent session")
+    parser.add_argument("--metrics-port", type=int, metavar="PORT", help="serve /metrics on 0.0.0.0:PORT")
     parser.add_argument(
         "--allow-unsigned",
         action="store_true",
         help="store unsigned events (only where every broker client is trusted)",
     )
     args = parser.parse_args()
+    if args.metrics_port is not None and not 1 <= args.metrics_port <= 65535:
+        parser.error(f"--metrics-port: {args.metrics_port} is not a port (1-65535)")
     configure_logging()
     try:
         settings = load_settings()
@@ -205,8 +223,15 @@ def main() -> None:
     if signing_key is None:
         log.warning("--allow-unsigned: events are not authenticated; anyone who may publish can plant them")
     db = args.db or (settings.database_url.get_secret_value() if settings.database_url else DEFAULT_DB)
+    metrics = None
+    if args.metrics_port:
+        from telemetry.exporter import serve_metrics
+        from telemetry.metrics import RecorderMetrics
+
+        metrics = RecorderMetrics()
+        serve_metrics(args.metrics_port, addr="0.0.0.0")  # as the worker's METRICS_PORT: Prometheus is elsewhere
     try:
-        asyncio.run(serve(mqtt, db, args.identifier, signing_key))
+        asyncio.run(serve(mqtt, db, args.identifier, signing_key, metrics))
     except BrokerRefusedError as exc:
         parser.exit(2, f"error: {args.mqtt}: {exc}\n")  # a URL with a password was refused above
     except StoreUnavailableError as exc:  # its message names a PostgreSQL database without the password

@@ -24,8 +24,10 @@ from livekit.agents import AgentServer, JobContext, JobProcess
 from livekit.agents.voice.room_io import RoomOptions
 from livekit.plugins import silero
 
+from agent_runtime.campaign import do_not_contact
 from agent_runtime.cards import CardSink, room_publisher
 from agent_runtime.compliance import require_permitted_hours
+from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.logs import protect_logs
 from agent_runtime.phrasing import LLMPhrasing
@@ -49,6 +51,14 @@ def check_settings(command: str) -> Settings:
     except Exception as exc:
         raise ValueError(f"cannot load the policy {settings.policy_checkpoint!r}: {exc}") from exc
     return settings
+
+
+def number_blocked(settings: Settings, facts: CallFacts) -> str | None:
+    """Why the number this job would talk to is on the do-not-contact list of the central store, or None."""
+    key = settings.identity_key()
+    if facts.phone_number is None or key is None:
+        return None
+    return do_not_contact(settings.central_store(), facts.phone_number, key)
 
 
 def prewarm(process: JobProcess) -> None:
@@ -80,14 +90,18 @@ server = AgentServer(setup_fnc=prewarm, log_level="INFO", drain_timeout=_drain_s
 
 @server.rtc_session(agent_name="collector")
 async def entrypoint(ctx: JobContext) -> None:
-    from agent_runtime.contracts.facts import CallFacts
-
     settings: Settings = ctx.proc.userdata["settings"]
     facts = CallFacts.model_validate_json(ctx.job.metadata) if ctx.job.metadata else settings.call_facts
     if facts is None:
         raise ValueError("the job carries no call facts in its metadata and CALL_FACTS is not set")
     require_permitted_hours(facts, datetime.now(UTC))
     metrics = ctx.proc.userdata["metrics"]
+    if reason := number_blocked(settings, facts):  # the dispatcher checked; the list may have grown since
+        metrics.count_do_not_contact_violation()
+        log.warning("call to account %s not started: %s", facts.account_id, reason)
+        await ctx.delete_room()  # hangs up the outbound SIP leg the dispatcher started
+        ctx.shutdown(reason="do not contact")
+        return
     mqtt = settings.mqtt(settings.events_mqtt_url) if settings.events_mqtt_url else None
     resources = contextlib.AsyncExitStack()
     outbox = await resources.enter_async_context(

@@ -3,9 +3,10 @@
     python -m telemetry.dashboards export DIR          # one JSON file per dashboard (what infra/ provisions)
     python -m telemetry.dashboards push --url URL      # through the Grafana HTTP API (GRAFANA_TOKEN from the env)
 
-Four dashboards: Learning (learning curves per run, DQN vs DDQ), Policy (action x intent, actions over time,
+Five dashboards: Learning (learning curves per run, DQN vs DDQ), Policy (action x intent, actions over time,
 Q-values, guard overrides), Voice latency (p50/p95 per stage, end-to-end heatmap), Calls (outcomes, recovery,
-compliance). Every query uses only metric names from telemetry/metrics.py.
+compliance), Alerts (one panel per alert of infra/prometheus/alerts.yml: the quantity it watches, over the window it
+uses, with its threshold as a line). Every query uses only metric names from telemetry/metrics.py (and `up`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class Panel:
     width: int = 12
     height: int = 8
     instant: bool = False
+    threshold: float | None = None  # drawn as a line (an alert's threshold); None: no thresholds
+    description: str = ""
 
 
 def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict:
@@ -57,6 +60,16 @@ def _panel(panel: Panel, panel_id: int, x: int, y: int) -> dict:
         "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
         "options": {},
     }
+    if panel.description:
+        out["description"] = panel.description
+    if panel.threshold is not None:
+        defaults = out["fieldConfig"]["defaults"]
+        defaults["thresholds"] = {
+            "mode": "absolute",
+            "steps": [{"color": "green", "value": None}, {"color": "red", "value": panel.threshold}],
+        }
+        if panel.kind == "timeseries":
+            defaults["custom"] = {"thresholdsStyle": {"mode": "line"}}
     if panel.kind == "timeseries":
         out["options"] = {
             "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
@@ -98,6 +111,99 @@ def dashboard(uid: str, title: str, panels: list[Panel], tags: tuple[str, ...]) 
 def rate(metric: str, by: str = "", window: str = "$__rate_interval") -> str:
     grouping = f" by ({by})" if by else ""
     return f"sum{grouping} (rate({metric}[{window}]))"
+
+
+def _alert_panel(alert: str, title: str, expr: str, legend: str, threshold: float, unit: str, rule: str) -> Panel:
+    return Panel(
+        f"{alert}: {title}",
+        ((expr, legend),),
+        unit=unit,
+        threshold=threshold,
+        description=f"Alert {alert} (infra/prometheus/alerts.yml): {rule}",
+    )
+
+
+# One panel per alert of infra/prometheus/alerts.yml, keyed by the alert's name; each threshold is the alert's
+# (tests/test_alerts.py keeps them in step). The queries use the alerts' windows, so the line is what the rule sees.
+ALERT_PANELS: dict[str, Panel] = {
+    panel.title.split(":")[0]: panel
+    for panel in (
+        _alert_panel(
+            "ReplyLatencyP95High",
+            "reply latency p95 (e2e, 5 m)",
+            'histogram_quantile(0.95, sum by (job, le) (rate(agent_stage_latency_seconds_bucket{stage="e2e"}[5m])))',
+            "{{job}}",
+            1.0,
+            "s",
+            "above 1 s for 5 m",
+        ),
+        _alert_panel(
+            "CallErrorRateHigh",
+            "calls closed in error / all closed calls (15 m)",
+            '(sum by (job) (rate(agent_calls_total{outcome="error"}[15m])) or sum by (job) '
+            "(rate(agent_calls_total[15m])) * 0) / sum by (job) (rate(agent_calls_total[15m]))",
+            "{{job}}",
+            0.05,
+            "percentunit",
+            "above 5 % (and at least two failed calls) for 5 m",
+        ),
+        _alert_panel(
+            "SpeechErrorRateHigh",
+            "STT / TTS errors per voice turn (10 m)",
+            "sum by (job, component) (rate(agent_speech_errors_total[10m])) / on (job) group_left () "
+            'sum by (job) (rate(agent_stage_latency_seconds_count{stage="e2e"}[10m]))',
+            "{{job}} {{component}}",
+            0.05,
+            "percentunit",
+            "above 5 % of turns for 5 m (or errors where no turn was ever timed)",
+        ),
+        _alert_panel(
+            "OutboxBacklogHigh",
+            "events not yet delivered to the broker",
+            "max by (job, instance) (agent_outbox_backlog_events)",
+            "{{job}} {{instance}}",
+            100,
+            "short",
+            "above 100 events for 10 m",
+        ),
+        _alert_panel(
+            "RecorderLagHigh",
+            "recorder lag p95, commit time - event time (10 m)",
+            "histogram_quantile(0.95, sum by (le) (rate(recorder_lag_seconds_bucket[10m])))",
+            "p95",
+            30,
+            "s",
+            "above 30 s for 10 m",
+        ),
+        _alert_panel(
+            "RecorderStalled",
+            "seconds since the recorder's last commit",
+            "time() - max(recorder_last_commit_timestamp_seconds)",
+            "since last commit",
+            600,
+            "s",
+            "above 10 m (or no recorder metrics) while the agent produces events, for 5 m",
+        ),
+        _alert_panel(
+            "DoNotContactViolation",
+            "calls started to do-not-contact numbers (10 m)",
+            "sum by (job) (increase(agent_do_not_contact_violations_total[10m]))",
+            "{{job}}",
+            0,
+            "short",
+            "any increase, at once (critical: must stay 0)",
+        ),
+        _alert_panel(
+            "TargetDown",
+            "scrape targets not answering",
+            "sum by (job) (up == bool 0)",
+            "{{job}}",
+            0,
+            "short",
+            "a target down for 5 m",
+        ),
+    )
+}
 
 
 def dashboards() -> list[dict]:
@@ -209,6 +315,7 @@ def dashboards() -> list[dict]:
         dashboard("debt-policy", "Policy", policy, ("policy",)),
         dashboard("debt-voice-latency", "Voice latency", latency, ("runtime",)),
         dashboard("debt-calls", "Calls", calls, ("runtime", "compliance")),
+        dashboard("debt-alerts", "Alerts", list(ALERT_PANELS.values()), ("runtime", "alerts")),
     ]
 
 

@@ -1,21 +1,28 @@
 """Every Prometheus metric of the system, defined once.
 
 Names follow Prometheus style (snake_case, unit suffixes; counters are exposed with `_total`). Latency stage
-labels are the contracts' `LatencyStage` values and nothing else. Runtime metrics describe live calls; training
-metrics carry the run's labels (algo, k, real_ratio, world_model, seed) and, for simulated runs only, persona.
-Batch jobs push to a Pushgateway when `PUSHGATEWAY_URL` is set; the runtime serves /metrics.
+labels are the contracts' `LatencyStage` values and nothing else. Runtime metrics describe live calls; recorder
+metrics the central store's intake; training metrics carry the run's labels (algo, k, real_ratio, world_model, seed)
+and, for simulated runs only, persona. Batch jobs push to a Pushgateway when `PUSHGATEWAY_URL` is set; the runtime
+and the recorder serve /metrics. infra/prometheus/alerts.yml alerts on these names.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, push_to_gateway
 
 from agent_runtime.contracts.events import CallClosed, CallOpened, Event, TurnEvent
 from agent_runtime.contracts.stages import LatencyStage
+from agent_runtime.events.ingest import Refusal
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0)
+# recorder lag: event written -> committed to the central store; normally well under a second, minutes after an outage
+LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 RECOVERY_BUCKETS = (0.0, 0.1, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 RUN_LABELS = ("algo", "k", "real_ratio", "world_model", "seed")
 ROLLING_EPISODES = 100
@@ -52,6 +59,13 @@ class RuntimeMetrics:
         self.do_not_contact = Counter(
             "agent_do_not_contact", "Calls closed with a do-not-contact mark", registry=registry
         )
+        # no labels: exported at zero from the start, so the alert on any increase sees the first one
+        self.do_not_contact_violations = Counter(
+            "agent_do_not_contact_violations",
+            "Calls started to a number on the do-not-contact list (must stay 0: the dispatcher refuses them, this "
+            "counts what the worker's own last-moment check caught)",
+            registry=registry,
+        )
         self.outbox_backlog = Gauge(
             "agent_outbox_backlog_events",
             "Events written but not yet delivered to the broker",
@@ -80,6 +94,10 @@ class RuntimeMetrics:
     def count_error(self, component: str) -> None:
         self.speech_errors.labels(component=component).inc()
 
+    def count_do_not_contact_violation(self) -> None:
+        """A call was about to start to a number on the do-not-contact list (the worker's last-moment check)."""
+        self.do_not_contact_violations.inc()
+
     def observe_turn(self, event: TurnEvent) -> None:
         """The executed strategy by intent, the guard rule that fired (an override if it changed the proposal) and
         the stages timed while the turn was answered."""
@@ -99,6 +117,53 @@ class RuntimeMetrics:
         self.call_recovery.observe(event.outcome.recovery)
         if event.outcome.do_not_contact:
             self.do_not_contact.inc()
+
+
+class RecorderMetrics:
+    """Metrics of the recorder (agent_runtime.recorder): what it stored, what it quarantined and why, how far behind
+    the producers it commits. One instance per recorder process; pass a registry in tests."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY):
+        self.stored = Counter(
+            "recorder_events_stored",
+            "Events newly stored in the central store (redeliveries not counted)",
+            registry=registry,
+        )
+        self.quarantined = Counter(
+            "recorder_events_quarantined",
+            "Messages refused into the quarantine table, by reason (agent_runtime.events.ingest.Refusal)",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in Refusal:  # exported at zero from the start, so "none refused" is data, not absence
+            self.quarantined.labels(reason=reason.value)
+        self.lag = Histogram(
+            "recorder_lag_seconds",
+            "Commit time minus the event's own `at`, per admitted event of a committed batch",
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.last_commit = Gauge(
+            "recorder_last_commit_timestamp_seconds",
+            "Unix time of the last committed batch (0: none yet)",
+            registry=registry,
+            multiprocess_mode="max",
+        )
+
+    def count_quarantined(self, reason: str) -> None:
+        self.quarantined.labels(reason=Refusal(reason).value).inc()
+
+    def observe_commit(self, stored: int, event_times: Iterable[datetime | str], now: float | None = None) -> None:
+        """A batch committed: `stored` new events, and the `at` of every admitted event in it (datetimes or the
+        ISO strings of the store's rows; redeliveries included, since they too arrived this late)."""
+        now = time.time() if now is None else now
+        self.stored.inc(stored)
+        for at in event_times:
+            moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+            if moment.tzinfo is None:  # the contract's timestamps are UTC
+                moment = moment.replace(tzinfo=UTC)
+            self.lag.observe(max(0.0, now - moment.timestamp()))  # a producer's clock ahead is no negative lag
+        self.last_commit.set(now)
 
 
 class TrainingMetrics:

@@ -131,3 +131,15 @@ def test_dispatch_refuses_bad_input_in_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EVENTS_IDENTITY_KEY", KEY.decode())
     assert dispatch.main(args) == 2
     assert capsys.readouterr().err.startswith(f"error: {calls}:1: Field required")
+
+
+async def test_the_workers_last_moment_check_finds_a_number_that_asked_to_stop(tmp_path, monkeypatch):
+    from agent_runtime.settings import load_settings
+    from agent_runtime.worker import number_blocked
+
+    db = tmp_path / "events.db"
+    await a_call(db, account(4), ["yes speaking", "stop calling me"])
+    settings = load_settings(events_identity_key=KEY.decode(), events_db=db)
+    assert number_blocked(settings, account(4)) == "the debtor asked not to be contacted"
+    assert number_blocked(settings, account(5)) is None
+    assert number_blocked(settings, account(4, phone_number=None)) is None

@@ -10,29 +10,48 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, start_http_server
 
 from agent_runtime.events.store import read_events
 from telemetry.dashboards import DATASOURCE, FOLDER_UID, dashboards, push
-from telemetry.metrics import RuntimeMetrics, TrainingMetrics
+from telemetry.metrics import RecorderMetrics, RuntimeMetrics, TrainingMetrics
 from tests.services import free_port, make_certificates, make_passwd, shipped_mosquitto, wait_for_port
 
 INFRA = Path(__file__).resolve().parent.parent / "infra"
 COMPOSE = yaml.safe_load((INFRA / "docker-compose.yml").read_text())
 
 
-def test_promtool_accepts_the_prometheus_config():
+def test_promtool_accepts_the_prometheus_config(tmp_path):
+    """The shipped file as it is (syntax), then whole (rule files, credentials) where compose's secret file exists."""
+    config_path = INFRA / "prometheus/prometheus.yml"
+    shipped = subprocess.run(
+        ["promtool", "check", "config", "--syntax-only", str(config_path)], capture_output=True, text=True
+    )
+    assert shipped.returncode == 0, shipped.stdout + shipped.stderr
+    config = yaml.safe_load(config_path.read_text())
+    secrets = _console_secret_paths(config)
+    assert secrets == {"/run/secrets/console_token"}  # where compose mounts the secret console_token
+    (tmp_path / "console_token").write_text("a-token\n")
+    for rule_file in config["rule_files"]:
+        shutil.copy(config_path.parent / rule_file, tmp_path / rule_file)
+    text = config_path.read_text().replace("/run/secrets/console_token", str(tmp_path / "console_token"))
+    (tmp_path / "prometheus.yml").write_text(text)
     result = subprocess.run(
-        ["promtool", "check", "config", str(INFRA / "prometheus/prometheus.yml")], capture_output=True, text=True
+        ["promtool", "check", "config", str(tmp_path / "prometheus.yml")], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS" in result.stdout
+    assert "SUCCESS" in result.stdout and "rules found" in result.stdout  # the alert rules were loaded and checked
+
+
+def _console_secret_paths(config: dict) -> set[str]:
+    return {job["authorization"]["credentials_file"] for job in config["scrape_configs"] if "authorization" in job}
 
 
 def test_scrape_targets_and_datasource_point_at_compose_services():
@@ -41,12 +60,35 @@ def test_scrape_targets_and_datasource_point_at_compose_services():
         for target in job["static_configs"][0]["targets"]:
             host, port = target.split(":")
             assert host in COMPOSE["services"], target
-            exposed = [p.split(":")[-1] for p in COMPOSE["services"][host].get("ports", [])]
+            service = COMPOSE["services"][host]
+            # published (ports) or on the compose network only (expose): Prometheus reaches both
+            exposed = [p.split(":")[-1] for p in service.get("ports", [])] + service.get("expose", [])
             assert port in exposed, f"{host} does not expose {port}"
+    assert {job["job_name"] for job in config["scrape_configs"]} >= {"agent", "recorder", "console"}
     datasource = yaml.safe_load((INFRA / "grafana/provisioning/datasources/prometheus.yaml").read_text())
     (source,) = datasource["datasources"]
     assert source["uid"] == DATASOURCE["uid"]
     assert urllib.parse.urlsplit(source["url"]).hostname == "prometheus"
+
+
+def test_prometheus_scrapes_the_console_with_its_token_and_loads_the_alerts():
+    config = yaml.safe_load((INFRA / "prometheus/prometheus.yml").read_text())
+    (console,) = [job for job in config["scrape_configs"] if job["job_name"] == "console"]
+    assert console["authorization"]["type"] == "Bearer"  # what the console's guard reads (Authorization: Bearer)
+    prometheus = COMPOSE["services"]["prometheus"]
+    assert prometheus["secrets"] == ["console_token"]
+    assert console["authorization"]["credentials_file"] == "/run/secrets/console_token"
+    # the secret is the console's own token, from the same variable
+    assert COMPOSE["secrets"]["console_token"] == {"environment": "CONSOLE_TOKEN"}
+    assert COMPOSE["services"]["console"]["environment"]["CONSOLE_TOKEN"] == "${CONSOLE_TOKEN:?set it in .env}"
+    config_dir = str(Path(_mount_target(prometheus, "./prometheus/prometheus.yml")).parent)
+    for rule_file in config["rule_files"]:  # relative to the config file, where compose mounts them
+        assert _mount_target(prometheus, f"./prometheus/{rule_file}") == f"{config_dir}/{rule_file}"
+
+
+def _mount_target(service: dict, source: str) -> str:
+    (target,) = [v.split(":")[1] for v in service["volumes"] if v.split(":")[0] == source]
+    return target
 
 
 OPERATOR_PROVIDED = {"./mosquitto/certs"}  # the broker's TLS certificate and key: never committed
@@ -120,14 +162,52 @@ def test_compose_runs_the_recorder_on_its_own_account():
     options = dict(zip(command[3::2], command[4::2], strict=True))
     assert urllib.parse.urlsplit(options["--mqtt"]).hostname == "mosquitto"
     assert urllib.parse.urlsplit(options["--mqtt"]).port == 1883
-    data = str(Path(options["--db"]).parent)
-    assert _mounts("recorder")[data] in COMPOSE["volumes"]  # the central database outlives the container
+    assert "--db" not in options  # the central store is PostgreSQL, from DATABASE_URL (test below)
     assert recorder["environment"]["MQTT_USERNAME"] == "${RECORDER_MQTT_USERNAME:?set it in .env}"
     assert recorder["environment"]["MQTT_PASSWORD"] == "${RECORDER_MQTT_PASSWORD:?set it in .env}"
     assert agent["environment"]["MQTT_USERNAME"] == "${MQTT_USERNAME:?set it in .env}"
     # signed events: both ends hold the same key
     assert recorder["environment"]["EVENTS_SIGNING_KEY"] == agent["environment"]["EVENTS_SIGNING_KEY"]
     assert "mosquitto" in recorder["depends_on"]
+    # its /metrics: on the compose network only, where Prometheus scrapes it
+    port = options["--metrics-port"]
+    assert recorder["expose"] == [port] and "ports" not in recorder
+    config = yaml.safe_load((INFRA / "prometheus/prometheus.yml").read_text())
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "recorder"]
+    assert job["static_configs"][0]["targets"] == [f"recorder:{port}"]
+
+
+def test_compose_runs_postgres_for_the_recorder():
+    postgres, recorder = COMPOSE["services"]["postgres"], COMPOSE["services"]["recorder"]
+    assert postgres["image"] == "postgres:15"
+    assert "ports" not in postgres  # the compose network only
+    data = _mounts("postgres")["/var/lib/postgresql/data"]
+    assert data in COMPOSE["volumes"]  # the central database outlives the container
+    env = postgres["environment"]
+    assert env["POSTGRES_PASSWORD"] == "${POSTGRES_PASSWORD:?set it in .env}"
+    check = postgres["healthcheck"]["test"]
+    assert check[:2] == ["CMD", "pg_isready"]
+    assert dict(zip(check[2::2], check[3::2], strict=True)) == {"-U": env["POSTGRES_USER"], "-d": env["POSTGRES_DB"]}
+    # the recorder starts once the database answers, and writes to it as its owner
+    assert recorder["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    url = urllib.parse.urlsplit(recorder["environment"]["DATABASE_URL"])
+    assert url.scheme == "postgresql" and (url.hostname, url.port) == ("postgres", 5432)
+    assert url.username == env["POSTGRES_USER"] and url.path == f"/{env['POSTGRES_DB']}"
+    assert url.password is None  # no password in a URL; libpq's (and asyncpg's) variable carries it
+    assert recorder["environment"]["PGPASSWORD"] == env["POSTGRES_PASSWORD"]
+    assert "recorder-data" not in COMPOSE["volumes"]  # the SQLite store is gone
+
+
+def test_compose_runs_the_web_console_behind_its_token():
+    agent, console = COMPOSE["services"]["agent"], COMPOSE["services"]["console"]
+    assert (console["build"], console["image"]) == (agent["build"], agent["image"])  # the same image
+    command = console["command"]
+    assert command == ["python", "-m", "agent_runtime", "web", "--host", "0.0.0.0", "--port", "8080"]
+    # beyond loopback the console refuses to start without a token: compose refuses to start without one first
+    assert console["environment"]["CONSOLE_TOKEN"] == "${CONSOLE_TOKEN:?set it in .env}"
+    assert console["ports"] == ["8080:8080"]
+    events = Path(console["environment"]["EVENTS_DB"])
+    assert _mounts("console")[str(events.parent)] in COMPOSE["volumes"]  # its outbox outlives the container
 
 
 def test_every_compose_variable_is_documented_in_the_header():
@@ -191,12 +271,13 @@ def test_dashboard_layout_and_references():
             refs = [t["refId"] for t in panel["targets"]]
             assert len(refs) == len(set(refs))
             assert panel["datasource"] == DATASOURCE and all(t["datasource"] == DATASOURCE for t in panel["targets"])
-    assert {b["title"] for b in dashboards()} == {"Learning", "Policy", "Voice latency", "Calls"}
+    assert {b["title"] for b in dashboards()} == {"Learning", "Policy", "Voice latency", "Calls", "Alerts"}
 
 
 def test_every_query_uses_a_defined_metric():
     registry = CollectorRegistry()
     RuntimeMetrics(registry)
+    RecorderMetrics(registry)
     TrainingMetrics({}, simulated=True, registry=registry, pushgateway="")
     names = {
         sample_name
@@ -209,10 +290,11 @@ def test_every_query_uses_a_defined_metric():
             f"{metric.name}_count",
         }
     }
-    functions = {"sum", "rate", "increase", "max", "avg", "by", "histogram_quantile", "le", "stage", "e2e"}
+    functions = {"sum", "rate", "increase", "max", "avg", "by", "histogram_quantile", "le", "stage", "e2e", "time"}
+    functions |= {"on", "group_left"}  # vector matching
     for _, panel in _panels():
         for target in panel["targets"]:
-            for word in re.findall(r"\b(agent_\w+|training_\w+)\b", target["expr"]):
+            for word in re.findall(r"\b(agent_\w+|recorder_\w+|training_\w+)\b", target["expr"]):
                 assert word in names, f"{panel['title']}: unknown metric {word}"
             assert set(re.findall(r"\b[a-z_]+(?=\s*\()", target["expr"])) <= functions
 
@@ -290,14 +372,25 @@ def _query(port: int, expr: str) -> list:
 
 @pytest.mark.slow
 def test_every_dashboard_query_returns_data_from_a_real_prometheus(tmp_path):
-    """Prometheus scrapes a running simulation and a Pushgateway fed by a training job; every panel returns data."""
+    """Prometheus scrapes a running simulation, a Pushgateway fed by a training job and the recorder's metrics, and
+    evaluates the shipped alert rules; every panel returns data, and every rule evaluates cleanly without firing."""
     prom_port, gateway_port, exporter_port = free_port(), free_port(), free_port()
+    # The recorder's metrics as it serves them (RecorderMetrics on its registry) after one commit of a fresh event.
+    recorder_registry = CollectorRegistry()
+    RecorderMetrics(recorder_registry).observe_commit(1, [datetime.now(UTC)])
+    recorder_server, _ = start_http_server(0, addr="127.0.0.1", registry=recorder_registry)
+    shutil.copy(INFRA / "prometheus/alerts.yml", tmp_path / "alerts.yml")
     (tmp_path / "prometheus.yml").write_text(
         yaml.safe_dump(
             {
                 "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "rule_files": ["alerts.yml"],
                 "scrape_configs": [
                     {"job_name": "agent", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"]}]},
+                    {
+                        "job_name": "recorder",
+                        "static_configs": [{"targets": [f"127.0.0.1:{recorder_server.server_port}"]}],
+                    },
                     {
                         "job_name": "pushgateway",
                         "honor_labels": True,
@@ -385,7 +478,13 @@ def test_every_dashboard_query_returns_data_from_a_real_prometheus(tmp_path):
             time.sleep(2)
             missing = [(title, expr) for title, expr in missing if not _query(prom_port, expr)]
         assert not missing, f"panels without data: {missing}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/api/v1/rules", timeout=5) as response:
+            rules = [rule for group in json.load(response)["data"]["groups"] for rule in group["rules"]]
+        assert len(rules) == len(re.findall(r"^\s+- alert: ", (INFRA / "prometheus/alerts.yml").read_text(), re.M))
+        assert [(r["name"], r.get("lastError")) for r in rules if r["health"] != "ok"] == []
+        assert [(r["name"], r["alerts"]) for r in rules if r["state"] != "inactive"] == []  # a healthy stack: quiet
     finally:
+        recorder_server.shutdown()
         for process in processes:
             process.terminate()
         for process in processes:

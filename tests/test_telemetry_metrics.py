@@ -1,5 +1,6 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from agent_runtime.contracts.actions import Action
@@ -9,7 +10,9 @@ from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.outcome import Outcome, OutcomeKind, OutcomeSummary
 from agent_runtime.contracts.stages import LATENCY_STAGES, LatencyStage
 from agent_runtime.contracts.state import STATE_SIZE
-from telemetry.metrics import RuntimeMetrics, TrainingMetrics
+from agent_runtime.events.ingest import Refusal
+from agent_runtime.events.store import event_row
+from telemetry.metrics import RecorderMetrics, RuntimeMetrics, TrainingMetrics
 
 
 def _turn(proposed: Action, executed: Action, rule: GuardRule | None) -> TurnEvent:
@@ -44,6 +47,50 @@ def test_runtime_metrics_count_actions_overrides_latency_and_outcomes(facts):
     assert value("agent_stage_latency_seconds_sum", {"stage": "stt"}) == 0.76
     assert value("agent_calls_total", {"outcome": "cease"}) == 1
     assert value("agent_do_not_contact_total") == 1
+
+
+def test_do_not_contact_violations_are_exported_at_zero_and_counted():
+    registry = CollectorRegistry()
+    metrics = RuntimeMetrics(registry)
+    assert registry.get_sample_value("agent_do_not_contact_violations_total") == 0  # "none" is data, not absence
+    metrics.count_do_not_contact_violation()
+    assert registry.get_sample_value("agent_do_not_contact_violations_total") == 1
+    assert registry.get_sample_value("agent_do_not_contact_total") == 0  # a closed call's mark is another counter
+
+
+def test_recorder_metrics_count_stored_and_quarantined_and_time_the_lag(facts):
+    registry = CollectorRegistry()
+    metrics = RecorderMetrics(registry)
+    value = registry.get_sample_value
+    assert {value("recorder_events_quarantined_total", {"reason": r.value}) for r in Refusal} == {0.0}
+    assert value("recorder_last_commit_timestamp_seconds") == 0  # no commit yet
+    now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    closed = CallClosed(
+        call_id="c",
+        at=now - timedelta(seconds=2),
+        outcome=OutcomeSummary.of(Outcome(kind=OutcomeKind.REFUSAL), facts),
+        turns=1,
+        final_state=[0.0] * STATE_SIZE,
+    )
+    row_at = event_row(closed)[5]  # the store's rows carry `at` as ISO text: what the recorder has at commit
+    assert datetime.fromisoformat(row_at) == closed.at
+    # two admitted events (one a redelivery, so one new row), one 40 s old, and a producer clock 1 s ahead
+    metrics.observe_commit(1, [row_at, now - timedelta(seconds=40), now + timedelta(seconds=1)], now=now.timestamp())
+    metrics.count_quarantined(Refusal.BAD_SIGNATURE)
+    metrics.count_quarantined("bad_signature")
+    assert value("recorder_events_stored_total") == 1
+    assert value("recorder_events_quarantined_total", {"reason": "bad_signature"}) == 2
+    assert value("recorder_lag_seconds_count") == 3
+    assert value("recorder_lag_seconds_sum") == 42.0  # 2 + 40 + 0: a clock ahead is no negative lag
+    assert value("recorder_lag_seconds_bucket", {"le": "2.5"}) == 2
+    assert value("recorder_lag_seconds_bucket", {"le": "30.0"}) == 2
+    assert value("recorder_lag_seconds_bucket", {"le": "60.0"}) == 3
+    assert value("recorder_last_commit_timestamp_seconds") == now.timestamp()
+    naive = datetime(2025, 1, 2, 3, 4, 0)  # a naive time is read as UTC, like the contract's
+    metrics.observe_commit(0, [naive], now=now.timestamp())
+    assert value("recorder_lag_seconds_sum") == 47.0
+    with pytest.raises(ValueError):  # an unknown reason creates no new label value
+        metrics.count_quarantined("no_such_reason")
 
 
 def test_latency_stage_labels_come_from_the_contract():
@@ -122,3 +169,4 @@ def test_multiprocess_mode_sums_the_workers(tmp_path):
         server.terminate()
         server.wait()
     assert 'agent_calls_total{outcome="commitment"} 10.0' in text
+    assert "agent_do_not_contact_violations_total 0.0" in text  # at zero in multiprocess mode too, for the alert

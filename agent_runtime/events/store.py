@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
-from agent_runtime.contracts.events import Event, MalformedEventError, parse_event
+from agent_runtime.contracts.events import CallClosed, Event, MalformedEventError, parse_event
 
 if TYPE_CHECKING:
     from agent_runtime.events.postgres import PostgresEventStore
@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_call ON events (call_id, turn);
 CREATE INDEX IF NOT EXISTS events_pending ON events (delivered) WHERE delivered = 0;
+CREATE INDEX IF NOT EXISTS events_by_number ON events (json_extract(payload, '$.facts.phone_ref'))
+    WHERE type = 'call_opened';
 CREATE TABLE IF NOT EXISTS quarantine (
     digest TEXT PRIMARY KEY,
     received_at TEXT NOT NULL,
@@ -241,6 +243,25 @@ def recent_calls(path: Path | str, limit: int = 50) -> list[tuple[Event, Event |
         query = f"SELECT call_id, payload FROM events WHERE type = 'call_closed' AND call_id IN ({placeholders})"
         closed = dict(db.execute(query, ids).fetchall())
     return [(parse_event(payload), parse_event(closed[i]) if i in closed else None) for i, payload in opened]
+
+
+def closed_calls_to(source: Path | str, phone_ref: str) -> list[CallClosed]:
+    """How the calls to the number with this keyed reference ended (the do-not-contact check); none where there is
+    no database yet."""
+    if is_database_url(source):
+        from agent_runtime.events.postgres import closed_rows_to
+
+        payloads = closed_rows_to(source, phone_ref)
+    elif not Path(source).exists():
+        return []
+    else:
+        query = (
+            "SELECT c.payload FROM events o JOIN events c ON c.call_id = o.call_id AND c.type = 'call_closed' "
+            "WHERE o.type = 'call_opened' AND json_extract(o.payload, '$.facts.phone_ref') = ?"
+        )
+        with _read_only(source) as db:
+            payloads = [payload for (payload,) in db.execute(query, (phone_ref,))]
+    return [event for event in map(parse_event, payloads) if isinstance(event, CallClosed)]
 
 
 def call_events(path: Path | str, call_id: str) -> list[Event]:

@@ -15,4 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--policy", help="the default policy spec (default: POLICY_CHECKPOINT)")
     parser.add_argument("--events", type=Path, help="events database (default: EVENTS_DB)")
+    parser.add_argument(
+        "--calls-from",
+        metavar="PATH|URL",
+        help="where the Calls view reads stored calls: a SQLite file, a postgresql:// URL, or database-url (the "
+        "recorder's DATABASE_URL) (default: the console's own events database)",
+    )
     parser.add_argument("--runs", type=Path, nargs="*", help="folders with training runs and study reports")

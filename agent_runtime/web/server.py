@@ -1,4 +1,5 @@
-"""The web console: `python -m agent_runtime web [--host 127.0.0.1] [--port 8080] [--policy SPEC] [--events PATH]`.
+"""The web console: `python -m agent_runtime web [--host 127.0.0.1] [--port 8080] [--policy SPEC] [--events PATH]`
+`[--calls-from PATH|URL|database-url]` (the Calls view's store, by default the console's own events database).
 
 One asyncio process serves the page, its WebSocket and a small JSON API with aiohttp, which livekit-agents already
 depends on and which runs on the same event loop as the calls' AgentSessions (FastAPI and uvicorn would add two
@@ -53,6 +54,11 @@ class ConsoleConfig:
     events: Path
     runs: list[Path] = field(default_factory=lambda: [Path("runs"), Path("docs/example-runs"), Path("results")])
     host: str = "127.0.0.1"
+    calls_from: Path | str | None = None  # where the Calls view reads stored calls (a file or a URL); None: `events`
+
+    @property
+    def stored_calls(self) -> Path | str:
+        return self.calls_from if self.calls_from is not None else self.events
 
 
 def offered_policies(default: str) -> list[str]:
@@ -173,7 +179,8 @@ async def calls_view(request: web.Request) -> web.Response:
 
     console = request.app[CONSOLE]
     calls = []
-    for opened, closed in recent_calls(console.config.events):
+    # off the event loop: the calls' sessions share it, and a PostgreSQL store is a network round trip
+    for opened, closed in await _stored(recent_calls, console.config.stored_calls):
         card = opened_card(opened)
         card["at"] = opened.at.isoformat()
         card["outcome"] = closed.outcome.kind.value if closed else None
@@ -182,10 +189,19 @@ async def calls_view(request: web.Request) -> web.Response:
     return web.json_response({"calls": calls})
 
 
+async def _stored(read, *args):
+    """A stored-calls reader in a thread; a database that cannot be reached answers 503, naming no URL."""
+    try:
+        return await asyncio.to_thread(read, *args)
+    except ConnectionError:
+        log.warning("the stored calls cannot be read: the events database is unavailable")
+        raise web.HTTPServiceUnavailable(text="the events database is unavailable") from None
+
+
 async def call_view(request: web.Request) -> web.Response:
     from agent_runtime.events.store import call_events
 
-    events = call_events(request.app[CONSOLE].config.events, request.match_info["call_id"])
+    events = await _stored(call_events, request.app[CONSOLE].config.stored_calls, request.match_info["call_id"])
     if not events:
         raise web.HTTPNotFound(text="no such call")
     cards = []
@@ -296,6 +312,19 @@ def create_app(config: ConsoleConfig) -> web.Application:
     return app
 
 
+def calls_source(option: str | None, settings: Settings) -> Path | str | None:
+    """`--calls-from`: a postgresql:// URL stays a str; `database-url` means DATABASE_URL (no password on a command
+    line); anything else is a SQLite file."""
+    from agent_runtime.events.store import is_database_url
+
+    if option == "database-url":
+        url = settings.database_url
+        if url is None:
+            raise ValueError("--calls-from database-url: DATABASE_URL is not set")
+        return url.get_secret_value()
+    return option if option is None or is_database_url(option) else Path(option)
+
+
 def check_config(config: ConsoleConfig) -> None:
     if not _loopback(config.host) and config.settings.console_token is None:
         raise ValueError(f"the console would listen on {config.host}, beyond this machine: set CONSOLE_TOKEN first")
@@ -309,6 +338,7 @@ def main(args: argparse.Namespace) -> int:
         settings=settings,
         policy=args.policy or settings.policy_checkpoint,
         events=args.events or settings.events_db,
+        calls_from=calls_source(getattr(args, "calls_from", None), settings),
         host=args.host,
     )
     if args.runs:
