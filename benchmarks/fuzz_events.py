@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from agent_runtime.chat import DEFAULT_FACTS
 from agent_runtime.contracts.actions import Action
 from agent_runtime.contracts.dst import DSTOutput, Flag, Intent, Period
 from agent_runtime.contracts.events import (
@@ -54,7 +55,6 @@ from agent_runtime.contracts.events import (
     TurnEvent,
     read_event,
 )
-from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.offers import OfferKind, OfferTerms
 from agent_runtime.contracts.outcome import FollowUp, OutcomeKind, OutcomeSummary
@@ -70,16 +70,7 @@ RAW, AS_STR, STRUCTURED = "raw", "str", "structured"
 def seed_events() -> list:
     """Valid events of every type, with every optional part present in one of them."""
     at = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
-    facts = CallFacts(
-        debtor_name="Sam Rivera",
-        balance=1200.0,
-        days_overdue=90,
-        due_date=date(2025, 10, 1),
-        timezone="America/Chicago",
-        creditor="Northwind Bank",
-        zip_code="60601",
-        birth_year=1980,
-    )
+    facts = DEFAULT_FACTS.model_copy(update={"zip_code": "60601", "birth_year": 1980})
     terms = OfferTerms(
         kind=OfferKind.PLAN,
         instalment=100.0,

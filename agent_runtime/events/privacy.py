@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from functools import cache
 
 from agent_runtime.contracts.events import CallClosed, CallOpened, Event, TurnEvent
 from agent_runtime.contracts.facts import CallFacts
@@ -55,6 +56,13 @@ def protect_facts(facts: CallFacts, key: bytes) -> CallFacts:
     )
 
 
+@cache
+def _process_key() -> bytes:
+    """One key drawn per process, for a process without EVENTS_IDENTITY_KEY (said once)."""
+    log.warning("EVENTS_IDENTITY_KEY is not set: identity references hold only within this process")
+    return secrets.token_bytes(32)
+
+
 class EventProtector:
     """Protects each event of a producer before it is stored; one per process (it remembers each open call's names).
     `redact_text=False` keeps texts in clear (research recordings with the speakers' consent); identity is always
@@ -62,8 +70,7 @@ class EventProtector:
 
     def __init__(self, identity_key: bytes | None = None, *, redact_text: bool = True):
         if identity_key is None:
-            log.warning("EVENTS_IDENTITY_KEY is not set: identity references hold only within this process")
-            identity_key = secrets.token_bytes(32)
+            identity_key = _process_key()
         self._key, self.redact_text = identity_key, redact_text
         self._names: dict[str, tuple[str, ...]] = {}  # call id -> the names its texts may contain
 
