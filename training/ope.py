@@ -106,6 +106,11 @@ def _values(rho: np.ndarray, returns: np.ndarray, dr: np.ndarray, axis: int = -1
     }
 
 
+def effective_calls(rho: np.ndarray) -> float:
+    """(sum rho)^2 / sum rho^2: how many calls the importance weights are worth."""
+    return float(rho.sum() ** 2 / max((rho**2).sum(), 1e-300))
+
+
 def estimate(calls: list[LoggedCall], seed: int = 0, samples: int = BOOTSTRAP_SAMPLES) -> list[Estimate]:
     """IS, WIS and DR with percentile bootstrap intervals over calls."""
     if not calls:
@@ -116,7 +121,7 @@ def estimate(calls: list[LoggedCall], seed: int = 0, samples: int = BOOTSTRAP_SA
     resample = np.random.default_rng(seed).integers(len(calls), size=(samples, len(calls)))
     boot = _values(rho[resample], returns[resample], dr[resample], axis=1)
     tail = (1 - CONFIDENCE) / 2 * 100
-    effective = float(rho.sum() ** 2 / max((rho**2).sum(), 1e-300))
+    effective = effective_calls(rho)
     estimates = []
     for name in ("IS", "WIS", "DR"):
         low, high = np.percentile(boot[name], [tail, 100 - tail])

@@ -46,7 +46,7 @@ from simulator.calls import simulated_debtor, talk
 from telemetry.metrics import RuntimeMetrics
 from training.cli import Seed, within
 from training.evaluate import evaluate_named
-from training.ope import judged, logged_calls, per_call_terms
+from training.ope import effective_calls, judged, logged_calls, per_call_terms
 from training.runs import EVAL_EPISODES, EVAL_SEED_START
 from training.stats import mean_ci
 
@@ -95,8 +95,7 @@ def paired_off_policy(candidate: str, current: str, events: str) -> dict:
         return {"calls": 0, "skipped": dict(skipped), "decides": False}
     exploration = Exploration()
     terms = [per_call_terms(judged(calls, load_policy(spec), exploration)) for spec in (candidate, current)]
-    rho = terms[0]["rho"]
-    effective = float(rho.sum() ** 2 / max((rho**2).sum(), 1e-300))
+    effective = effective_calls(terms[0]["rho"])
     return {
         "calls": len(calls),
         "skipped": dict(skipped),
