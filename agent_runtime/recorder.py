@@ -8,7 +8,8 @@ The central store is the SQLite file of --db (default data/events.db), or Postgr
 command line every user of the machine can read). An explicit --db wins over DATABASE_URL. The URL is never logged.
 
 A persistent session (clean_session=False, a fixed identifier) keeps the broker queueing while the recorder is
-away. Messages are acknowledged only after their batch is committed, so a crash redelivers instead of losing;
+away. Messages are acknowledged only after their batch is committed (a group commit: what arrived during one commit
+goes into the next), so a crash redelivers instead of losing;
 the store is idempotent on event_id, so redeliveries are absorbed. Every message passes the checks of
 `agent_runtime.events.ingest` (size, signature, contract, topic, bounds); what fails lands in the store's quarantine
 table with its reason, counted and logged, never among the events.
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 from collections import Counter
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import aiomqtt
 
 from agent_runtime.events.ingest import Refused, admit
-from agent_runtime.events.mqtt import QOS, BrokerRefusedError, MqttSettings, with_reconnects
+from agent_runtime.events.mqtt import QOS, BrokerRefusedError, MqttSettings, until_disconnected, with_reconnects
 from agent_runtime.events.store import EventStore, event_row, open_store, quarantine_row
 from agent_runtime.logs import configure_logging
 from agent_runtime.settings import SettingsError, load_settings
@@ -47,8 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agent_runtime.recorder")
 DEFAULT_DB = Path("data/events.db")
-COMMIT_EVERY = 200
-COMMIT_AFTER_SECONDS = 0.05
+COMMIT_EVERY = 2000  # messages per transaction at most
 
 
 class StoreUnavailableError(Exception):
@@ -93,64 +92,82 @@ class Recorder:
             client = self.settings.client(self.identifier, clean_session=False)
             # aiomqtt has no public manual-ack API; paho's acks only after our commit (see the notes).
             client._client.manual_ack_set(True)
+            pending: list[tuple[int, int, tuple, bool]] = []  # (mid, qos, row, whether the row is quarantine)
+            arrived = asyncio.Event()
+            broken = asyncio.get_running_loop().create_future()  # a bug in admitting a message: raised, not retried
+
+            def on_message(_client, _userdata, message) -> None:
+                # paho's callback, set before connecting: a persistent session's queue may come before the SUBACK
+                self.stats.received += 1
+                try:
+                    pending.append((message.mid, message.qos, *self._row(message)))
+                except Exception as exc:
+                    if not broken.done():
+                        broken.set_exception(exc)
+                    return
+                arrived.set()
+
+            client._client.on_message = on_message
             async with client:
                 await client.subscribe(self.settings.subscription, qos=QOS)
                 self.subscribed.set()
-                await self._consume(client, stop)
+                await self._consume(client, stop, pending, arrived, broken)
 
         await with_reconnects(session, stop, log)
 
-    async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
-        """Buffer messages; a flusher commits every COMMIT_EVERY messages or COMMIT_AFTER_SECONDS, then acks."""
-        pending: list[tuple[aiomqtt.Message, tuple, bool]] = []  # (message, row, whether the row is quarantine)
-        full = asyncio.Event()
+    async def _consume(
+        self, client: aiomqtt.Client, stop: asyncio.Event, pending: list, arrived: asyncio.Event, broken: asyncio.Future
+    ) -> None:
+        """Messages are admitted as they arrive, in paho's callback (aiomqtt's message iterator costs a task, a wait
+        and a copy per message); a flusher commits what has arrived, then acks it, and starts again at once with what
+        arrived meanwhile (a group commit: batches grow with the load, up to COMMIT_EVERY, and nothing waits for a
+        timer when the load is light)."""
 
         async def flush_forever() -> None:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(full.wait(), COMMIT_AFTER_SECONDS)
-                full.clear()
-                await self._commit(client, pending)
+                await arrived.wait()
+                arrived.clear()
+                while pending:
+                    await self._commit(client, pending)
 
-        async def receive() -> None:
-            async for message in client.messages:
-                self.stats.received += 1
-                pending.append((message, *self._row(message)))
-                if len(pending) >= COMMIT_EVERY:
-                    full.set()
-
-        tasks = [asyncio.create_task(flush_forever()), asyncio.create_task(receive())]
+        tasks = [asyncio.create_task(flush_forever()), asyncio.create_task(until_disconnected(client))]
         stopped = asyncio.create_task(stop.wait())
         try:
-            done, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait([*tasks, stopped, broken], return_when=asyncio.FIRST_COMPLETED)
             for task in done - {stopped}:
                 task.result()  # a broker failure surfaces here and reaches run()'s reconnect loop
         finally:
+            client._client.on_message = None  # what comes from now on is not acknowledged: the broker sends it again
             for task in (*tasks, stopped):
                 task.cancel()
             await asyncio.gather(*tasks, stopped, return_exceptions=True)
             # Keep what arrived even when the broker is gone: storing is idempotent, acking waits for a connection.
-            await self._commit(client, pending, ack=client._client.is_connected())
+            while pending:
+                await self._commit(client, pending, ack=client._client.is_connected())
 
     async def _commit(self, client: aiomqtt.Client, pending: list, ack: bool = True) -> None:
-        if not pending:
-            return
-        batch = pending[:]
+        """Commit up to COMMIT_EVERY of the pending messages (oldest first) in one transaction, then ack them."""
+        batch = pending[:COMMIT_EVERY]
         del pending[: len(batch)]
-        rows = [row for _, row, refused in batch if not refused]
-        quarantined = [row for _, row, refused in batch if refused]
+        rows = [row for _, _, row, refused in batch if not refused]
+        quarantined = [row for _, _, row, refused in batch if refused]
         new = await self.store.append_rows(rows, quarantined)
         self.stats.stored += new
         self.stats.duplicates += len(rows) - new
         if self.metrics is not None:
             self.metrics.observe_commit(new, [row[5] for row in rows])  # row[5]: the event's `at` (store.event_row)
         if ack:
-            for message, *_ in batch:
-                client._client.ack(message.mid, message.qos)
+            paho = client._client
+            for mid, qos, _, _ in batch:
+                paho.ack(mid, qos)
 
-    def _row(self, message: aiomqtt.Message) -> tuple[tuple, bool]:
-        """(row, quarantined): the event's row, or the quarantine row of a refused message."""
-        topic, payload = message.topic.value, bytes(message.payload)
+    def _row(self, message) -> tuple[tuple, bool]:
+        """(row, quarantined): the event's row, or the quarantine row of a refused message (a paho message)."""
+        payload = message.payload
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # a broker passes no such topic on; refused all the same
+            topic = message._topic.decode(errors="replace")
         try:
             admitted = admit(topic, payload, prefix=self.settings.prefix, signing_key=self.signing_key)
         except Refused as exc:

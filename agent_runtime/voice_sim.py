@@ -39,8 +39,8 @@ def synthesise(text: str, voice: str = DEBTOR_VOICE) -> np.ndarray:
     """espeak-ng speech as 16 kHz mono int16, leading and trailing silence cut so that the end of the buffer is the
     last speech sample (the start of every latency measurement)."""
     wav = subprocess.run(["espeak-ng", "-v", voice, "--stdout", " " + text], capture_output=True, check=True).stdout
-    raw = subprocess.run(
-        ["sox", "-t", "wav", "-", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", "-c", "1", "-"],
+    raw = subprocess.run(  # -D: sox dithers a resampled 16-bit output with fresh noise each run, unless told not to
+        ["sox", "-D", "-t", "wav", "-", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", "-c1", "-"],
         input=wav,
         capture_output=True,
         check=True,

@@ -69,8 +69,9 @@ async def test_store_is_idempotent_and_tracks_delivery(tmp_path):
     assert await store.append(events) == 3
     assert await store.append(events) == 0
     assert await store.backlog() == 3
-    await store.mark_delivered([e.event_id for e in events[:2]])
-    assert [row[0] for row in await store.pending()] == [events[2].event_id]
+    pending = await store.pending_after(0, 10)
+    await store.mark_delivered_rows([rowid for rowid, *_ in pending[:2]])
+    assert [row[3] for row in await store.pending_after(0, 10)] == [events[2].model_dump_json()]
     await store.close()
     assert [e.turn for e in read_events(tmp_path / "events.db")] == [0, 1, 2]
 
@@ -93,13 +94,27 @@ def test_reading_a_file_that_is_not_an_events_database_fails_clearly(tmp_path):
         list(read_events(tmp_path / "missing.db"))
 
 
-async def _start_recorder(url: str, db, identifier: str = "recorder-test"):
+async def _start_recorder(broker: str | MqttSettings, db, identifier: str = "recorder-test"):
+    """A recorder on `broker` (a URL, or settings such as TLS ones) into a new store at `db`, once subscribed."""
     store = await EventStore.open(db)
-    recorder = Recorder(MqttSettings.from_url(url), store, identifier)
+    settings = broker if isinstance(broker, MqttSettings) else MqttSettings.from_url(broker)
+    recorder = Recorder(settings, store, identifier)
     stop = asyncio.Event()
     task = asyncio.create_task(recorder.run(stop))
     await asyncio.wait_for(recorder.subscribed.wait(), timeout=10)
     return recorder, store, stop, task
+
+
+async def assert_stored_exactly_once(central: EventStore, outbox: EventStore, produced: list[str], timeout: float):
+    """Wait until the outbox is delivered and the central store holds every produced event id, then check, after
+    a pause for any late redelivery, that it holds each exactly once."""
+
+    async def all_stored() -> bool:
+        return await central.count() >= len(produced) and await outbox.backlog() == 0
+
+    await wait_until(all_stored, timeout=timeout)
+    await asyncio.sleep(0.3)
+    assert sorted(await central.event_ids()) == sorted(produced)
 
 
 async def test_events_reach_the_recorder_exactly_once_across_a_broker_crash(tmp_path, broker):
@@ -120,16 +135,9 @@ async def test_events_reach_the_recorder_exactly_once_across_a_broker_crash(tmp_
             broker.start()
         await asyncio.sleep(0.001)
 
-    async def all_recorded():
-        return len(await central.event_ids()) >= len(produced) and await outbox_store.backlog() == 0
-
-    await wait_until(all_recorded, timeout=40)
+    await assert_stored_exactly_once(central, outbox_store, produced, timeout=40)
     stop_publisher.set()
     await publisher_task
-    await asyncio.sleep(0.3)  # let any late redelivery arrive: it must not duplicate
-    stored = await central.event_ids()
-    assert len(stored) == len(produced)
-    assert sorted(stored) == sorted(produced)
     stop_recorder.set()
     await recorder_task
     await outbox.close()

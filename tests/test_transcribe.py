@@ -62,6 +62,15 @@ def test_weights_that_are_not_the_measured_model_are_refused(tmp_path):
         load_model(tmp_path)
 
 
+def test_synthesised_speech_is_the_same_every_time():
+    """What the recogniser hears in a test or a benchmark depends on the text alone (sox dithered with fresh noise
+    each run, and greedy decoding turned that into "$5000 an..." for "fifty dollars a month" now and then)."""
+    from agent_runtime.voice_sim import synthesise
+
+    text = "I can pay fifty dollars a month starting Friday"
+    assert np.array_equal(synthesise(text), synthesise(text))
+
+
 def test_fitted_window_hears_speech_and_nothing_in_silence_noise_or_hum():
     from agent_runtime.voice_sim import synthesise
 

@@ -87,7 +87,7 @@ def _check_bounds(event: Event) -> None:
             problems.append(f"turn {event.turn} > {MAX_TURN_INDEX}")
         if event.q_values is not None and len(event.q_values) != N_ACTIONS:
             problems.append(f"{len(event.q_values)} Q-values for {N_ACTIONS} actions")
-        if event.q_values is not None and not all(math.isfinite(q) for q in event.q_values):
+        if event.q_values is not None and not all(map(math.isfinite, event.q_values)):
             problems.append("a Q-value that is not finite")
         bad_latencies = [f"{stage}={ms}" for stage, ms in event.latencies_ms.items() if not 0 <= ms < 3_600_000]
         if bad_latencies:
@@ -99,7 +99,7 @@ def _check_bounds(event: Event) -> None:
             problems.append(f"state of {len(state)} features; {spec} has {STATE_SIZE}")
         elif len(state) > MAX_FOREIGN_STATE:
             problems.append(f"state of {len(state)} features")
-        if not all(math.isfinite(x) for x in state):
+        if not all(map(math.isfinite, state)):
             problems.append("a state feature that is not finite")
     if problems:
         raise Refused(Refusal.OUT_OF_BOUNDS, "; ".join(problems))

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.reasoncodes import ReasonCode
 
 DEFAULT_PREFIX = "debtcollect/v1"
 QOS = 1
-MAX_IN_FLIGHT = 500  # QoS 1 publishes awaiting PUBACK at once (paho's default of 20 caps throughput)
+MAX_IN_FLIGHT = 1000  # QoS 1 publishes awaiting PUBACK at once (paho's default of 20 caps throughput)
+READS_PER_WAKEUP = 256  # packets a client reads before it lets the event loop run other work
+PUBACK_TIMEOUT_SECONDS = 5.0  # a broker that acknowledges nothing for this long is treated as gone
 BACKOFF_START, BACKOFF_MAX = 0.2, 5.0
 # A session still running this long after its stop is stuck, most likely on a broker that never answers CONNECT
 # (aiomqtt waits 10 s for the CONNACK): it is cancelled, so a stop never waits on the network.
@@ -129,9 +132,13 @@ class MqttSettings:
     def subscription(self) -> str:
         return f"{self.prefix}/events/#"
 
-    def client(self, identifier: str, *, clean_session: bool = True) -> aiomqtt.Client:
+    def client(
+        self, identifier: str, *, clean_session: bool = True, max_inflight: int = MAX_IN_FLIGHT
+    ) -> aiomqtt.Client:
+        """`max_inflight`: QoS 1 publishes paho lets await their PUBACK (0: no limit, for a caller that bounds them
+        itself; paho scans every message it holds on each PUBACK while a limit is set)."""
         tls_context = ssl.create_default_context(cafile=self.ca_file) if self.tls else None
-        return aiomqtt.Client(
+        return _Client(
             self.host,
             self.port,
             identifier=identifier,
@@ -140,5 +147,37 @@ class MqttSettings:
             clean_session=clean_session,
             tls_context=tls_context,
             keepalive=10,
-            max_inflight_messages=MAX_IN_FLIGHT,
+            max_inflight_messages=max_inflight,
         )
+
+
+class _Client(aiomqtt.Client):
+    """aiomqtt's client, reading at each wake-up every whole packet the socket holds (up to READS_PER_WAKEUP), where
+    aiomqtt asks paho for one packet (paho reads more only while messages of its own await an acknowledgement): a
+    subscriber went through the event loop, epoll and all, once per message."""
+
+    def _on_socket_open(self, client: mqtt.Client, userdata, sock) -> None:
+        super()._on_socket_open(client, userdata, sock)  # schedules aiomqtt's reader, replaced below
+
+        def read() -> None:
+            try:
+                for _ in range(READS_PER_WAKEUP):
+                    # paho starts a new `_in_packet` once a packet is whole and handled (without one: a single read)
+                    packet = getattr(client, "_in_packet", None)
+                    if client.loop_read() != mqtt.MQTT_ERR_SUCCESS or packet is None:
+                        break
+                    tls_buffered = hasattr(client._sock, "pending") and client._sock.pending()  # decrypted, unread
+                    if client._in_packet is packet and not tls_buffered:
+                        break  # nothing more to read now, or only part of a packet
+            except Exception as exc:  # as aiomqtt's reader: a broken connection ends the session
+                if not self._disconnected.done():
+                    self._disconnected.set_exception(exc)
+
+        self._loop.call_soon_threadsafe(self._loop.add_reader, sock.fileno(), read)
+
+
+async def until_disconnected(client: aiomqtt.Client) -> None:
+    """Return never; raise aiomqtt.MqttError once the connection of `client` is lost (its message iterator ends on a
+    disconnection). For a client whose messages are taken by a callback of its own, or that receives none."""
+    async for _ in client.messages:
+        pass

@@ -12,13 +12,22 @@ events database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Sequence
 
 import aiomqtt
+import paho.mqtt.client as mqtt
+from aiomqtt.exceptions import MqttCodeError
 
-from agent_runtime.events.mqtt import MAX_IN_FLIGHT, QOS, MqttSettings, with_reconnects
+from agent_runtime.events.mqtt import (
+    MAX_IN_FLIGHT,
+    PUBACK_TIMEOUT_SECONDS,
+    QOS,
+    MqttSettings,
+    until_disconnected,
+    with_reconnects,
+)
 from agent_runtime.events.privacy import EventProtector
 from agent_runtime.events.signing import sign
 from agent_runtime.events.store import Event, EventStore, event_row
@@ -26,6 +35,9 @@ from agent_runtime.events.store import Event, EventStore, event_row
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
 DRAIN_SECONDS = 3.0  # a stopped process whose broker is down still ends inside the 5 s a supervisor gives it
+READ_BATCH = 250  # events read from the outbox at a time
+POLL_SECONDS = 0.2  # an idle publisher looks at the outbox this often (events another connection added)
+BACKLOG_EVERY_SECONDS = 0.5  # how often a busy publisher reports its backlog (on_backlog)
 
 
 class Outbox:
@@ -39,19 +51,19 @@ class Outbox:
         self._writer: asyncio.Task | None = None
 
     async def add(self, event: Event) -> None:
-        await self.add_many([event])
+        """Return once the event is committed to the outbox."""
+        await self._enqueue(event)
 
     async def add_many(self, events: Sequence[Event]) -> None:
         """Return once all the events are committed to the outbox."""
+        await asyncio.gather(*[self._enqueue(event) for event in events])
+
+    def _enqueue(self, event: Event) -> asyncio.Future:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_loop(), name="outbox-writer")
-        loop = asyncio.get_running_loop()
-        futures = []
-        for event in events:
-            future = loop.create_future()
-            self._queue.put_nowait((event_row(self.protector.protect(event)), future))
-            futures.append(future)
-        await asyncio.gather(*futures)
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((event_row(self.protector.protect(event)), future))
+        return future
 
     async def _write_loop(self) -> None:
         while True:
@@ -103,9 +115,9 @@ class MqttPublisher:
         give_up = asyncio.Event()
 
         async def session() -> None:
-            async with self.settings.client(self.identifier) as client:
+            # paho's own in-flight limit off: _drain keeps at most MAX_IN_FLIGHT events awaiting a PUBACK
+            async with self.settings.client(self.identifier, max_inflight=0) as client:
                 self.connected.set()
-                client.pending_calls_threshold = MAX_IN_FLIGHT * 2
                 await self._drain(client, stop, give_up)
 
         deadline = asyncio.create_task(self._give_up_after_drain(stop, give_up))
@@ -129,26 +141,112 @@ class MqttPublisher:
         give_up.set()
 
     async def _drain(self, client: aiomqtt.Client, stop: asyncio.Event, give_up: asyncio.Event) -> None:
-        while not give_up.is_set():
-            pending = await self.store.pending(MAX_IN_FLIGHT)
-            if self.on_backlog is not None:
-                self.on_backlog(await self.store.backlog())
-            if not pending:
-                if stop.is_set():
+        """Stream the outbox to the broker until `stop` is set and every event is delivered, or until `give_up`.
+
+        A window of up to MAX_IN_FLIGHT events awaits its PUBACKs while the next are read (a cursor on rowid, so an
+        event is read once per session) and published, and a task of its own marks the acknowledged ones delivered,
+        a batch per transaction, while the window moves on: the pipe never stops to wait for the slowest PUBACK of a
+        batch, nor for the database. Publishes go through paho (aiomqtt's client underneath) with one callback for
+        all PUBACKs: aiomqtt's `publish` spends two tasks, a timer and a scan of every pending call on each message.
+        An event is marked delivered only after its PUBACK; one sent but unacknowledged when the session ends stays
+        undelivered and goes out again in the next (the recorder's store is idempotent on event_id)."""
+        paho = client._client
+        in_flight: dict[int, int] = {}  # paho's message id -> the event's rowid in the outbox
+        acked: list[int] = []  # the rowids of acknowledged events, not yet marked delivered
+        acked_some, room, finished = asyncio.Event(), asyncio.Event(), False
+        last_progress = time.monotonic()
+        window_full = False
+
+        def on_publish(_client, _userdata, mid: int, _reason, _properties) -> None:
+            nonlocal last_progress, window_full
+            rowid = in_flight.pop(mid, None)
+            if rowid is None:
+                return
+            acked.append(rowid)
+            acked_some.set()
+            last_progress = time.monotonic()
+            if not in_flight or (window_full and len(in_flight) <= MAX_IN_FLIGHT // 2):
+                window_full = False
+                room.set()
+
+        async def mark_delivered() -> None:
+            while True:
+                await acked_some.wait()
+                acked_some.clear()
+                while acked:
+                    batch = acked[:]
+                    del acked[: len(batch)]
+                    await self.store.mark_delivered_rows(batch)
+                    self.published += len(batch)
+                if finished:
                     return
-                self.written.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.written.wait(), timeout=0.2)
-                continue
-            await asyncio.gather(
-                *(
-                    client.publish(self.settings.topic(kind, call), self._signed(payload), qos=QOS, timeout=5)
-                    for _, kind, call, payload in pending
-                )
-            )
-            await self.store.mark_delivered([event_id for event_id, *_ in pending])
-            self.published += len(pending)
+
+        paho.on_publish = on_publish  # this client publishes nothing else: aiomqtt's own handler is not needed
+        marking = asyncio.create_task(mark_delivered(), name="outbox-mark-delivered")
+        lost = asyncio.create_task(until_disconnected(client), name="outbox-connection")
+        cursor, read = 0, True  # read: whether new events may be waiting in the outbox
+        reported, backlog = 0.0, -1
+        try:
+            while not give_up.is_set():
+                if lost.done() or marking.done():
+                    (lost if lost.done() else marking).result()  # raises: the broker or the database failed
+                space = min(MAX_IN_FLIGHT - len(in_flight), READ_BATCH)  # small reads: the first leave at once
+                if read and space > 0:
+                    self.written.clear()  # a commit from now on sets it again
+                    rows = await self.store.pending_after(cursor, space)
+                    read = len(rows) == space  # a full read: more may be waiting
+                    if rows and not in_flight:
+                        last_progress = time.monotonic()
+                    for rowid, kind, call, payload in rows:
+                        info = paho.publish(self.settings.topic(kind, call), self._signed(payload), qos=QOS)
+                        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                            raise MqttCodeError(info.rc, "Could not publish message")
+                        in_flight[info.mid] = rowid
+                    if rows:
+                        cursor = rows[-1][0]
+                    window_full = len(in_flight) >= MAX_IN_FLIGHT
+                now = time.monotonic()
+                idle = not read and not in_flight and not self.written.is_set()
+                if self.on_backlog is not None and (now - reported >= BACKLOG_EVERY_SECONDS or (idle and backlog)):
+                    backlog, reported = await self.store.backlog(), now
+                    self.on_backlog(backlog)
+                if idle and stop.is_set():
+                    return  # everything is out and acknowledged; `finally` marks the last of it delivered
+                if in_flight and now - last_progress > PUBACK_TIMEOUT_SECONDS:
+                    raise aiomqtt.MqttError(f"no PUBACK from the broker for {PUBACK_TIMEOUT_SECONDS:g} s")
+                if read and len(in_flight) < MAX_IN_FLIGHT:
+                    continue  # more events wait and the window has room: read on
+                room.clear()
+                waits = [room.wait()] if in_flight else []  # room in a full window, or all acknowledged
+                if not read:
+                    waits.append(self.written.wait())  # new events committed
+                if not stop.is_set():
+                    waits.append(stop.wait())
+                woke = await _first(waits, lost, marking, timeout=POLL_SECONDS)
+                # the poll also reads what another connection may have added to the file
+                read = read or self.written.is_set() or not woke or stop.is_set()
+        finally:
+            finished = True  # the marking task marks what is acknowledged, then ends
+            acked_some.set()
+            lost.cancel()
+            try:
+                await asyncio.gather(marking, lost, return_exceptions=True)
+            finally:
+                marking.cancel()  # a session cancelled meanwhile leaves no task behind (its events go out again)
+                paho.on_publish = None
 
     def _signed(self, payload: str) -> bytes:
         body = payload.encode()
         return sign(body, self.signing_key) if self.signing_key is not None else body
+
+
+async def _first(waits: list[Awaitable], *tasks: asyncio.Task, timeout: float) -> bool:
+    """Wait until one of `waits` ends or one of `tasks` ends (a failure, which the caller raises), or `timeout`;
+    whether anything ended before the timeout."""
+    waiters = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        done, _ = await asyncio.wait([*waiters, *tasks], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+    return bool(done)
