@@ -1,11 +1,14 @@
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -117,32 +120,50 @@ async def assert_stored_exactly_once(central: EventStore, outbox: EventStore, pr
     assert sorted(await central.event_ids()) == sorted(produced)
 
 
-async def test_events_reach_the_recorder_exactly_once_across_a_broker_crash(tmp_path, broker):
-    _recorder, central, stop_recorder, recorder_task = await _start_recorder(broker.url, tmp_path / "central.db")
-    outbox_store = await EventStore.open(tmp_path / "outbox.db")
-    outbox = Outbox(outbox_store)
-    publisher = MqttPublisher(outbox_store, MqttSettings.from_url(broker.url), written=outbox.written)
-    stop_publisher = asyncio.Event()
-    publisher_task = asyncio.create_task(publisher.run(stop_publisher))
-    produced = []
-    for i in range(600):
-        event = turn_event(f"call-{i // 10}", i % 10)
-        await outbox.add(event)
-        produced.append(event.event_id)
-        if i == 250:
-            broker.kill()  # mid-stream, no clean shutdown
-        if i == 400:
-            broker.start()
-        await asyncio.sleep(0.001)
+@dataclass
+class EventPipe:
+    central: EventStore  # the recorder's store
+    outbox_store: EventStore
+    outbox: Outbox
 
-    await assert_stored_exactly_once(central, outbox_store, produced, timeout=40)
-    stop_publisher.set()
-    await publisher_task
-    stop_recorder.set()
-    await recorder_task
-    await outbox.close()
-    await outbox_store.close()
-    await central.close()
+
+@contextlib.asynccontextmanager
+async def event_pipe(broker: str | MqttSettings, folder: Path):
+    """A recorder into folder/central.db and an agent's outbox at folder/outbox.db with its publisher running; on the
+    way out the publisher stops (delivering what it can within its drain time), then the recorder, and every store is
+    closed."""
+    settings = broker if isinstance(broker, MqttSettings) else MqttSettings.from_url(broker)
+    _recorder, central, stop_recorder, recorder_task = await _start_recorder(settings, folder / "central.db")
+    outbox_store = await EventStore.open(folder / "outbox.db")
+    outbox = Outbox(outbox_store)
+    publisher = MqttPublisher(outbox_store, settings, written=outbox.written)
+    stop_publishing = asyncio.Event()
+    publishing = asyncio.create_task(publisher.run(stop_publishing))
+    try:
+        yield EventPipe(central, outbox_store, outbox)
+    finally:
+        stop_publishing.set()
+        await publishing
+        stop_recorder.set()
+        await recorder_task
+        await outbox.close()
+        await outbox_store.close()
+        await central.close()
+
+
+async def test_events_reach_the_recorder_exactly_once_across_a_broker_crash(tmp_path, broker):
+    async with event_pipe(broker.url, tmp_path) as pipe:
+        produced = []
+        for i in range(600):
+            event = turn_event(f"call-{i // 10}", i % 10)
+            await pipe.outbox.add(event)
+            produced.append(event.event_id)
+            if i == 250:
+                broker.kill()  # mid-stream, no clean shutdown
+            if i == 400:
+                broker.start()
+            await asyncio.sleep(0.001)
+        await assert_stored_exactly_once(pipe.central, pipe.outbox_store, produced, timeout=40)
 
 
 PRODUCER = textwrap.dedent("""

@@ -12,10 +12,9 @@ import signal
 from agent_runtime.events import outbox as outbox_module
 from agent_runtime.events import store as store_module
 from agent_runtime.events.mqtt import MqttSettings
-from agent_runtime.events.outbox import MqttPublisher, Outbox
 from agent_runtime.events.store import EventStore, event_row, quarantine_row, read_events
 from tests.services import Mosquitto, make_certificates
-from tests.test_events import _start_recorder, assert_stored_exactly_once, turn_event, wait_until
+from tests.test_events import assert_stored_exactly_once, event_pipe, turn_event, wait_until
 
 
 async def test_multi_row_inserts_count_new_rows_and_ignore_duplicates(tmp_path, monkeypatch):
@@ -55,38 +54,26 @@ async def test_a_broker_that_stops_acknowledging_is_left_and_its_events_go_out_a
     caplog.set_level(logging.WARNING, logger="agent_runtime.events.outbox")
     broker = Mosquitto(tmp_path / "broker").start()
     try:
-        _recorder, central, stop_recorder, recorder_task = await _start_recorder(broker.url, tmp_path / "central.db")
-        outbox_store = await EventStore.open(tmp_path / "outbox.db")
-        outbox = Outbox(outbox_store)
-        publisher = MqttPublisher(outbox_store, MqttSettings.from_url(broker.url), written=outbox.written)
-        stop = asyncio.Event()
-        publishing = asyncio.create_task(publisher.run(stop))
-        produced = [turn_event(f"call-{i // 10}", i % 10) for i in range(400)]
-        for event in produced[:200]:
-            await outbox.add(event)
+        async with event_pipe(broker.url, tmp_path) as pipe:
+            produced = [turn_event(f"call-{i // 10}", i % 10) for i in range(400)]
+            for event in produced[:200]:
+                await pipe.outbox.add(event)
 
-        async def some_stored() -> bool:
-            return await central.count() >= 100
+            async def some_stored() -> bool:
+                return await pipe.central.count() >= 100
 
-        await wait_until(some_stored)
-        os.kill(broker.process.pid, signal.SIGSTOP)  # alive, connected, silent: no PUBACK comes
-        try:
-            for event in produced[200:]:
-                await outbox.add(event)
-            await asyncio.sleep(1.5)  # past the PUBACK timeout: the publisher leaves the session
-            assert await outbox_store.backlog() > 0
-        finally:
-            os.kill(broker.process.pid, signal.SIGCONT)
-
-        await assert_stored_exactly_once(central, outbox_store, [e.event_id for e in produced], timeout=40)
-        stop.set()
-        await publishing
+            await wait_until(some_stored)
+            os.kill(broker.process.pid, signal.SIGSTOP)  # alive, connected, silent: no PUBACK comes
+            try:
+                for event in produced[200:]:
+                    await pipe.outbox.add(event)
+                await asyncio.sleep(1.5)  # past the PUBACK timeout: the publisher leaves the session
+                assert await pipe.outbox_store.backlog() > 0
+            finally:
+                os.kill(broker.process.pid, signal.SIGCONT)
+            ids = [e.event_id for e in produced]
+            await assert_stored_exactly_once(pipe.central, pipe.outbox_store, ids, timeout=40)
         assert "no PUBACK from the broker for 0.5 s" in caplog.text
-        stop_recorder.set()
-        await recorder_task
-        await outbox.close()
-        await outbox_store.close()
-        await central.close()
     finally:
         broker.stop()
 
@@ -96,23 +83,12 @@ async def test_a_burst_over_tls_is_read_whole_and_stored_once(tmp_path):
     TLS layer rather than in the socket: a burst's tail is not left unread."""
     certs = make_certificates(tmp_path / "certs")
     broker = Mosquitto(tmp_path / "broker").listen_tls(certs.cert, certs.key).start()
+    settings = MqttSettings.from_url(broker.tls_url, ca_file=str(certs.ca))
     try:
-        settings = MqttSettings.from_url(broker.tls_url, ca_file=str(certs.ca))
-        _recorder, central, stop_recorder, recorder_task = await _start_recorder(settings, tmp_path / "central.db")
-        outbox_store = await EventStore.open(tmp_path / "outbox.db")
-        outbox = Outbox(outbox_store)
-        produced = [turn_event(f"call-{i // 10}", i % 10) for i in range(1500)]
-        await outbox.add_many(produced)
-        stop = asyncio.Event()
-        stop.set()  # deliver the backlog, then return
-        # a drain that may take all the test's time: on a loaded machine 3 s is not enough for 1,500 TLS publishes
-        publisher = MqttPublisher(outbox_store, settings, drain_seconds=30)
-        await asyncio.wait_for(publisher.run(stop), timeout=30)
-        await assert_stored_exactly_once(central, outbox_store, [e.event_id for e in produced], timeout=20)
-        stop_recorder.set()
-        await recorder_task
-        await outbox.close()
-        await outbox_store.close()
-        await central.close()
+        async with event_pipe(settings, tmp_path) as pipe:
+            produced = [turn_event(f"call-{i // 10}", i % 10) for i in range(1500)]
+            await pipe.outbox.add_many(produced)
+            ids = [e.event_id for e in produced]
+            await assert_stored_exactly_once(pipe.central, pipe.outbox_store, ids, timeout=30)
     finally:
         broker.stop()
