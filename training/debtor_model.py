@@ -88,38 +88,47 @@ def act_labels(
     return {"intent": INTENTS.index(reading.intent), "amount": amount, "sentiment": sentiment, "ends": int(ended)}
 
 
-def collect_calls(
-    calls: int, seed: int, choose: Callable[[np.ndarray, np.random.Generator], int], env: DebtorEnv | None = None
-) -> list[Call]:
+class RecordingDebtorEnv(DebtorEnv):
+    """The debtor simulator, keeping every finished call as the debtor model reads it (`calls`) and the engine of the
+    call in progress to branch imagined turns from."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.calls: list[Call] = []
+        self._turns: list[tuple[np.ndarray, int, dict[str, int]]] = []
+        self._sentiment = 0.0
+
+    def reset(self, **options):
+        state, info = super().reset(**options)
+        self._turns, self._sentiment = [], info["reading"].sentiment if info["reading"] is not None else 0.0
+        return state, info
+
+    def step(self, action: int):
+        state = self._state
+        next_state, reward, terminated, truncated, info = super().step(action)
+        reading = info["reading"]
+        self._turns.append(
+            (state, int(action), act_labels(reading, self._sentiment, info["terms"], self.facts.balance, terminated))
+        )
+        self._sentiment = reading.sentiment if reading is not None else self._sentiment
+        if terminated or truncated:
+            states, actions, acts = zip(*self._turns, strict=True)
+            labels = {head: np.array([act[head] for act in acts], np.int64) for head in HEADS}
+            self.calls.append(Call(np.asarray(states, np.float32), np.asarray(actions, np.int64), labels))
+        return next_state, reward, terminated, truncated, info
+
+
+def collect_calls(calls: int, seed: int, choose: Callable[[np.ndarray, np.random.Generator], int]) -> list[Call]:
     """`calls` simulated calls (episode i seeded `seed + i`), actions from `choose(state, rng)`."""
-    env = env or DebtorEnv()
+    env = RecordingDebtorEnv()
     rng = np.random.default_rng(seed)
-    collected = []
     for episode in range(calls):
-        state, info = env.reset(seed=seed + episode)
-        sentiment = info["reading"].sentiment if info["reading"] is not None else 0.0
-        states, actions, labels = [], [], {head: [] for head in HEADS}
+        state, _ = env.reset(seed=seed + episode)
         ended = False
         while not ended:
-            action = choose(state, rng)
-            next_state, _, ended, truncated, info = env.step(action)
-            ended = ended or truncated
-            reading = info["reading"]
-            act = act_labels(reading, sentiment, info["terms"], env.facts.balance, info["call_ended"])
-            states.append(state)
-            actions.append(action)
-            for head, label in act.items():
-                labels[head].append(label)
-            sentiment = reading.sentiment if reading is not None else sentiment
-            state = next_state
-        collected.append(
-            Call(
-                np.asarray(states, np.float32),
-                np.asarray(actions, np.int64),
-                {head: np.asarray(values, np.int64) for head, values in labels.items()},
-            )
-        )
-    return collected
+            state, _, terminated, truncated, _ = env.step(choose(state, rng))
+            ended = terminated or truncated
+    return env.calls
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,128 @@
+"""Deep Dyna-Q over the debtor model: imagined turns from branches of real calls' engines.
+
+`policy.dqn.train` takes any imagination; this one is the paper's: the world model imagines only the debtor
+(`training.debtor_model`), and the engine, the DST, the state builder and the reward compute the rest. Per real step
+once learning has started:
+1. the engine of the call in progress joins a pool of recent real states (MBPO: rollouts branch from real states);
+2. every `refit_every` real steps the debtor model is refit on the finished real calls, and it is trusted only while
+   its held-out NLL (every `holdout_every`-th call) beats the class frequencies per action; until then nothing is
+   imagined and the learner takes its usual gradient steps;
+3. K branches of pooled states, each `horizon` turns long (stopping where the imagined call ends), with actions
+   epsilon-greedy from the current Q-network, feed the imagined buffer, and the Q-network takes
+   `gradient_steps x (1 + K)` steps on batches of `real_ratio` real and `1 - real_ratio` imagined transitions.
+The pool keeps engines, not the calls' earlier turns, so a branch is imagined with the default debtor model (the
+current state and action), not the GRU.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from agent_runtime.contracts.actions import N_ACTIONS
+from agent_runtime.contracts.state import STATE_SIZE
+from agent_runtime.engine import DialogueEngine
+from policy.buffers import Batch, ReplayBuffer
+from policy.dqn import QLearner
+from training.debtor_model import (
+    DebtorModel,
+    FitConfig,
+    Padded,
+    RecordingDebtorEnv,
+    branch,
+    evaluate,
+    fit,
+    frequency_logits,
+    imagine_step,
+)
+
+
+@dataclass
+class DebtorDynaConfig:
+    k: int = 5
+    """imagined turns per real step"""
+    horizon: int = 1
+    """turns per imagined branch"""
+    real_ratio: float = 0.75
+    """share of real transitions in each Q-network batch"""
+    pool_size: int = 2_000
+    """recent real states (engines) that branches start from"""
+    refit_every: int = 500
+    """real steps between refits of the debtor model"""
+    min_calls: int = 50
+    """finished real calls before the first fit"""
+    holdout_every: int = 10
+    """every n-th finished call is held out to decide whether the model is trusted"""
+    fit_epochs: int = 10
+    imagined_buffer_size: int = 20_000
+    seed: int = 0
+
+
+class DebtorImagination:
+    def __init__(self, env: RecordingDebtorEnv, config: DebtorDynaConfig):
+        self.env, self.config, self.k = env, config, config.k
+        self.pool: deque[DialogueEngine] = deque(maxlen=config.pool_size)
+        self.imagined = ReplayBuffer(config.imagined_buffer_size, STATE_SIZE)
+        self.model: DebtorModel | None = None
+        self.trusted = False
+        self.imagined_steps = 0
+        self.real_seen = 0
+        self.losses: dict[str, float] = {}
+
+    def after_real_step(self, real: ReplayBuffer, learner: QLearner, epsilon: float, rng: np.random.Generator) -> int:
+        if not self.k:
+            return 1  # DDQ(0) is DQN: no model, no pool, no random number drawn
+        self.real_seen += 1
+        if not self.env.call_ended:
+            self.pool.append(branch(self.env.engine))
+        if self.real_seen % self.config.refit_every == 0 or (self.model is None and self._enough_calls()):
+            self._refit()
+        if not (self.trusted and self.pool):
+            return 1
+        self._imagine(learner, epsilon, rng)
+        return 1 + self.k
+
+    def _enough_calls(self) -> bool:
+        return len(self.env.calls) >= self.config.min_calls
+
+    def _refit(self) -> None:
+        if not self._enough_calls():
+            return
+        calls = self.env.calls
+        held = [call for i, call in enumerate(calls) if i % self.config.holdout_every == 0]
+        train = [call for i, call in enumerate(calls) if i % self.config.holdout_every]
+        self.model = fit(train, FitConfig(epochs=self.config.fit_epochs, seed=self.config.seed + len(calls)))
+        batch = Padded.of(held)
+        with torch.no_grad():
+            model_nll = evaluate(self.model(batch.inputs), batch)["nll_total"]
+        baseline_nll = evaluate(frequency_logits(train, batch, per_action=True), batch)["nll_total"]
+        self.trusted = model_nll < baseline_nll
+        self.losses = {
+            "losses/debtor_model_nll": model_nll,
+            "losses/debtor_frequency_nll": baseline_nll,
+            "charts/debtor_model_trusted": float(self.trusted),
+        }
+
+    def _imagine(self, learner: QLearner, epsilon: float, rng: np.random.Generator) -> None:
+        nothing_yet = torch.zeros(1, 0, STATE_SIZE + N_ACTIONS)
+        for start in rng.integers(len(self.pool), size=self.k):
+            engine = branch(self.pool[start])
+            call_so_far = nothing_yet
+            for _ in range(self.config.horizon):
+                state = engine.state()
+                greedy = int(learner.q_values(state).argmax())
+                action = int(rng.integers(N_ACTIONS)) if rng.random() < epsilon else greedy
+                step, call_so_far = imagine_step(engine, self.model, call_so_far, action, rng)
+                self.imagined.add(state, action, step.reward, step.next_state, step.ended)
+                self.imagined_steps += 1
+                if step.ended:
+                    break
+
+    def sample(self, real: ReplayBuffer, batch_size: int, rng: np.random.Generator) -> Batch:
+        if not len(self.imagined):
+            return real.sample(batch_size, rng)
+        n_real = max(1, round(batch_size * self.config.real_ratio))
+        return Batch.concat([real.sample(n_real, rng), self.imagined.sample(batch_size - n_real, rng)])
