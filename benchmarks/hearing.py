@@ -1,31 +1,43 @@
 """Hearing through other voices and the telephone: per voice and channel, word error rate, DST macro-F1, amount
 recall and the time of each stage, on the held-out DST utterances.
 
-    python -m benchmarks.hearing [--voices espeak:en-us espeak:en-gb piper:joe flite:slt]
-        [--channels clean telephone noisy] [--heldout data/dst/heldout.jsonl] [--limit N]
-        [--vocabulary] [--work runs/hearing] [--out results/hearing.json]
+    python -m benchmarks.hearing [--voices espeak:en-us espeak:en-gb piper:joe flite:slt espeak:mb-us1]
+        [--channels clean telephone telephone+noise noisy] [--heldout data/dst/heldout.jsonl] [--sample N]
+        [--seed S] [--vocabulary] [--pre-emphasis] [--cpu-threads T] [--work runs/hearing]
+        [--out results/hearing_voices.json]
 
 Voices: espeak-ng en-us (the voice of the DST's training transcripts and of the agent), espeak-ng en-gb (the
-simulated debtor in audio), Piper en_US-joe-medium (the agent's optional natural voice) and flite's slt (a voice
-that nothing here trains on or speaks with; Debian's package `flite`).
+simulated debtor in audio), Piper en_US-joe-medium (the agent's optional natural voice), flite's slt (a voice
+that nothing here trains on or speaks with; Debian's package `flite`) and espeak-ng driving the MBROLA diphone
+voice us1 (`espeak:mb-us1`, another such voice; Debian's `mbrola` is in contrib and `mbrola-us1` in non-free, so
+`make test` does not install them and the voice is not in the default list).
 
-Channels, each ending as 16 kHz float32 for the recogniser:
+Channels (`telephone` and the noise: `simulator.channel`), each ending as 16 kHz float32 for the
+recogniser:
 - clean: the voice's own audio resampled to 16 kHz;
 - telephone: what a SIP call delivers: 8 kHz, a 300-3,400 Hz band (4th-order Butterworth) and G.711 mu-law
   (8-bit companding, mu = 255), then back to 16 kHz;
-- noisy: the clean audio with pink noise at 15 dB SNR (noise seeded by the utterance's index).
+- telephone+noise: pink noise at 15 dB SNR added at the caller's end, then the telephone line;
+- noisy: the clean audio with that noise, no telephone line.
+The noise of an utterance is seeded by (SEED, its place in the file), so every voice meets the same noise;
+`--sample N` measures N utterances drawn with SEED instead of all.
 
 Word error rate is computed after lower-casing, removing punctuation and "$", and writing number words as digits on
 both sides (espeak says "$785" as words; Whisper writes digits or words as it likes). DST figures score the
 tracker's reading of the transcripts with `training.dst_eval.score` (a file without amounts, such as a training
-file, scores none). Recognition is the runtime's; `--vocabulary` prompts it with the call's words
-(`agent_runtime.speech.whisper.DOMAIN_VOCABULARY`). Stage times
-are per utterance: synthesis, the channel, recognition (tiny.en, the runtime's fitted window) and the DST (cache
-off); they are only as quiet as the machine.
+file, scores none); each channel's figures are also given relative to the voice's clean ones. Recognition is the
+runtime's; `--vocabulary` prompts it with the call's words (`agent_runtime.speech.whisper.DOMAIN_VOCABULARY`).
+`--pre-emphasis` also measures each telephone channel with a first-order pre-emphasis (y[n] = x[n] - 0.97 x[n-1])
+before recognition, reported as "CHANNEL + pre-emphasis": what comes off the line lacks everything above 3.4 kHz,
+where synthetic voices carry their consonants, and the filter lifts what is left of them (a receiver knows its
+line, so clean speech is heard as before). Stage times are per utterance: synthesis, the channel (and the filter),
+recognition (tiny.en, the runtime's fitted window) and the DST (cache off); they are only as quiet as the machine.
+OUT gets a PNG twin: grouped bars of WER and DST macro-F1 per voice and channel.
 
-The transcripts are kept in WORK, one JSONL file per voice and channel, so a killed run continues where it stopped;
-delete WORK to measure again. This benchmark never reads data/dst/heldout_v2.jsonl unless told to: that set is kept
-for the final measurement of the DST work.
+The transcripts are kept in WORK, one JSONL file per voice and channel (and noise seed), by utterance id, so a killed
+run continues where it stopped and a sample reuses what the whole set heard; delete WORK to measure again. This
+benchmark never reads data/dst/heldout_v2.jsonl unless told to: that set is kept for the final measurement of the
+DST work.
 """
 
 from __future__ import annotations
@@ -43,18 +55,20 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
-from scipy.signal import butter, resample_poly, sosfilt
+from scipy.signal import lfilter
 from tqdm import tqdm
 
 from agent_runtime.dst.text import clean, digits_for_number_words
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.speech.whisper import DOMAIN_VOCABULARY, SAMPLE_RATE, load_model, transcribe
+from simulator.channel import resample, telephone, with_noise
 from training.dst_eval import score
 
-TELEPHONE_RATE = 8_000
-TELEPHONE_BAND_HZ = (300.0, 3_400.0)
-MU = 255.0
 NOISE_SNR_DB = 15.0
+PRE_EMPHASIS = 0.97  # the usual coefficient of speech front ends: +6 dB an octave over most of the band
+RELATIVE_TOLERANCE = 0.10  # the goal: a channel's WER and DST macro-F1 within 10 % of the voice's clean figures
+DEFAULT_VOICES = ["espeak:en-us", "espeak:en-gb", "piper:joe", "flite:slt"]
+DEFAULT_CHANNELS = ["clean", "telephone", "telephone+noise"]
 
 
 def _wav_samples(data: bytes) -> tuple[np.ndarray, int]:
@@ -99,41 +113,33 @@ def _piper(_: str) -> Callable[[str], tuple[np.ndarray, int]]:
 
 ENGINES = {"espeak": _espeak, "flite": _flite, "piper": _piper}
 
-
-def _resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
-    divisor = np.gcd(rate, target)
-    return resample_poly(audio, target // divisor, rate // divisor).astype(np.float32)
-
-
-def telephone(audio: np.ndarray) -> np.ndarray:
-    """16 kHz audio as a G.711 mu-law telephone line delivers it, back at 16 kHz."""
-    narrow = _resample(audio, SAMPLE_RATE, TELEPHONE_RATE)
-    band = sosfilt(butter(4, TELEPHONE_BAND_HZ, btype="bandpass", fs=TELEPHONE_RATE, output="sos"), narrow)
-    band = np.clip(band, -1.0, 1.0)
-    companded = np.sign(band) * np.log1p(MU * np.abs(band)) / np.log1p(MU)
-    code = np.round((companded + 1.0) / 2.0 * 255.0)  # 8 bits a sample
-    expanded = code / 255.0 * 2.0 - 1.0
-    line = np.sign(expanded) * ((1.0 + MU) ** np.abs(expanded) - 1.0) / MU
-    return _resample(line.astype(np.float32), TELEPHONE_RATE, SAMPLE_RATE)
-
-
-def noisy(audio: np.ndarray, seed: int, snr_db: float = NOISE_SNR_DB) -> np.ndarray:
-    """The audio with pink (1/f) noise at `snr_db` below the speech's power."""
-    rng = np.random.default_rng(seed)
-    spectrum = np.fft.rfft(rng.standard_normal(audio.size))
-    frequencies = np.fft.rfftfreq(audio.size)
-    spectrum[1:] /= np.sqrt(frequencies[1:])
-    noise = np.fft.irfft(spectrum, n=audio.size)
-    speech_power = float(np.mean(audio**2)) or 1e-12
-    noise *= np.sqrt(speech_power / 10 ** (snr_db / 10) / float(np.mean(noise**2)))
-    return (audio + noise).astype(np.float32)
-
-
-CHANNELS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
-    "clean": lambda audio, index: audio,
-    "telephone": lambda audio, index: telephone(audio),
-    "noisy": lambda audio, index: noisy(audio, index),
+# Each channel takes 16 kHz audio and the utterance's noise seed.
+CHANNELS: dict[str, Callable[[np.ndarray, tuple[int, int]], np.ndarray]] = {
+    "clean": lambda audio, seed: audio,
+    "telephone": lambda audio, seed: telephone(audio),
+    "telephone+noise": lambda audio, seed: telephone(with_noise(audio, NOISE_SNR_DB, seed)),
+    "noisy": lambda audio, seed: with_noise(audio, NOISE_SNR_DB, seed),
 }
+NOISY_CHANNELS = {"telephone+noise", "noisy"}
+TELEPHONE_CHANNELS = {"telephone", "telephone+noise"}
+
+
+def pre_emphasise(audio: np.ndarray) -> np.ndarray:
+    return lfilter([1.0, -PRE_EMPHASIS], [1.0], audio).astype(np.float32)
+
+
+def speaker(voice: str) -> Callable[[str], tuple[np.ndarray, int]]:
+    """The synthesis function of ENGINE:VOICE; ValueError if the engine is unknown or cannot speak with the voice."""
+    engine, _, name = voice.partition(":")
+    if engine not in ENGINES or not name:
+        raise ValueError(f"{voice!r} is not ENGINE:VOICE with ENGINE one of {sorted(ENGINES)}")
+    speak = ENGINES[engine](name)
+    try:
+        speak("test")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = exc.stderr.decode(errors="replace").strip() if isinstance(exc, subprocess.CalledProcessError) else exc
+        raise ValueError(f"{voice} cannot speak: {detail}") from None
+    return speak
 
 
 def normalise(text: str) -> str:
@@ -141,37 +147,60 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s']", " ", text)).strip()
 
 
-def transcripts(rows: list[dict], voice: str, channel: str, model, work: Path, vocabulary: str | None) -> list[dict]:
-    """One record per utterance (text heard, stage times), from WORK where an earlier run wrote it."""
-    path = work / f"{voice.replace(':', '-')}_{channel}.jsonl"
-    done = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    engine, name = voice.split(":", 1)
-    speak = ENGINES[engine](name)
-    work.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as out:
-        for index in tqdm(range(len(done), len(rows)), desc=f"{voice} {channel}", unit="utt"):
-            started = time.perf_counter()
-            audio, rate = speak(rows[index]["text"])
-            audio = _resample(audio, rate, SAMPLE_RATE)
-            synthesised = time.perf_counter()
-            audio = CHANNELS[channel](audio, index)
-            passed = time.perf_counter()
-            heard = transcribe(model, audio, vocabulary=vocabulary)
-            record = {
-                "id": rows[index].get("id", index),
-                "text": heard.text,
-                "stt_confidence": heard.confidence,
-                "seconds": round(audio.size / SAMPLE_RATE, 3),
-                "ms": {
-                    "synthesis": round((synthesised - started) * 1000, 2),
-                    "channel": round((passed - synthesised) * 1000, 2),
-                    "stt": round(heard.seconds * 1000, 2),
-                },
-            }
-            out.write(json.dumps(record) + "\n")
-            out.flush()
-            done.append(record)
-    return done[: len(rows)]
+def utterance_key(rows: list[dict], index: int):
+    return rows[index].get("id", index)
+
+
+def transcripts(
+    rows: list[dict],
+    indices: list[int],
+    voice: str,
+    channel: str,
+    seed: int,
+    model,
+    work: Path,
+    vocabulary: str | None,
+    pre_emphasis: bool = False,
+) -> list[dict]:
+    """One record per chosen utterance (text heard, stage times), from WORK where an earlier run wrote it.
+
+    Records are kept by utterance id and the noise is seeded by the utterance's place in the file, so a sample and
+    the whole set share their transcripts."""
+    noise = f"_seed{seed}" if channel in NOISY_CHANNELS else ""
+    path = work / f"{voice.replace(':', '-')}_{channel}{noise}{'_pre-emphasis' if pre_emphasis else ''}.jsonl"
+    done = {record["id"]: record for record in map(json.loads, path.read_text().splitlines())} if path.exists() else {}
+    missing = [index for index in indices if utterance_key(rows, index) not in done]
+    if missing:
+        speak = speaker(voice)
+        work.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as out:
+            for index in tqdm(
+                missing, desc=f"{voice} {channel}{' + pre-emphasis' if pre_emphasis else ''}", unit="utt"
+            ):
+                started = time.perf_counter()
+                audio, rate = speak(rows[index]["text"])
+                audio = resample(audio, rate, SAMPLE_RATE)
+                synthesised = time.perf_counter()
+                audio = CHANNELS[channel](audio, (seed, index))
+                if pre_emphasis:
+                    audio = pre_emphasise(audio)
+                passed = time.perf_counter()
+                heard = transcribe(model, audio, vocabulary=vocabulary)
+                record = {
+                    "id": utterance_key(rows, index),
+                    "text": heard.text,
+                    "stt_confidence": heard.confidence,
+                    "seconds": round(audio.size / SAMPLE_RATE, 3),
+                    "ms": {
+                        "synthesis": round((synthesised - started) * 1000, 2),
+                        "channel": round((passed - synthesised) * 1000, 2),
+                        "stt": round(heard.seconds * 1000, 2),
+                    },
+                }
+                out.write(json.dumps(record) + "\n")
+                out.flush()
+                done[record["id"]] = record
+    return [done[utterance_key(rows, index)] for index in indices]
 
 
 def percentiles(values: list[float]) -> dict:
@@ -198,52 +227,119 @@ def measure(rows: list[dict], heard: list[dict], tracker: DialogueStateTracker) 
     }
 
 
+def relative_to_clean(channel: dict, clean_channel: dict) -> dict:
+    """How much worse a channel is than clean speech, as a share of the clean figure (positive: worse)."""
+    wer = channel["word_error_rate"] / clean_channel["word_error_rate"] - 1
+    f1 = 1 - channel["dst_macro_f1"] / clean_channel["dst_macro_f1"]
+    return {
+        "word_error_rate": round(wer, 4),
+        "dst_macro_f1": round(f1, 4),
+        "within_tolerance": bool(wer <= RELATIVE_TOLERANCE and f1 <= RELATIVE_TOLERANCE),
+    }
+
+
+def plot(results: dict[str, dict[str, dict]], utterances: int, path: Path) -> None:
+    """Grouped bars: a group per voice, a bar per channel, WER on the left and DST macro-F1 on the right."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    voices = list(results)
+    channels = list(dict.fromkeys(channel for by_channel in results.values() for channel in by_channel))
+    width = 0.8 / len(channels)
+    positions = np.arange(len(voices))
+    figure, axes = plt.subplots(1, 2, figsize=(6 + 1.6 * len(voices), 4.5))
+    metrics = (("word_error_rate", "word error rate"), ("dst_macro_f1", "DST macro-F1"))
+    for axis, (metric, label) in zip(axes, metrics, strict=True):
+        for offset, channel in enumerate(channels):
+            values = [results[voice].get(channel, {}).get(metric, np.nan) for voice in voices]
+            bars = axis.bar(positions + (offset - (len(channels) - 1) / 2) * width, values, width, label=channel)
+            axis.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+        axis.set_xticks(positions, voices, rotation=20, ha="right")
+        axis.set_title(label)
+        axis.grid(axis="y", alpha=0.3)
+    axes[1].set_ylim(0, 1)
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=len(channels), fontsize=8)
+    figure.suptitle(f"tiny.en on {utterances} held-out utterances, per voice and channel")
+    figure.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend under the axes
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--voices", nargs="+", default=["espeak:en-us", "espeak:en-gb", "piper:joe", "flite:slt"])
-    parser.add_argument("--channels", nargs="+", choices=sorted(CHANNELS), default=list(CHANNELS))
+    parser.add_argument("--voices", nargs="+", default=DEFAULT_VOICES)
+    parser.add_argument("--channels", "--channel", nargs="+", choices=list(CHANNELS), default=DEFAULT_CHANNELS)
     parser.add_argument("--heldout", type=Path, default=Path("data/dst/heldout.jsonl"))
-    parser.add_argument("--limit", type=int, default=None, help="the first N utterances only")
+    parser.add_argument("--sample", type=int, default=None, help="N utterances drawn at random (seeded), not all")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the sample and the noise")
     parser.add_argument("--vocabulary", action="store_true", help="prompt the recogniser with the call's words")
+    parser.add_argument(
+        "--pre-emphasis", action="store_true", help="also measure each telephone channel with a pre-emphasis filter"
+    )
+    parser.add_argument("--cpu-threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("runs/hearing"))
-    parser.add_argument("--out", type=Path, default=Path("results/hearing.json"))
+    parser.add_argument("--out", type=Path, default=Path("results/hearing_voices.json"))
     args = parser.parse_args()
     for voice in args.voices:
-        if voice.split(":", 1)[0] not in ENGINES or ":" not in voice:
-            parser.error(f"--voices: {voice!r} is not ENGINE:VOICE with ENGINE one of {sorted(ENGINES)}")
-    rows = [json.loads(line) for line in args.heldout.read_text().splitlines() if line.strip()][: args.limit]
+        try:
+            speaker(voice)
+        except ValueError as exc:
+            parser.error(f"--voices: {exc}")
+    rows = [json.loads(line) for line in args.heldout.read_text().splitlines() if line.strip()]
     for row in rows:
         row.setdefault("amount", None)
+    indices = list(range(len(rows)))
+    if args.sample is not None and args.sample < len(rows):
+        indices = sorted(np.random.default_rng(args.seed).choice(len(rows), args.sample, replace=False).tolist())
+    chosen = [rows[index] for index in indices]
     vocabulary = DOMAIN_VOCABULARY if args.vocabulary else None
     work = args.work / (args.heldout.stem + ("_vocabulary" if vocabulary else ""))
-    model = load_model()
+    # (label, channel, pre-emphasis) per measured condition
+    conditions = [(channel, channel, False) for channel in args.channels]
+    if args.pre_emphasis:
+        conditions += [(f"{c} + pre-emphasis", c, True) for c in args.channels if c in TELEPHONE_CHANNELS]
+    model = load_model(cpu_threads=args.cpu_threads)
     tracker = DialogueStateTracker(cache_size=0)
     results: dict[str, dict[str, dict]] = {}
     for voice in args.voices:
-        for channel in args.channels:
-            heard = transcripts(rows, voice, channel, model, work, vocabulary)
-            results.setdefault(voice, {})[channel] = measure(rows, heard, tracker)
+        for label, channel, pre_emphasis in conditions:
+            heard = transcripts(rows, indices, voice, channel, args.seed, model, work, vocabulary, pre_emphasis)
+            results.setdefault(voice, {})[label] = measure(chosen, heard, tracker)
+        if "clean" in results[voice]:
+            for channel, figures in results[voice].items():
+                if channel != "clean":
+                    figures["relative_to_clean"] = relative_to_clean(figures, results[voice]["clean"])
     report = {
         "heldout": str(args.heldout),
         "vocabulary": vocabulary,
+        "pre_emphasis": PRE_EMPHASIS if args.pre_emphasis else None,
+        "noise": {"kind": "pink", "snr_db": NOISE_SNR_DB, "seed": args.seed},
         "results": results,
         "command": "python -m benchmarks.hearing --voices "
         + " ".join(args.voices)
         + " --channels "
         + " ".join(args.channels)
         + f" --heldout {args.heldout}"
-        + (f" --limit {args.limit}" if args.limit else "")
-        + (" --vocabulary" if vocabulary else ""),
+        + (f" --sample {args.sample}" if args.sample is not None else "")
+        + f" --seed {args.seed}"
+        + (" --vocabulary" if vocabulary else "")
+        + (" --pre-emphasis" if args.pre_emphasis else "")
+        + f" --out {args.out}",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print("| voice | channel | WER | DST macro-F1 | amount recall | stt p50 / p95 ms |")
-    print("|---|---|---|---|---|---|")
+    plot(results, len(chosen), args.out.with_suffix(".png"))
+    print("| voice | channel | WER | DST macro-F1 | vs clean (WER / F1) | amount recall | stt p50 / p95 ms |")
+    print("|---|---|---|---|---|---|---|")
     for voice, channels in results.items():
         for channel, r in channels.items():
             stt = r["ms"]["stt"]
+            change = r.get("relative_to_clean")
+            versus = f"{change['word_error_rate']:+.0%} / {-change['dst_macro_f1']:+.0%}" if change else "-"
             print(
-                f"| {voice} | {channel} | {r['word_error_rate']:.3f} | {r['dst_macro_f1']:.3f} | "
+                f"| {voice} | {channel} | {r['word_error_rate']:.3f} | {r['dst_macro_f1']:.3f} | {versus} | "
                 f"{r['amount_recall']:.2f} | {stt['p50']:.0f} / {stt['p95']:.0f} |"
             )
 
