@@ -8,6 +8,7 @@ lists the same fields.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -194,6 +195,12 @@ def load_settings(**overrides) -> Settings:
             message = error["msg"].removeprefix("Value error, ")
             problems.append(f"{variable}: {message}" if variable else message)
         raise SettingsError("; ".join(problems)) from None
+
+
+def environment_for_child(*, without: tuple[str, ...] = (), **values: str) -> dict[str, str]:
+    """This process's environment for a child process (a benchmark's recorder, say): the variables whose names start
+    with one of `without` left out, `values` added."""
+    return {name: value for name, value in os.environ.items() if not name.startswith(without)} | values
 
 
 FIELDS: tuple[tuple[str, str, str], ...] = tuple(

@@ -397,6 +397,7 @@ def parse_at(text: str) -> float:
 
 async def one_run(args: argparse.Namespace, db: str, scenario: str, run: int, folder: Path) -> dict:
     from agent_runtime.events.mqtt import MqttSettings
+    from agent_runtime.settings import environment_for_child
     from tests.services import Mosquitto, make_certificates, make_passwd, shipped_mosquitto
 
     folder.mkdir(parents=True)
@@ -430,8 +431,12 @@ async def one_run(args: argparse.Namespace, db: str, scenario: str, run: int, fo
     try:
         if db != "sqlite":
             await central.open()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MQTT_", "DATABASE_URL", "EVENTS_"))}
-        env |= {"EVENTS_SIGNING_KEY": signing_key, "PYTHONPATH": str(ROOT), **recorder_account}
+        env = environment_for_child(
+            without=("MQTT_", "DATABASE_URL", "EVENTS_"),
+            EVENTS_SIGNING_KEY=signing_key,
+            PYTHONPATH=str(ROOT),
+            **recorder_account,
+        )
         with (folder / "recorder.log").open("wb") as log:
             recorder = await asyncio.create_subprocess_exec(
                 *(sys.executable, "-m", "agent_runtime.recorder", "--mqtt", broker.url, "--db", target),
@@ -465,7 +470,7 @@ async def one_run(args: argparse.Namespace, db: str, scenario: str, run: int, fo
             child = await asyncio.create_subprocess_exec(
                 *(sys.executable, "-m", "benchmarks.events_throughput", "--producer", json.dumps(config)),
                 cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                env=environment_for_child(PYTHONPATH=str(ROOT)),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
