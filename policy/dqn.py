@@ -47,6 +47,9 @@ class DQNConfig:
     total_episodes: int | None = None
     """budget in real episodes"""
     learning_rate: float = 1e-3
+    end_learning_rate: float | None = None
+    """learning rate at the end of the budget, reached linearly from learning_rate (None: constant). A step size
+    that decays lets the final weights settle instead of wandering with the noise of every batch"""
     buffer_size: int = 50_000
     gamma: float = 0.99
     batch_size: int = 64
@@ -104,6 +107,10 @@ class QLearner:
         self.target_network.load_state_dict(self.q_network.state_dict())
         self.optimizer = torch.optim.Adam(self.q_network.parameters(), lr=config.learning_rate)
         self.updates = 0
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -249,6 +256,10 @@ def train(
         obs = next_obs
 
         if steps > config.learning_starts and steps % config.train_frequency == 0:
+            if config.end_learning_rate is not None:
+                learner.set_learning_rate(
+                    linear_schedule(config.learning_rate, config.end_learning_rate, 1.0, progress_fraction)
+                )
             n_updates = config.gradient_steps
             if imagination is not None:
                 n_updates *= imagination.after_real_step(real, learner, epsilon, rng)

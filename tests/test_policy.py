@@ -127,6 +127,16 @@ def test_trains_on_a_generic_gymnasium_env():
     assert "eval_success_rate" not in result.final_eval
 
 
+def test_learning_rate_decays_linearly_to_its_floor_over_the_budget_and_stays_constant_without_one():
+    def last_learning_rate(**overrides) -> float:
+        config = DQNConfig(seed=0, total_steps=300, learning_rate=1e-3, **SMALL, **overrides)
+        return train(lambda: gym.make("CartPole-v1"), config).learner.optimizer.param_groups[0]["lr"]
+
+    # the last training phase comes after 299 of the 300 steps
+    assert last_learning_rate(end_learning_rate=1e-4) == pytest.approx(1e-3 + (1e-4 - 1e-3) * 299 / 300)
+    assert last_learning_rate() == 1e-3
+
+
 def _metadata(**overrides) -> CheckpointMetadata:
     fields = dict(
         algorithm="dqn",
