@@ -96,10 +96,19 @@ class Imagination:
         self.imagined_steps += len(imagined)
 
     def sample(self, real: ReplayBuffer, batch_size: int, rng: np.random.Generator) -> Batch:
-        if not self.k or not len(self.imagined):
+        if not self.k:
             return real.sample(batch_size, rng)
-        n_real = max(1, round(batch_size * self.config.real_ratio))
-        return Batch.concat([real.sample(n_real, rng), self.imagined.sample(batch_size - n_real, rng)])
+        return mixed_sample(real, self.imagined, batch_size, self.config.real_ratio, rng)
+
+
+def mixed_sample(
+    real: ReplayBuffer, imagined: ReplayBuffer, batch_size: int, real_ratio: float, rng: np.random.Generator
+) -> Batch:
+    """A batch of `real_ratio` real and `1 - real_ratio` imagined transitions (all real while nothing is imagined)."""
+    if not len(imagined):
+        return real.sample(batch_size, rng)
+    n_real = max(1, round(batch_size * real_ratio))
+    return Batch.concat([real.sample(n_real, rng), imagined.sample(batch_size - n_real, rng)])
 
 
 def train_ddq(make_env: Callable[[], gym.Env], config: DDQConfig, **kwargs) -> tuple[TrainResult, Imagination]:

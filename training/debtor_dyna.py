@@ -26,6 +26,7 @@ from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.state import STATE_SIZE
 from agent_runtime.engine import DialogueEngine
 from policy.buffers import Batch, ReplayBuffer
+from policy.ddq import mixed_sample
 from policy.dqn import QLearner
 from training.debtor_model import (
     DebtorModel,
@@ -122,7 +123,4 @@ class DebtorImagination:
                     break
 
     def sample(self, real: ReplayBuffer, batch_size: int, rng: np.random.Generator) -> Batch:
-        if not len(self.imagined):
-            return real.sample(batch_size, rng)
-        n_real = max(1, round(batch_size * self.config.real_ratio))
-        return Batch.concat([real.sample(n_real, rng), self.imagined.sample(batch_size - n_real, rng)])
+        return mixed_sample(real, self.imagined, batch_size, self.config.real_ratio, rng)
