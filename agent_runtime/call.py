@@ -168,7 +168,7 @@ class CallController:
             observation = self.engine.contact(user_text, hang_up=hang_up)
         else:
             observation = self.engine.observe(user_text, hang_up=hang_up, stt_confidence=stt_confidence)
-        proposed = executed = rule = terms = q_values = propensity = None
+        proposed = executed = rule = terms = q_values = propensity = expected = None
         if observation.ended or contacting or observation.guard_rule in CLARIFYING_RULES:
             rule, terms = observation.guard_rule, observation.terms
             text = self.nlg.say(self.facts, None, terms, rule, observation.reading) if rule else ""
@@ -178,6 +178,8 @@ class CallController:
             decision = self.engine.act(action)
             proposed, executed, rule, terms = decision.proposed, decision.executed, decision.guard_rule, decision.terms
             q_values = values.tolist() if values is not None else None
+            if self.policy.expectation is not None and executed is not None:
+                expected = self.policy.expectation.expect(observation.state, int(executed))
             reading = observation.reading
             supervisor = Flag.ASKS_SUPERVISOR in reading.flags
             answer = self.nlg.answer(self.facts, reading.question, self._last_reply, supervisor)
@@ -201,6 +203,7 @@ class CallController:
             guard_rule=rule,
             q_values=q_values,
             propensity=propensity,
+            expected_reply=expected,
             offer=terms,
             agent_text=text,
             latencies_ms=latencies,

@@ -1,10 +1,11 @@
 """What a person watching a call sees of each turn: a JSON card built from the call's events.
 
 The web console renders these cards, and the LiveKit worker publishes the same cards on a text-stream topic
-(`CARD_TOPIC`) so that a page joined to the room renders the same panels. A card is derived from the events alone,
-so it shows exactly what was logged: what the recogniser heard, the DST reading, the policy's value of every action,
-the proposed and executed action, the guard's rule, the offer terms, the reply, each stage's latency, and the named
-state features; the closing card adds the outcome and the reward broken into its parts.
+(`CARD_TOPIC`) so that a page joined to the room renders the same panels. A card is derived from the events alone, so it
+shows exactly what was logged: what the recogniser heard, the DST reading, the policy's value of every action, what the
+agent expects to hear (where its policy carries a debtor model), the proposed and executed action, the guard's rule, the
+offer terms, the reply, each stage's latency, and the named state features; the closing card adds the outcome and the
+reward broken into its parts.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def turn_card(event: TurnEvent) -> dict:
             "confidence": round(dst.confidence, 3),
         },
         "q_values": q_values,
+        "expected_reply": event.expected_reply.model_dump(mode="json") if event.expected_reply is not None else None,
         "proposed": event.proposed_action.label if event.proposed_action is not None else None,
         "executed": event.executed_action.label if event.executed_action is not None else None,
         "guard_rule": event.guard_rule.value if event.guard_rule else None,

@@ -25,6 +25,7 @@ import numpy as np
 from agent_runtime.contracts.actions import ACTION_NAMES, N_ACTIONS, Action, parse_action
 from agent_runtime.contracts.dst import Intent
 from agent_runtime.contracts.state import CHECKPOINT_SPACES, FEATURE_INDEX, MAX_TURNS, last_intent_of
+from agent_runtime.expectation import DebtorExpectation
 from agent_runtime.registry import SPEC_PREFIX, Registry, registry_folder
 
 DEFAULT_POLICY = "checkpoints/debtor_policy.safetensors"
@@ -109,6 +110,8 @@ class PolicySource:
     spec: str
     version: str
     new_call: Callable[[int], CallPolicy]
+    expectation: DebtorExpectation | None = None
+    """the debtor model a checkpoint trained with DDQ over it carries: what the agent expects to hear"""
 
 
 def is_checkpoint_spec(spec: str) -> bool:
@@ -130,7 +133,7 @@ def load_policy(spec: str) -> PolicySource:
         registry = Registry.open(folder)
         entry = registry.current_entry()
         source = _checkpoint_source(str(registry.checkpoint_path(entry)))
-        return PolicySource(spec, f"{SPEC_PREFIX}{entry.version}", source.new_call)
+        return PolicySource(spec, f"{SPEC_PREFIX}{entry.version}", source.new_call, source.expectation)
     if is_checkpoint_spec(spec):
         return _checkpoint_source(spec)
     raise ValueError(
@@ -156,10 +159,12 @@ def _checkpoint_source(spec: str) -> PolicySource:
     path, at, planner_spec = spec.partition("@")
     version = Path(path).name + at + planner_spec
     if not planner_spec:
-        from policy.inference import GreedyPolicy
+        from policy.inference import GreedyPolicy, load_weights
 
-        greedy = GreedyPolicy.load(Path(path), **CHECKPOINT_SPACES)  # stateless: every call shares it
-        return PolicySource(spec, version, lambda seed: greedy)
+        metadata, q_state, world_weights = load_weights(Path(path), **CHECKPOINT_SPACES)
+        greedy = GreedyPolicy.from_state(q_state, metadata)  # stateless: every call shares it
+        expectation = DebtorExpectation.of_checkpoint(metadata, world_weights, version)
+        return PolicySource(spec, version, lambda seed: greedy, expectation)
     try:
         from policy.planning import PlanningPolicy, load_planning_policy
     except ModuleNotFoundError as exc:

@@ -6,6 +6,7 @@ Kept free of torch so that trainers, CLIs and the runtime can read and check it 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,11 +24,17 @@ class CheckpointMismatchError(ValueError):
 class WorldModelMetadata(BaseModel):
     kind: str  # e.g. "mlp", "ensemble"
     hyperparameters: dict = Field(default_factory=dict)
+    predicts: Literal["state", "act"] = "state"
+    """what the model predicts: the next state vector (policy.world_models: planning can search over it) or the
+    other party's next act (a domain model above policy/, e.g. the debtor model, read by the runtime)"""
 
     @classmethod
     def of(cls, model) -> WorldModelMetadata | None:
-        """The metadata of a world model (anything with `kind` and `hyperparameters`), None for no model."""
-        return None if model is None else cls(kind=model.kind, hyperparameters=model.hyperparameters)
+        """The metadata of a world model (anything with `kind` and `hyperparameters`, optionally `predicts`), None
+        for no model."""
+        if model is None:
+            return None
+        return cls(kind=model.kind, hyperparameters=model.hyperparameters, predicts=getattr(model, "predicts", "state"))
 
 
 class CheckpointMetadata(BaseModel):

@@ -196,6 +196,11 @@ def load_planning_policy(path: Path, planner_spec: str, **expected) -> PlanningP
     metadata, q_state, world_state = load_weights(path, **expected)
     if metadata.world_model is None or world_state is None:
         raise CheckpointError(f"{path} carries no world model: planning needs a checkpoint trained with --algo ddq")
+    if metadata.world_model.predicts != "state":
+        raise CheckpointError(
+            f"{path} carries a {metadata.world_model.kind!r} model of the next act, not of the next state: planning "
+            "searches over a state model (--world-model mlp, ensemble, ...)"
+        )
     greedy = GreedyPolicy.from_state(q_state, metadata)
     world_state = {name: torch.from_numpy(value) for name, value in world_state.items()}
     model = load_world_model(metadata.world_model, world_state, metadata.obs_size, metadata.n_actions)

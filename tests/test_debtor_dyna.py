@@ -1,14 +1,21 @@
 """Deep Dyna-Q over the debtor model: nothing imagined for K = 0 or an untrusted model, K turns from real branches
-otherwise, and the real call never touched."""
+otherwise, and the real call never touched; from the trainer's command to calls that log what the agent expects."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import torch
 
+from agent_runtime.cards import turn_card
 from agent_runtime.contracts.actions import N_ACTIONS, Action
-from agent_runtime.contracts.state import STATE_SIZE
+from agent_runtime.contracts.events import TurnEvent
+from agent_runtime.contracts.expectation import ACT_CLASSES
+from agent_runtime.contracts.state import CHECKPOINT_SPACES, STATE_SIZE
+from agent_runtime.expectation import DebtorExpectation
 from policy.buffers import ReplayBuffer
 from policy.dqn import DQNConfig, QLearner
+from policy.metadata import CheckpointError, CheckpointMetadata, WorldModelMetadata
 from tests.test_debtor_model import certain
 from training.debtor_dyna import DebtorDynaConfig, DebtorImagination
 from training.debtor_model import DebtorModel, RecordingDebtorEnv, collect_calls
@@ -43,3 +50,74 @@ def test_a_trusted_model_imagines_k_turns_from_real_branches_and_leaves_the_real
     assert imagination.imagined_steps == len(imagined) == 4
     assert np.allclose(imagined.obs, state) and imagined.dones.all() and np.isfinite(imagined.rewards).all()
     assert env.engine.turns == turns and np.array_equal(env.engine.state(), state)
+
+
+def test_the_runtime_reads_the_debtor_model_as_torch_computes_it():
+    torch.manual_seed(3)
+    model = DebtorModel(hidden=16)
+    weights = {name: value.numpy() for name, value in model.state_dict().items()}
+    metadata = CheckpointMetadata(
+        algorithm="ddq", hyperparameters={}, **CHECKPOINT_SPACES, world_model=WorldModelMetadata.of(model)
+    )
+    assert metadata.world_model.predicts == "act"
+    expectation = DebtorExpectation.of_checkpoint(metadata, weights, "v")
+    state = np.random.default_rng(0).uniform(-1, 1, STATE_SIZE).astype(np.float32)
+    action = int(Action.OFFER_PAYMENT_PLAN)
+    expected = expectation.expect(state, action)
+    inputs = torch.zeros(1, 1, STATE_SIZE + N_ACTIONS)
+    inputs[0, 0, :STATE_SIZE], inputs[0, 0, STATE_SIZE + action] = torch.from_numpy(state), 1.0
+    with torch.no_grad():
+        odds = {part: torch.softmax(logits[0, 0], -1).tolist() for part, logits in model(inputs).items()}
+    for part in ("intent", "amount", "sentiment"):
+        assert list(getattr(expected, part)) == list(ACT_CLASSES[part])
+        assert list(getattr(expected, part).values()) == pytest.approx(odds[part], abs=1e-4)
+    assert expected.ends == pytest.approx(odds["ends"][1], abs=1e-4)
+    recurrent = metadata.model_copy(update={"world_model": WorldModelMetadata.of(DebtorModel(8, recurrent=True))})
+    assert DebtorExpectation.of_checkpoint(recurrent, weights, "v") is None  # the runtime reads per-turn models only
+    with pytest.raises(ValueError, match=r"lack heads\.ends\.weight"):
+        DebtorExpectation({k: v for k, v in weights.items() if k != "heads.ends.weight"}, "v")
+
+
+def test_ddq_over_the_debtor_model_from_the_trainer_and_calls_that_log_what_the_agent_expects_to_hear(tmp_path):
+    from agent_runtime.events.store import read_events
+    from agent_runtime.simulate import options
+    from agent_runtime.simulate import run as simulate
+    from agent_runtime.web.server import offered_policies
+    from policy.checkpoint import load_checkpoint
+    from policy.planning import load_planning_policy
+    from training.train import Args, refuse_bad_options, run
+
+    out = tmp_path / "run"
+    args = Args(
+        algo="ddq",
+        world_model="debtor",
+        k=2,
+        episodes=60,
+        learning_starts=50,
+        seed=0,
+        out=out,
+        eval_episodes=5,
+        progress=False,
+    )
+    summary = run(args)
+    assert summary.real_episodes == 60 and summary.hyperparameters["learning_starts"] == 50
+    checkpoint = out / "checkpoint.pt"
+    metadata, _, world = load_checkpoint(checkpoint, **CHECKPOINT_SPACES)
+    assert metadata.world_model.kind == "debtor" and metadata.world_model.predicts == "act"
+    DebtorModel(**metadata.world_model.hyperparameters).load_state_dict(world)  # strict: every weight is there
+    with pytest.raises(SystemExit, match="needs --env debtor"):
+        refuse_bad_options(Args(algo="ddq", world_model="debtor", env="gymnasium:CartPole-v1", steps=10))
+    with pytest.raises(CheckpointError, match="model of the next act"):
+        load_planning_policy(checkpoint, "tree:2", **CHECKPOINT_SPACES)
+    assert offered_policies(str(checkpoint)) == [str(checkpoint), "scripted:best_practice"]  # no planning offered
+
+    import asyncio
+
+    asyncio.run(simulate(options(calls=2, text=True, policy=str(checkpoint), out=tmp_path / "sim")))
+    turns = [e for e in read_events(tmp_path / "sim" / "events.db") if isinstance(e, TurnEvent)]
+    decided = [t for t in turns if t.executed_action is not None]
+    assert decided and all(t.expected_reply is not None for t in decided)
+    assert all(t.expected_reply is None for t in turns if t.executed_action is None)
+    expected = decided[0].expected_reply
+    assert expected.model == "checkpoint.pt" and sum(expected.intent.values()) == pytest.approx(1, abs=1e-3)
+    assert turn_card(decided[0])["expected_reply"]["ends"] == expected.ends

@@ -1,15 +1,12 @@
 """A debtor model for Deep Dyna-Q: given the call so far and the agent's action, what the debtor says next.
 
-In Peng et al. 2018 (MiuLab/DDQ, `usersims/user_model.py`) the world model is a user model: it predicts the user's
-next dialogue act, and the dialogue-state tracker builds the next state from it. Here the engine, the state builder
-and the reward are exact and shared, so only the debtor is imagined: for the agent's action the model gives a
-distribution over the debtor's next act,
-- `intent`: the intent the DST reads in the reply (or no words, a hang-up in silence),
-- `amount`: a sum in the reply, bucketed relative to the offer on the table (the balance when none is),
-- `sentiment`: whether the DST's sentiment went down, stayed or went up against the last reply,
-- `ends`: whether the call ended with this reply (a hang-up, a cease request, a booked commitment).
-The labels are what the DST read, not the simulator's ground truth, because that is all logged real calls hold: the
-same model learns from the simulator and from the event store.
+In Peng et al. 2018 (MiuLab/DDQ, `usersims/user_model.py`) the world model is a user model: it predicts the user's next
+dialogue act, and the dialogue-state tracker builds the next state from it. Here the engine, the state builder and the
+reward are exact and shared, so only the debtor is imagined: for the agent's action the model gives a distribution over
+the debtor's next act: its intent, a sum relative to the offer, the change of sentiment and whether the call ends (the
+classes are a contract: agent_runtime.contracts.expectation). The labels are what the DST read, not the simulator's
+ground truth, because that is all logged real calls hold: the same model learns from the simulator and from the event
+store.
 
 Hidden traits (persona, capacity, mood) are inferred from the call so far, not sampled per imagined call: a planner
 branches from real states, where the call so far is evidence about this debtor that a latent drawn afresh would
@@ -39,8 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from agent_runtime.contracts import expectation
 from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.dst import INTENTS, DSTOutput, Intent
+from agent_runtime.contracts.expectation import ACT_CLASSES, AMOUNT_EDGES, INTENT_CLASSES, SENTIMENT_STEP
 from agent_runtime.contracts.offers import OfferKind, OfferTerms
 from agent_runtime.contracts.reward import compute_reward
 from agent_runtime.contracts.state import STATE_SIZE
@@ -49,19 +48,9 @@ from simulator import utterances as say
 from simulator.env import DebtorEnv
 from simulator.personas import Persona
 
-NO_WORDS = len(INTENTS)  # the intent class of a reply without words (a hang-up in silence)
-# amount relative to the offer's payment (or the balance): no sum, then the buckets' upper edges
-AMOUNT_EDGES = (0.25, 0.75, 1.1)
-AMOUNT_CLASSES = ("none", "under 25 %", "25-75 %", "75-110 %", "over 110 %")
-AMOUNT_RANGES = ((0.05, 0.25), (0.25, 0.75), (0.75, 1.1), (1.1, 1.5))  # what a rendered sum is drawn from
-SENTIMENT_STEP = 0.1  # a change of the DST's sentiment smaller than this is "the same"
-SENTIMENT_CLASSES = ("down", "same", "up")
-HEADS = {
-    "intent": NO_WORDS + 1,
-    "amount": len(AMOUNT_CLASSES),
-    "sentiment": len(SENTIMENT_CLASSES),
-    "ends": 2,
-}
+NO_WORDS = INTENT_CLASSES.index(expectation.NO_WORDS)  # the intent class of a reply without words
+AMOUNT_RANGES = ((0.05, 0.25), (0.25, 0.75), (0.75, 1.1), (1.1, 1.5))  # what a rendered sum is drawn from, per bucket
+HEADS = {head: len(classes) for head, classes in ACT_CLASSES.items()}
 
 
 @dataclass(frozen=True)
@@ -164,14 +153,21 @@ class DebtorModel(nn.Module):
     """Per agent turn, logits of each head of the debtor's next act, from the current state and action, or from the
     whole call so far (`recurrent`)."""
 
+    kind = expectation.DEBTOR_MODEL_KIND
+    predicts = "act"  # policy.metadata.WorldModelMetadata: the debtor's next act, not the next state
+
     def __init__(self, hidden: int = 64, recurrent: bool = False):
         super().__init__()
-        self.recurrent = recurrent
+        self.hidden, self.recurrent = hidden, recurrent
         width = STATE_SIZE + N_ACTIONS
         self.encoder = (
             nn.GRU(width, hidden, batch_first=True) if recurrent else nn.Sequential(nn.Linear(width, hidden), nn.Tanh())
         )
         self.heads = nn.ModuleDict({head: nn.Linear(hidden + N_ACTIONS, size) for head, size in HEADS.items()})
+
+    @property
+    def hyperparameters(self) -> dict:
+        return {"hidden": self.hidden, "recurrent": self.recurrent}
 
     def forward(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         encoded = self.encoder(inputs)[0] if self.recurrent else self.encoder(inputs)

@@ -28,12 +28,15 @@ from policy.world_models import WORLD_MODELS
 from simulator.env import DebtorEnv
 from simulator.personas import Persona
 from training.cli import Seed, WordErrorRate, within
+from training.debtor_dyna import DebtorDynaConfig, DebtorImagination
+from training.debtor_model import DebtorModel, RecordingDebtorEnv
 from training.evaluate import greedy_evaluator
 from training.run_outputs import MetricsWriter, write_summary
 from training.runs import TARGET_SUCCESS_RATE, VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
 from training.stats import episodes_to_target
 
 DEBTOR_INFO_KEYS = ("success", "recovery", "outcome", "persona")
+DEBTOR_MODEL = DebtorModel.kind
 
 # Per-environment defaults; command-line flags override them.
 PRESETS: dict[str, dict] = {
@@ -87,6 +90,10 @@ class Args:
     real_ratio: Annotated[float, within(float, 0, 1, low_open=True)] = 0.75
     horizon: Annotated[int, within(int, 1)] = 1
     world_model: str = "mlp"
+    """what DDQ imagines with: a model of the next state (policy.world_models: mlp, ensemble, ...) or, on the debtor
+    env, `debtor`: the debtor model of training.debtor_model (the engine, DST and reward stay exact)"""
+    learning_starts: Annotated[int | None, within(int, 0)] = None
+    """real steps before the first gradient step (default per env)"""
     eval_every: Annotated[int | None, within(int, 0)] = None
     """greedy evaluation every N real episodes (default per env; 0: only at the end)"""
     eval_episodes: Annotated[int | None, within(int, 1)] = None
@@ -129,6 +136,7 @@ CONFIG_OPTIONS = {
     "gamma": "gamma",
     "advantage_learning": "advantage_learning",
     "start_epsilon": "start_epsilon",
+    "learning_starts": "learning_starts",
     "eval_every": "eval_every_episodes",
     "eval_episodes": "eval_episodes",
 }
@@ -177,7 +185,17 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     if args.init is not None:
         extras["initial_weights"] = initial_weights(args)
     try:
-        if isinstance(config, DDQConfig):
+        if isinstance(config, DDQConfig) and config.world_model == DEBTOR_MODEL:
+            env = RecordingDebtorEnv(stt_noise=args.stt_noise, personas=args.personas)
+            imagination = DebtorImagination(
+                env, DebtorDynaConfig(k=config.k, horizon=config.horizon, real_ratio=config.real_ratio, seed=args.seed)
+            )
+            result = train(
+                lambda: env, config, imagination=imagination, callbacks=(writer, *callbacks), progress=args.progress,
+                **extras,
+            )
+            world_model = imagination.model
+        elif isinstance(config, DDQConfig):
             result, imagination = train_ddq(
                 make_env, config, callbacks=(writer, *callbacks), progress=args.progress, **extras
             )
@@ -286,8 +304,12 @@ def refuse_bad_options(args: Args) -> None:
     try:
         if (args.episodes is None) == (args.steps is None):
             raise ValueError("give one of --episodes and --steps")
-        if args.algo == "ddq" and args.world_model not in WORLD_MODELS:
-            raise ValueError(f"unknown --world-model {args.world_model!r}; choose from {sorted(WORLD_MODELS)}")
+        if args.algo == "ddq" and args.world_model not in (*WORLD_MODELS, DEBTOR_MODEL):
+            raise ValueError(
+                f"unknown --world-model {args.world_model!r}; choose from {sorted((*WORLD_MODELS, DEBTOR_MODEL))}"
+            )
+        if args.algo == "ddq" and args.world_model == DEBTOR_MODEL and args.env != "debtor":
+            raise ValueError(f"--world-model {DEBTOR_MODEL} imagines the debtor: it needs --env debtor")
         env_factory(args.env, args.stt_noise, args.personas)().close()  # an unknown env id fails here
         if args.init is not None:
             initial_weights(args)  # a missing or mismatched checkpoint

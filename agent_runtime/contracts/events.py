@@ -26,6 +26,9 @@ Versions:
   `proposed_action` (agent_runtime.exploration; 1 for a greedy choice that could not have been otherwise). Older
   events have none (None: unknown, though their policies were greedy). Call facts v4: the account id, the number
   called (stored as its keyed reference) and the account's flags; older facts have none.
+- 7: what the agent expects to hear: the turn's `expected_reply`, a debtor model's distribution over the debtor's
+  next act for the executed action (agent_runtime.contracts.expectation), where the policy carries such a model.
+  Older events have none.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from agent_runtime.contracts.actions import ACTION_SET_VERSION, Action
 from agent_runtime.contracts.dst import DSTOutput
+from agent_runtime.contracts.expectation import ExpectedReply
 from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.offers import OfferTerms
@@ -48,7 +52,7 @@ from agent_runtime.contracts.outcome import OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.contracts.state import STATE_SPEC_VERSION
 
-EVENT_SCHEMA_VERSION = 6
+EVENT_SCHEMA_VERSION = 7
 MAX_TEXT_CHARS = 20_000
 MAX_REASON_CHARS = 500
 
@@ -66,7 +70,7 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     event_id: str = Field(default_factory=new_event_id, min_length=8, max_length=64)
-    schema_version: Literal[6] = EVENT_SCHEMA_VERSION
+    schema_version: Literal[7] = EVENT_SCHEMA_VERSION
     call_id: str = Field(min_length=1, max_length=128)
     at: datetime = Field(default_factory=utc_now)
 
@@ -97,6 +101,7 @@ class TurnEvent(_Event):
     guard_rule: GuardRule | None = None
     q_values: list[float] | None = None
     propensity: float | None = Field(default=None, gt=0.0, le=1.0)  # since version 6
+    expected_reply: ExpectedReply | None = None  # since version 7
     offer: OfferTerms | None = None
     policy_version: str
     dst_version: str | None = None  # since version 2
@@ -128,12 +133,12 @@ class UnknownSchemaVersionError(MalformedEventError):
 
 
 def _next_version(raw: dict) -> dict:
-    """Versions 2 to 6 only added optional fields and values: an older event is a valid newer one as it is."""
+    """Versions 2 to 7 only added optional fields and values: an older event is a valid newer one as it is."""
     return raw | {"schema_version": raw["schema_version"] + 1}
 
 
 # _UPGRADES[v] turns a version-v event (a JSON dict) into a version-(v + 1) one.
-_UPGRADES: dict[int, Callable[[dict], dict]] = {v: _next_version for v in (1, 2, 3, 4, 5)}
+_UPGRADES: dict[int, Callable[[dict], dict]] = {v: _next_version for v in (1, 2, 3, 4, 5, 6)}
 SUPPORTED_SCHEMA_VERSIONS = (*_UPGRADES, EVENT_SCHEMA_VERSION)
 
 

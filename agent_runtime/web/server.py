@@ -63,13 +63,14 @@ class ConsoleConfig:
 
 def offered_policies(default: str) -> list[str]:
     """What the page may pick: the default checkpoint, the best-practice script and, where the checkpoint carries a
-    world model, planning over it. Nothing else: the browser never names a file."""
+    world model of the next state, planning over it. Nothing else: the browser never names a file."""
     policies = [default, "scripted:best_practice"]
     path = default.partition("@")[0]
     if not default.startswith(("scripted:", "constant:", "random")) and "@" not in default:
         from policy.inference import load_weights
 
-        if load_weights(Path(path))[0].world_model is not None:
+        world_model = load_weights(Path(path))[0].world_model
+        if world_model is not None and world_model.predicts == "state":
             policies.append(f"{path}@tree:2")
     return list(dict.fromkeys(policies))
 

@@ -47,6 +47,23 @@ function qValueBars(card) {
   return list;
 }
 
+// What the agent expects to hear after its action, from the debtor model its policy was trained with (DDQ): the
+// three likeliest intents and the chance that the call ends. Absent when the policy carries no such model.
+function expectedReply(card) {
+  const expected = card.expected_reply;
+  if (!expected) return null;
+  const percent = (p) => `${Math.round(100 * p)} %`;
+  const likeliest = Object.entries(expected.intent).sort((a, b) => b[1] - a[1]).slice(0, 3);
+  const parts = likeliest.map(([intent, p]) => `${intent.replaceAll("_", " ")} ${percent(p)}`);
+  return element(
+    "p",
+    { className: "expected", "data-testid": "expected-reply", title: `debtor model of ${expected.model}` },
+    "expects to hear ",
+    element("strong", {}, parts.join(" · ")),
+    ` · call ends ${percent(expected.ends)}`,
+  );
+}
+
 function latencies(card) {
   const parts = Object.entries(card.latency_ms || {}).map(([stage, ms]) => `${stage} ${Math.round(ms)} ms`);
   return element("p", { className: "latency", "data-testid": "latency" }, parts.join(" · ") || "-");
@@ -70,6 +87,7 @@ function turnCard(card) {
       element("dt", {}, "flags"), element("dd", {}, dst.flags.join(", ") || "-"),
     ),
     qValueBars(card),
+    expectedReply(card),
     element(
       "p",
       { className: "decision" },
