@@ -62,3 +62,20 @@ def curve_band(curves: list[list[dict]], key: str = "eval_success_rate") -> dict
         "low": [b["low"] for b in bands],
         "high": [b["high"] for b in bands],
     }
+
+
+def ratio_ci(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE, seed: int = 0) -> dict:
+    """mean(a) / mean(b) and its percentile bootstrap interval, seeds resampled within each group (10,000 draws)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    result = scipy_stats.bootstrap(
+        (a, b),
+        lambda x, y, axis: x.mean(axis=axis) / y.mean(axis=axis),
+        vectorized=True,
+        paired=False,
+        n_resamples=10_000,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    interval = result.confidence_interval
+    return {"ratio": float(a.mean() / b.mean()), "low": float(interval.low), "high": float(interval.high)}
