@@ -108,6 +108,8 @@ class CallController:
     def __post_init__(self) -> None:
         self.engine = DialogueEngine(self.facts, self.tracker, self.today, verify=self.verify, confirm=self.confirm)
         self._policy = self.policy.new_call(self.seed)
+        if (attach := getattr(self._policy, "attach", None)) is not None:  # a policy that plans in the call's engine
+            attach(lambda: self.engine)
         self._explore_rng = np.random.default_rng([self.seed, EXPLORATION_STREAM])
 
     @property
@@ -178,8 +180,8 @@ class CallController:
             decision = self.engine.act(action)
             proposed, executed, rule, terms = decision.proposed, decision.executed, decision.guard_rule, decision.terms
             q_values = values.tolist() if values is not None else None
-            if self.policy.expectation is not None and executed is not None:
-                expected = self.policy.expectation.expect(observation.state, int(executed))
+            if self.policy.expectation is not None:  # the model learned replies to the proposal (the guard's is fixed)
+                expected = self.policy.expectation.expect(observation.state, int(proposed))
             reading = observation.reading
             supervisor = Flag.ASKS_SUPERVISOR in reading.flags
             answer = self.nlg.answer(self.facts, reading.question, self._last_reply, supervisor)

@@ -23,6 +23,7 @@ and the agent's next turn says the limits.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -228,16 +229,29 @@ class DialogueEngine:
     def state(self) -> np.ndarray:
         return build_state(self.history, self.facts)
 
-    def observe(self, text: str, *, hang_up: bool = False, stt_confidence: float | None = None) -> Observation:
+    def branch(self) -> DialogueEngine:
+        """A copy of the call to imagine in (planning, Deep Dyna-Q): it changes, the call does not. The tracker is
+        shared rather than copied: it keeps nothing of a call."""
+        return copy.deepcopy(self, memo={id(self.tracker): self.tracker})
+
+    def observe(
+        self,
+        text: str,
+        *,
+        hang_up: bool = False,
+        stt_confidence: float | None = None,
+        imagined: DSTOutput | None = None,
+    ) -> Observation:
         """Read the debtor's utterance (empty with hang_up=True when they just left) and apply the termination rule;
         in a live call the observation may instead be the engine's question (`CLARIFYING_RULES`), with no policy
-        turn. `stt_confidence`: speech recognition's confidence in the words, where it has one."""
+        turn. `stt_confidence`: speech recognition's confidence in the words, where it has one. `imagined`: in a
+        branch, a reply a debtor model imagined as the DST's reading, taken as clearly said (no words to read)."""
         if self.ended:
             raise CallEndedError(f"the call already ended ({self.outcome.kind.value}); nothing more may be said")
         offer, self._pending_offer = self._pending_offer, None
         confirming, self._confirming = self._confirming, None
-        reading = None
-        if text.strip() or not hang_up:
+        reading = imagined
+        if reading is None and (text.strip() or not hang_up):
             reading = self.tracker.read(text, offer is not None or confirming is not None)
             question = None
             if self.confirm and not hang_up:
@@ -249,6 +263,7 @@ class DialogueEngine:
             self._asks_in_a_row = 0
             if question is GuardRule.ASK_AMOUNT:  # still no clean amount: act on the words without one
                 reading = reading.model_copy(update={"amount": None, "amount_unclear": True})
+        if reading is not None:
             if confirming is not None:
                 terms, offer = confirming
                 if reading.intent is Intent.COMMIT and reading.amount in (None, terms.instalment, terms.total):

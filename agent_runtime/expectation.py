@@ -46,21 +46,26 @@ class DebtorExpectation:
             return None
         return cls(world_weights, model)
 
-    def expect(self, state: np.ndarray, action: int) -> ExpectedReply:
-        """The distribution over the debtor's next act after `action` in `state`."""
+    def probabilities(self, state: np.ndarray, action: int) -> dict[str, np.ndarray]:
+        """Per part of the act (ACT_CLASSES), the probability of each class after `action` in `state`."""
         one_hot = np.zeros(N_ACTIONS, np.float32)
         one_hot[action] = 1.0
         matrix, bias = self.encoder
         encoded = np.tanh(np.concatenate([np.asarray(state, np.float32), one_hot]) @ matrix + bias)
         features = np.concatenate([encoded, one_hot])
-        parts = {}
+        odds = {}
         for part, (matrix, bias) in self.heads.items():
             logits = (features @ matrix + bias).astype(np.float64)
-            probabilities = np.exp(logits - logits.max())
-            probabilities /= probabilities.sum()
-            parts[part] = {
-                name: round(float(p), _DIGITS) for name, p in zip(ACT_CLASSES[part], probabilities, strict=True)
-            }
+            exponentials = np.exp(logits - logits.max())
+            odds[part] = exponentials / exponentials.sum()
+        return odds
+
+    def expect(self, state: np.ndarray, action: int) -> ExpectedReply:
+        """The distribution over the debtor's next act after `action` in `state`, as the turn event records it."""
+        parts = {
+            part: {name: round(float(p), _DIGITS) for name, p in zip(ACT_CLASSES[part], odds, strict=True)}
+            for part, odds in self.probabilities(state, action).items()
+        }
         ends = parts.pop("ends")["ends"]
         return ExpectedReply(model=self.model, ends=ends, **parts)
 

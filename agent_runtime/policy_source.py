@@ -3,6 +3,7 @@
     checkpoints/debtor_policy.safetensors     a trained Q-network, greedy; numpy only, no torch
     RUN/best.pt                               the same from a training checkpoint (torch reads the file)
     CHECKPOINT@tree:2, @rollout:3[+fallback]  decision-time planning over the checkpoint's world model (needs torch)
+    CHECKPOINT@debtor:2, @debtor:4x16         rollouts in branches of the call over its debtor model (numpy only)
     scripted:best_practice, scripted:linear   fixed scripts over the state vector
     constant:NAME, random                     one action always, or a uniformly random one
     registry:FOLDER                           the current version of a policy registry (agent_runtime.registry)
@@ -25,11 +26,13 @@ import numpy as np
 from agent_runtime.contracts.actions import ACTION_NAMES, N_ACTIONS, Action, parse_action
 from agent_runtime.contracts.dst import Intent
 from agent_runtime.contracts.state import CHECKPOINT_SPACES, FEATURE_INDEX, MAX_TURNS, last_intent_of
+from agent_runtime.debtor_planning import DebtorPlanner, DebtorPlanningPolicy, model_replies
 from agent_runtime.expectation import DebtorExpectation
 from agent_runtime.registry import SPEC_PREFIX, Registry, registry_folder
 
 DEFAULT_POLICY = "checkpoints/debtor_policy.safetensors"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt")
+DEBTOR_PLANNER = "debtor:"
 
 
 class CallPolicy(Protocol):
@@ -165,6 +168,8 @@ def _checkpoint_source(spec: str) -> PolicySource:
         greedy = GreedyPolicy.from_state(q_state, metadata)  # stateless: every call shares it
         expectation = DebtorExpectation.of_checkpoint(metadata, world_weights, version)
         return PolicySource(spec, version, lambda seed: greedy, expectation)
+    if planner_spec.startswith(DEBTOR_PLANNER):
+        return _debtor_planning_source(spec, path, version, planner_spec)
     try:
         from policy.planning import PlanningPolicy, load_planning_policy
     except ModuleNotFoundError as exc:
@@ -172,3 +177,25 @@ def _checkpoint_source(spec: str) -> PolicySource:
     planning = load_planning_policy(Path(path), planner_spec, **CHECKPOINT_SPACES)
     # The planner and its world model are shared; each call keeps its own history.
     return PolicySource(spec, version, lambda seed: PlanningPolicy(planning.planner))
+
+
+def _debtor_planning_source(spec: str, path: str, version: str, planner_spec: str) -> PolicySource:
+    """`CHECKPOINT@debtor:H[xN]`: rollouts of H replies (N per candidate action) over the checkpoint's debtor model
+    (agent_runtime.debtor_planning); numpy only."""
+    from policy.inference import GreedyPolicy, load_weights
+
+    try:
+        horizon, _, samples = planner_spec.removeprefix(DEBTOR_PLANNER).partition("x")
+        horizon, samples = int(horizon), int(samples or DebtorPlanner.samples)
+        if horizon < 1 or samples < 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"bad planner {planner_spec!r}: use debtor:H or debtor:HxN with H, N >= 1") from None
+    metadata, q_state, world_weights = load_weights(Path(path), **CHECKPOINT_SPACES)
+    expectation = DebtorExpectation.of_checkpoint(metadata, world_weights, version)
+    if expectation is None:
+        raise ValueError(f"{path} carries no per-turn debtor model: train it with --world-model debtor")
+    greedy = GreedyPolicy.from_state(q_state, metadata)
+    gamma = float(metadata.hyperparameters.get("gamma", 0.99))
+    planner = DebtorPlanner(greedy.q_values, model_replies(expectation), gamma, horizon=horizon, samples=samples)
+    return PolicySource(spec, version, lambda seed: DebtorPlanningPolicy(planner, seed), expectation)

@@ -17,25 +17,14 @@ import json
 from pathlib import Path
 
 import matplotlib
-import numpy as np
 
-from agent_runtime.contracts.actions import N_ACTIONS
-from agent_runtime.policy_source import DEFAULT_POLICY, load_policy
-from training.debtor_model import FitConfig, Padded, collect_calls, evaluate, fit, frequency_logits
+from agent_runtime.policy_source import DEFAULT_POLICY
+from training.debtor_model import FitConfig, Padded, collect_calls, evaluate, exploring, fit, frequency_logits
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 HELDOUT_SEED_OFFSET = 1_000_000
-
-
-def exploring(policy_spec: str, epsilon: float, seed: int):
-    policy = load_policy(policy_spec).new_call(seed)
-
-    def choose(state: np.ndarray, rng: np.random.Generator) -> int:
-        return int(rng.integers(N_ACTIONS)) if rng.random() < epsilon else policy.act(state)[0]
-
-    return choose
 
 
 def main() -> None:

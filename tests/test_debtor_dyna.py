@@ -115,9 +115,9 @@ def test_ddq_over_the_debtor_model_from_the_trainer_and_calls_that_log_what_the_
 
     asyncio.run(simulate(options(calls=2, text=True, policy=str(checkpoint), out=tmp_path / "sim")))
     turns = [e for e in read_events(tmp_path / "sim" / "events.db") if isinstance(e, TurnEvent)]
-    decided = [t for t in turns if t.executed_action is not None]
+    decided = [t for t in turns if t.proposed_action is not None]
     assert decided and all(t.expected_reply is not None for t in decided)
-    assert all(t.expected_reply is None for t in turns if t.executed_action is None)
+    assert all(t.expected_reply is None for t in turns if t.proposed_action is None)
     expected = decided[0].expected_reply
     assert expected.model == "checkpoint.pt" and sum(expected.intent.values()) == pytest.approx(1, abs=1e-3)
     assert turn_card(decided[0])["expected_reply"]["ends"] == expected.ends

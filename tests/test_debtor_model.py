@@ -23,7 +23,6 @@ from training.debtor_model import (
     FitConfig,
     Padded,
     act_labels,
-    branch,
     collect_calls,
     evaluate,
     fit,
@@ -109,7 +108,7 @@ def test_an_imagined_reply_is_read_by_a_branch_of_the_engine_and_leaves_the_real
     env.step(int(Action.EMPATHETIC_LISTENING))
     real_turns, real_state = env.engine.turns, env.engine.state().copy()
     yes = certain(DebtorModel(hidden=8), intent=INTENTS.index(Intent.COMMIT))
-    branched = branch(env.engine)
+    branched = env.engine.branch()
     nothing_yet = torch.zeros(1, 0, STATE_SIZE + N_ACTIONS)
     offer = int(Action.OFFER_PAYMENT_PLAN)
     step, call_so_far = imagine_step(branched, yes, nothing_yet, offer, np.random.default_rng(0))
@@ -120,7 +119,7 @@ def test_an_imagined_reply_is_read_by_a_branch_of_the_engine_and_leaves_the_real
     assert branched.tracker is env.engine.tracker
 
     silent = certain(DebtorModel(hidden=8), intent=NO_WORDS, ends=1)
-    step, _ = imagine_step(branch(env.engine), silent, nothing_yet, 0, np.random.default_rng(0))
+    step, _ = imagine_step(env.engine.branch(), silent, nothing_yet, 0, np.random.default_rng(0))
     assert step.ended and step.text == "" and step.next_state.shape == (STATE_SIZE,)
 
 

@@ -62,8 +62,14 @@ def oracle_policy(env: DebtorEnv) -> CallPolicy:
 
 def make_policy(spec: str, env: DebtorEnv, seed: int) -> CallPolicy:
     """`oracle` (which reads `env`'s hidden debtor) or any spec of agent_runtime.policy_source.load_policy:
-    `random`, `constant:NAME`, `scripted:linear`, `scripted:best_practice`, a checkpoint or `CHECKPOINT@PLANNER`."""
-    return oracle_policy(env) if spec == "oracle" else load_policy(spec).new_call(seed)
+    `random`, `constant:NAME`, `scripted:linear`, `scripted:best_practice`, a checkpoint or `CHECKPOINT@PLANNER`
+    (`@debtor:D` plans in `env`'s engine)."""
+    if spec == "oracle":
+        return oracle_policy(env)
+    policy = load_policy(spec).new_call(seed)
+    if (attach := getattr(policy, "attach", None)) is not None:  # planning in the call's engine
+        attach(lambda: env.engine)
+    return policy
 
 
 BASELINE_SPECS = (

@@ -33,7 +33,6 @@ from training.debtor_model import (
     FitConfig,
     Padded,
     RecordingDebtorEnv,
-    branch,
     evaluate,
     fit,
     frequency_logits,
@@ -78,7 +77,7 @@ class DebtorImagination:
             return 1  # DDQ(0) is DQN: no model, no pool, no random number drawn
         self.real_seen += 1
         if not self.env.call_ended:
-            self.pool.append(branch(self.env.engine))
+            self.pool.append(self.env.engine.branch())
         if self.real_seen % self.config.refit_every == 0 or (self.model is None and self._enough_calls()):
             self._refit()
         if not (self.trusted and self.pool):
@@ -110,7 +109,7 @@ class DebtorImagination:
     def _imagine(self, learner: QLearner, epsilon: float, rng: np.random.Generator) -> None:
         nothing_yet = torch.zeros(1, 0, STATE_SIZE + N_ACTIONS)
         for start in rng.integers(len(self.pool), size=self.k):
-            engine = branch(self.pool[start])
+            engine = self.pool[start].branch()
             call_so_far = nothing_yet
             for _ in range(self.config.horizon):
                 state = engine.state()

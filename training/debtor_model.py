@@ -26,7 +26,6 @@ their own sentiment.
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,17 +38,23 @@ from torch import nn
 from agent_runtime.contracts import expectation
 from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.dst import INTENTS, DSTOutput, Intent
-from agent_runtime.contracts.expectation import ACT_CLASSES, AMOUNT_EDGES, INTENT_CLASSES, SENTIMENT_STEP
+from agent_runtime.contracts.expectation import (
+    ACT_CLASSES,
+    AMOUNT_EDGES,
+    AMOUNT_RANGES,
+    INTENT_CLASSES,
+    SENTIMENT_STEP,
+)
 from agent_runtime.contracts.offers import OfferKind, OfferTerms
 from agent_runtime.contracts.reward import compute_reward
 from agent_runtime.contracts.state import STATE_SIZE
 from agent_runtime.engine import DialogueEngine
+from agent_runtime.policy_source import load_policy
 from simulator import utterances as say
 from simulator.env import DebtorEnv
 from simulator.personas import Persona
 
 NO_WORDS = INTENT_CLASSES.index(expectation.NO_WORDS)  # the intent class of a reply without words
-AMOUNT_RANGES = ((0.05, 0.25), (0.25, 0.75), (0.75, 1.1), (1.1, 1.5))  # what a rendered sum is drawn from, per bucket
 HEADS = {head: len(classes) for head, classes in ACT_CLASSES.items()}
 
 
@@ -105,6 +110,17 @@ class RecordingDebtorEnv(DebtorEnv):
             labels = {head: np.array([act[head] for act in acts], np.int64) for head in HEADS}
             self.calls.append(Call(np.asarray(states, np.float32), np.asarray(actions, np.int64), labels))
         return next_state, reward, terminated, truncated, info
+
+
+def exploring(policy_spec: str, epsilon: float, seed: int) -> Callable[[np.ndarray, np.random.Generator], int]:
+    """A policy's choice, a uniformly random action instead with probability `epsilon` (so that a model of the replies
+    sees every action in every kind of call)."""
+    policy = load_policy(policy_spec).new_call(seed)
+
+    def choose(state: np.ndarray, rng: np.random.Generator) -> int:
+        return int(rng.integers(N_ACTIONS)) if rng.random() < epsilon else policy.act(state)[0]
+
+    return choose
 
 
 def collect_calls(calls: int, seed: int, choose: Callable[[np.ndarray, np.random.Generator], int]) -> list[Call]:
@@ -288,11 +304,6 @@ def render(act: dict[str, int], terms: OfferTerms | None, balance: float, rng: n
         persona = tuple(Persona)[int(rng.integers(len(Persona)))]
         text = say.intent_text(intent, persona, LIFE_EVENTS[int(rng.integers(len(LIFE_EVENTS)))], rng)
     return text, bool(act["ends"])
-
-
-def branch(engine: DialogueEngine) -> DialogueEngine:
-    """A copy of a call's engine to imagine in, sharing the (stateless, cached) tracker rather than copying it."""
-    return copy.deepcopy(engine, memo={id(engine.tracker): engine.tracker})
 
 
 @dataclass(frozen=True)

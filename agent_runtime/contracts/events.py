@@ -27,7 +27,7 @@ Versions:
   events have none (None: unknown, though their policies were greedy). Call facts v4: the account id, the number
   called (stored as its keyed reference) and the account's flags; older facts have none.
 - 7: what the agent expects to hear: the turn's `expected_reply`, a debtor model's distribution over the debtor's
-  next act for the executed action (agent_runtime.contracts.expectation), where the policy carries such a model.
+  next act after the proposed action (agent_runtime.contracts.expectation), where the policy carries such a model.
   Older events have none.
 """
 

@@ -22,6 +22,7 @@ NO_WORDS = "no_words"
 INTENT_CLASSES: tuple[str, ...] = (*(intent.value for intent in INTENTS), NO_WORDS)
 AMOUNT_EDGES = (0.25, 0.75, 1.1)  # the upper edges of the buckets of a sum relative to the offer's payment
 AMOUNT_CLASSES: tuple[str, ...] = ("none", "under 25 %", "25-75 %", "75-110 %", "over 110 %")
+AMOUNT_RANGES = ((0.05, 0.25), (0.25, 0.75), (0.75, 1.1), (1.1, 1.5))  # what an imagined sum is drawn from, per bucket
 SENTIMENT_STEP = 0.1  # a change of the DST's sentiment smaller than this is "the same"
 SENTIMENT_CLASSES: tuple[str, ...] = ("down", "same", "up")
 ENDS_CLASSES: tuple[str, ...] = ("continues", "ends")
@@ -36,7 +37,7 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class ExpectedReply(BaseModel):
-    """A debtor model's distribution over the debtor's next act, for the action the agent took (event schema 7)."""
+    """A debtor model's distribution over the debtor's next act after the policy's proposal (event schema 7)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 

@@ -1,0 +1,147 @@
+"""Planning over the debtor model: rollouts in branches of the call, where only the debtor is imagined.
+
+Decision-time planning of Deep Dyna-Q's kind: for a candidate action, a branch of the call's engine
+(`DialogueEngine.branch`) acts, a model of the debtor says what they reply, and the engine's guard, termination rule
+and state builder and the shared reward compute the rest, exactly as in the call; then the branch follows the greedy
+Q-network for up to `horizon` replies in all, and the Q-network's value of the last state closes the sum (0 after an
+end). A candidate's value is the mean discounted return of `samples` such rollouts (policy improvement by rollout:
+with a faithful model it cannot be worse than the greedy policy, whatever the Q-network's values are worth). Only the
+Q-network's best `candidates` actions are planned for: an action it rates low leads where its values are least
+trusted. Every candidate's i-th rollout draws from the same random stream (common random numbers), seeded from the
+call's seed and turn, so candidates are compared on the same luck and a decision is reproducible.
+
+The default model of the debtor is the checkpoint's debtor model (agent_runtime.expectation): a sampled act enters
+the branch as the DST's reading (`observe(imagined=...)`), not as words: the runtime carries no wording templates,
+and the DST on every branch would not fit the time budget. A reading carries no flags, so an imagined dispute never
+names a lawyer. `benchmarks/debtor_planning.py` plugs in the simulated debtor itself, to tell the model's part from
+the planner's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from agent_runtime.contracts.dst import INTENTS, DSTOutput
+from agent_runtime.contracts.expectation import AMOUNT_RANGES, INTENT_CLASSES, NO_WORDS
+from agent_runtime.contracts.guard import GuardRule
+from agent_runtime.contracts.reward import compute_reward
+from agent_runtime.engine import Decision, DialogueEngine, Observation
+from agent_runtime.expectation import DebtorExpectation
+
+SILENCE = INTENT_CLASSES.index(NO_WORDS)
+SENTIMENT_CHANGE = (-0.2, 0.0, 0.2)  # an imagined reply's sentiment against the last one, per class (down, same, up)
+
+
+def imagined_reading(
+    act: dict[str, int], engine: DialogueEngine, terms, rng: np.random.Generator
+) -> tuple[DSTOutput | None, bool]:
+    """(reading, hang_up) of a sampled act: None for a reply without words; a sum drawn from its bucket against the
+    offer's payment (or the balance); the sentiment moved from the last reply's by its class."""
+    if act["intent"] == SILENCE:
+        return None, True
+    amount = None
+    if act["amount"]:
+        low, high = AMOUNT_RANGES[act["amount"] - 1]
+        reference = terms.instalment if terms is not None else engine.facts.balance
+        amount = round(reference * float(rng.uniform(low, high)), 2)
+    readings = engine.history.readings
+    last = readings[-1].sentiment if readings else 0.0
+    reading = DSTOutput(
+        intent=INTENTS[act["intent"]],
+        sentiment=float(np.clip(last + SENTIMENT_CHANGE[act["sentiment"]], -1.0, 1.0)),
+        amount=amount,
+        period=terms.period if terms is not None and amount is not None else None,
+    )
+    return reading, bool(act["ends"])
+
+
+def sample_act(odds: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, int]:
+    """One class per part, drawn with its probability (never the most likely: a 30 % yes stays a 30 % yes)."""
+    return {
+        part: min(int(np.searchsorted(p.cumsum(), rng.random(), side="right")), len(p) - 1) for part, p in odds.items()
+    }
+
+
+Replier = Callable[[DialogueEngine, np.ndarray, int, Decision], Observation]
+"""(branch, state before the action, the action, the engine's decision) -> the observation of the debtor's reply"""
+
+
+def model_replies(expectation: DebtorExpectation) -> Callable[[np.random.Generator], Replier]:
+    """Replies sampled from a debtor model, one random stream per rollout."""
+
+    def replier(rng: np.random.Generator) -> Replier:
+        def reply(branch: DialogueEngine, state: np.ndarray, action: int, decision: Decision) -> Observation:
+            act = sample_act(expectation.probabilities(state, action), rng)
+            reading, hang_up = imagined_reading(act, branch, decision.terms, rng)
+            observation = branch.observe("", hang_up=hang_up, imagined=reading)
+            if observation.guard_rule is GuardRule.CONFIRM_TERMS:  # a live call reads the terms back: they agree
+                observation = branch.observe("", imagined=reading.model_copy(update={"amount": None}))
+            return observation
+
+        return reply
+
+    return replier
+
+
+@dataclass
+class DebtorPlanner:
+    q_values: Callable[[np.ndarray], np.ndarray]
+    replies: Callable[[np.random.Generator], Replier]
+    """a model of the debtor: for a rollout's random stream, its replies (`model_replies` of a checkpoint)"""
+    gamma: float
+    horizon: int = 2
+    """imagined replies per rollout before the Q-network's value takes over"""
+    samples: int = 8
+    """rollouts per candidate action"""
+    candidates: int = 3
+    """actions planned for: the Q-network's best"""
+
+    def plan(self, engine: DialogueEngine, seed: int = 0) -> tuple[int, np.ndarray]:
+        """(the chosen action, the action values: planned for the candidates, the Q-network's for the rest); the
+        call itself is not touched."""
+        values = np.asarray(self.q_values(engine.state()), dtype=np.float64).copy()
+        candidates = np.argsort(values)[::-1][: self.candidates]
+        streams = [np.random.SeedSequence([seed, engine.turns, i]) for i in range(self.samples)]
+        for action in candidates:
+            values[action] = np.mean([self._rollout(engine, int(action), np.random.default_rng(s)) for s in streams])
+        return int(candidates[np.argmax(values[candidates])]), values
+
+    def _rollout(self, engine: DialogueEngine, action: int, rng: np.random.Generator) -> float:
+        branch, reply = engine.branch(), self.replies(rng)
+        total, discount = 0.0, 1.0
+        for _ in range(self.horizon):
+            state = branch.state()
+            decision = branch.act(action)
+            observation = reply(branch, state, action, decision)
+            total += discount * compute_reward(
+                state, decision.proposed, observation.state, observation.outcome, branch.facts
+            )
+            if observation.ended:
+                return total
+            discount *= self.gamma
+            values = self.q_values(observation.state)
+            action = int(values.argmax())
+        return total + discount * float(values.max())
+
+
+class DebtorPlanningPolicy:
+    """One call's policy that plans in branches of that call's engine, which `attach` hands it when the call opens
+    (a getter: a simulator's engine changes with every call)."""
+
+    def __init__(self, planner: DebtorPlanner, seed: int):
+        self.planner, self.seed = planner, seed
+        self.engine_of: Callable[[], DialogueEngine] | None = None
+
+    def attach(self, engine_of: Callable[[], DialogueEngine]) -> None:
+        self.engine_of = engine_of
+
+    def reset(self) -> None:
+        """Nothing to forget: every decision plans from the engine as it is."""
+
+    def act(self, state: np.ndarray) -> tuple[int, np.ndarray]:
+        if self.engine_of is None:
+            raise RuntimeError("planning over the debtor model needs the call's engine: attach it first")
+        return self.planner.plan(self.engine_of(), self.seed)

@@ -1,0 +1,132 @@
+"""Planning over the debtor model against the same checkpoint's greedy Q-network, paired on held-out calls:
+
+    python -m benchmarks.debtor_planning [--checkpoint checkpoints/debtor_policy.pt] [--horizons 1 2 12]
+        [--samples 8] [--calls 500] [--seed 1000000]
+
+Every call seed is played by the checkpoint's greedy policy and by rollout planners (agent_runtime.debtor_planning)
+of each horizon, twice: over the checkpoint's debtor model (what `CHECKPOINT@debtor:H` runs) and over the simulated
+debtor itself (a copy of the call's debtor with fresh luck per rollout: a perfect model, which tells the model's part
+from the planner's). The same seed is the same debtor for every policy, so differences are paired. Reported: success
+and mean return overall and per persona, the paired difference from greedy with its 95 % CI, and the time per
+decision (p50, p95; one process, one thread). Writes results/debtor_planning.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from agent_runtime.debtor_planning import DebtorPlanner, DebtorPlanningPolicy, Replier
+from agent_runtime.engine import Decision, DialogueEngine
+from agent_runtime.policy_source import load_policy
+from simulator.env import DebtorEnv
+from training.runs import EVAL_SEED_START
+from training.stats import mean_ci
+
+
+def simulator_replies(env: DebtorEnv):
+    """The call's simulated debtor as the model: copied at the start of every rollout, with the rollout's luck."""
+
+    def replier(rng: np.random.Generator) -> Replier:
+        debtor = copy.deepcopy(env.debtor)
+        debtor.rng = rng
+
+        def reply(branch: DialogueEngine, state: np.ndarray, action: int, decision: Decision):
+            said = debtor.respond(decision)
+            return branch.observe(said.text, hang_up=said.hang_up)
+
+        return reply
+
+    return replier
+
+
+def play(policy, env: DebtorEnv, calls: int, seed: int, label: str) -> dict:
+    successes, returns, personas, seconds = [], [], [], []
+    for call in tqdm(range(calls), desc=label, unit="call", leave=False):
+        state, _ = env.reset(seed=seed + call)
+        policy.reset()
+        total, done = 0.0, False
+        while not done:
+            start = time.perf_counter()
+            action = policy.act(state)[0]
+            seconds.append(time.perf_counter() - start)
+            state, reward, done, _, info = env.step(action)
+            total += reward
+        successes.append(float(info["success"]))
+        returns.append(total)
+        personas.append(info["persona"])
+    milliseconds = np.array(seconds) * 1000
+    return {
+        "successes": successes,
+        "returns": returns,
+        "personas": personas,
+        "decision_ms": {"p50": float(np.percentile(milliseconds, 50)), "p95": float(np.percentile(milliseconds, 95))},
+    }
+
+
+def summary(run: dict, greedy: dict) -> dict:
+    def rates(rows: list[int]) -> dict:
+        success = [run["successes"][i] for i in rows]
+        gain = [run["successes"][i] - greedy["successes"][i] for i in rows]
+        gain_return = [run["returns"][i] - greedy["returns"][i] for i in rows]
+        return {
+            "calls": len(rows),
+            "success_rate": float(np.mean(success)),
+            "mean_return": float(np.mean([run["returns"][i] for i in rows])),
+            "success_vs_greedy": mean_ci(gain),
+            "return_vs_greedy": mean_ci(gain_return),
+        }
+
+    everyone = list(range(len(run["successes"])))
+    per_persona = {p: rates([i for i in everyone if run["personas"][i] == p]) for p in sorted(set(run["personas"]))}
+    return {**rates(everyone), "per_persona": per_persona, "decision_ms": run["decision_ms"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", default="checkpoints/debtor_policy.pt")
+    parser.add_argument("--horizons", type=int, nargs="+", default=[1, 2, 12])
+    parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=EVAL_SEED_START)
+    parser.add_argument("--out", type=Path, default=Path("results/debtor_planning.json"))
+    args = parser.parse_args()
+
+    env = DebtorEnv()
+    greedy_policy = load_policy(args.checkpoint).new_call(0)
+    greedy = play(greedy_policy, env, args.calls, args.seed, "greedy")
+    planned = load_policy(f"{args.checkpoint}@debtor:1").new_call(0).planner  # the checkpoint's model, Q and gamma
+    results = {"greedy": summary(greedy, greedy)}
+    for horizon in args.horizons:
+        for model, replies in (("debtor model", planned.replies), ("simulated debtor", simulator_replies(env))):
+            planner = DebtorPlanner(planned.q_values, replies, planned.gamma, horizon=horizon, samples=args.samples)
+            policy = DebtorPlanningPolicy(planner, seed=0)
+            policy.attach(lambda: env.engine)
+            name = f"rollouts of {horizon}, {model}"
+            results[name] = summary(play(policy, env, args.calls, args.seed, name), greedy)
+            row = results[name]
+            print(
+                f"{name:>34}: success {row['success_rate']:.3f} (vs greedy {row['success_vs_greedy']['mean']:+.3f} "
+                f"[{row['success_vs_greedy']['low']:+.3f}, {row['success_vs_greedy']['high']:+.3f}]), "
+                f"decision p95 {row['decision_ms']['p95']:.1f} ms",
+                flush=True,
+            )
+    report = {
+        "command": f"python -m benchmarks.debtor_planning --checkpoint {args.checkpoint} --horizons "
+        f"{' '.join(map(str, args.horizons))} --samples {args.samples} --calls {args.calls} --seed {args.seed}",
+        "candidates": planned.candidates,
+        "results": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"greedy: success {results['greedy']['success_rate']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

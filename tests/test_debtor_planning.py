@@ -1,0 +1,77 @@
+"""Planning over the debtor model: rollouts in branches that leave the call alone, reproducible decisions, an imagined
+reply that the engine takes as the DST's reading, and clear errors for a bad spec or a checkpoint without a model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agent_runtime.contracts.actions import N_ACTIONS, Action
+from agent_runtime.contracts.dst import DSTOutput, Intent
+from agent_runtime.contracts.outcome import OutcomeKind
+from agent_runtime.policy_source import load_policy
+from simulator.env import DebtorEnv
+from training.baselines import make_policy
+
+COMMITTED = "checkpoints/debtor_policy.pt"
+
+
+class NoReading:
+    """A tracker that must not be asked: an imagined reply arrives as a reading."""
+
+    version = "none"
+
+    def read(self, *args, **kwargs):
+        raise AssertionError("the DST was asked to read an imagined reply")
+
+
+def test_an_imagined_reading_skips_the_dst_and_the_engine_applies_its_rules():
+    env = DebtorEnv()
+    env.reset(seed=4)
+    branch = env.engine.branch()
+    branch.tracker = NoReading()
+    decision = branch.act(int(Action.OFFER_PAYMENT_PLAN))
+    yes = DSTOutput(intent=Intent.COMMIT, sentiment=0.4)
+    observation = branch.observe("", imagined=yes)
+    assert observation.ended and observation.outcome.kind is OutcomeKind.COMMITMENT
+    assert observation.outcome.terms == decision.terms
+    assert not env.engine.ended and env.engine.turns == 0  # the call itself never moved
+
+
+def test_rollout_planning_leaves_the_call_alone_and_decides_the_same_way_twice():
+    env = DebtorEnv()
+    state, _ = env.reset(seed=11)
+    policy = make_policy(f"{COMMITTED}@debtor:2x4", env, seed=3)
+    before, turns = env.engine.state().copy(), env.engine.turns
+    action, values = policy.act(state)
+    assert env.engine.turns == turns and np.array_equal(env.engine.state(), before)
+    assert values.shape == (N_ACTIONS,) and np.isfinite(values).all() and 0 <= action < N_ACTIONS
+    again = make_policy(f"{COMMITTED}@debtor:2x4", env, seed=3).act(state)
+    assert again[0] == action and np.array_equal(again[1], values)
+    greedy_values = load_policy(COMMITTED).new_call(0).act(state)[1]
+    planned = np.flatnonzero(values != greedy_values)
+    assert 1 <= len(planned) <= 3 and action in np.argsort(greedy_values)[::-1][:3]  # only the Q-network's best three
+
+
+def test_a_live_call_hands_its_engine_to_the_planner_and_logs_planned_values_and_expectations(tmp_path):
+    import asyncio
+
+    from agent_runtime.contracts.events import TurnEvent
+    from agent_runtime.events.store import read_events
+    from agent_runtime.simulate import options, run
+
+    asyncio.run(run(options(calls=2, text=True, policy=f"{COMMITTED}@debtor:1", out=tmp_path)))
+    decided = [e for e in read_events(tmp_path / "events.db") if isinstance(e, TurnEvent) and e.proposed_action]
+    assert decided and all(e.policy_version == "debtor_policy.pt@debtor:1" for e in decided)
+    assert all(len(e.q_values) == N_ACTIONS and e.expected_reply is not None for e in decided)
+
+
+@pytest.mark.parametrize("spec", ["debtor:0", "debtor:x", "debtor:2x0"])
+def test_a_bad_debtor_planner_spec_is_a_clear_error(spec):
+    with pytest.raises(ValueError, match="use debtor:H or debtor:HxN"):
+        load_policy(f"{COMMITTED}@{spec}")
+
+
+def test_a_checkpoint_without_a_debtor_model_cannot_plan_over_one(debtor_checkpoint):
+    with pytest.raises(ValueError, match="carries no per-turn debtor model"):
+        load_policy(f"{debtor_checkpoint()}@debtor:2")
