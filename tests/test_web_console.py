@@ -139,6 +139,7 @@ def test_a_typed_call_shows_every_turn_and_a_cease_request_ends_it(console, brow
     assert all(np.isfinite(float(bars.nth(i).get_attribute("data-q"))) for i in range(9))
     executed = card.get_by_test_id("executed-action").inner_text()
     assert executed.replace(" ", "_") in ACTION_NAMES
+    expect(card.get_by_test_id("expected-reply")).to_contain_text(re.compile(r"expects to hear .+ \d+ % · call ends"))
     expect(card.get_by_test_id("latency")).to_contain_text("engine")
     expect(page.get_by_test_id("state-strip").locator(".feature")).to_have_count(64)
     page.screenshot(path=str(shots / "talk-text.png"))
