@@ -162,11 +162,7 @@ def _checkpoint_source(spec: str) -> PolicySource:
     path, at, planner_spec = spec.partition("@")
     version = Path(path).name + at + planner_spec
     if not planner_spec:
-        from policy.inference import GreedyPolicy, load_weights
-
-        metadata, q_state, world_weights = load_weights(Path(path), **CHECKPOINT_SPACES)
-        greedy = GreedyPolicy.from_state(q_state, metadata)  # stateless: every call shares it
-        expectation = DebtorExpectation.of_checkpoint(metadata, world_weights, version)
+        greedy, expectation, _ = _greedy_checkpoint(path, version)  # stateless: every call shares it
         return PolicySource(spec, version, lambda seed: greedy, expectation)
     if planner_spec.startswith(DEBTOR_PLANNER):
         return _debtor_planning_source(spec, path, version, planner_spec)
@@ -179,11 +175,18 @@ def _checkpoint_source(spec: str) -> PolicySource:
     return PolicySource(spec, version, lambda seed: PlanningPolicy(planning.planner))
 
 
+def _greedy_checkpoint(path: str, version: str):
+    """(the greedy Q-network, the debtor model's expectation or None, gamma) of a checkpoint; numpy only."""
+    from policy.inference import GreedyPolicy, load_weights
+
+    metadata, q_state, world_weights = load_weights(Path(path), **CHECKPOINT_SPACES)
+    expectation = DebtorExpectation.of_checkpoint(metadata, world_weights, version)
+    return GreedyPolicy.from_state(q_state, metadata), expectation, float(metadata.hyperparameters.get("gamma", 0.99))
+
+
 def _debtor_planning_source(spec: str, path: str, version: str, planner_spec: str) -> PolicySource:
     """`CHECKPOINT@debtor:H[xN]`: rollouts of H replies (N per candidate action) over the checkpoint's debtor model
     (agent_runtime.debtor_planning); numpy only."""
-    from policy.inference import GreedyPolicy, load_weights
-
     try:
         horizon, _, samples = planner_spec.removeprefix(DEBTOR_PLANNER).partition("x")
         horizon, samples = int(horizon), int(samples or DebtorPlanner.samples)
@@ -191,11 +194,8 @@ def _debtor_planning_source(spec: str, path: str, version: str, planner_spec: st
             raise ValueError
     except ValueError:
         raise ValueError(f"bad planner {planner_spec!r}: use debtor:H or debtor:HxN with H, N >= 1") from None
-    metadata, q_state, world_weights = load_weights(Path(path), **CHECKPOINT_SPACES)
-    expectation = DebtorExpectation.of_checkpoint(metadata, world_weights, version)
+    greedy, expectation, gamma = _greedy_checkpoint(path, version)
     if expectation is None:
         raise ValueError(f"{path} carries no per-turn debtor model: train it with --world-model debtor")
-    greedy = GreedyPolicy.from_state(q_state, metadata)
-    gamma = float(metadata.hyperparameters.get("gamma", 0.99))
     planner = DebtorPlanner(greedy.q_values, model_replies(expectation), gamma, horizon=horizon, samples=samples)
     return PolicySource(spec, version, lambda seed: DebtorPlanningPolicy(planner, seed), expectation)
