@@ -26,8 +26,9 @@ from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.state import STATE_SIZE
 from agent_runtime.engine import DialogueEngine
 from policy.buffers import Batch, ReplayBuffer
-from policy.ddq import mixed_sample
-from policy.dqn import QLearner
+from policy.ddq import DDQConfig, mixed_sample
+from policy.dqn import QLearner, TrainResult, train
+from simulator.personas import Persona
 from training.debtor_model import (
     DebtorModel,
     FitConfig,
@@ -123,3 +124,14 @@ class DebtorImagination:
 
     def sample(self, real: ReplayBuffer, batch_size: int, rng: np.random.Generator) -> Batch:
         return mixed_sample(real, self.imagined, batch_size, self.config.real_ratio, rng)
+
+
+def train_debtor_ddq(
+    config: DDQConfig, *, stt_noise: float = 0.0, personas: tuple[Persona, ...] | None = None, **kwargs
+) -> tuple[TrainResult, DebtorImagination]:
+    """`policy.dqn.train` on the debtor simulator with this imagination, DDQConfig's k, horizon and real_ratio (as
+    `policy.ddq.train_ddq` does for the next-state models); `kwargs` go to `train`."""
+    env = RecordingDebtorEnv(stt_noise=stt_noise, personas=personas)
+    dyna = DebtorDynaConfig(k=config.k, horizon=config.horizon, real_ratio=config.real_ratio, seed=config.seed)
+    imagination = DebtorImagination(env, dyna)
+    return train(lambda: env, config, imagination=imagination, **kwargs), imagination

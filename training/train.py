@@ -28,8 +28,8 @@ from policy.world_models import WORLD_MODELS
 from simulator.env import DebtorEnv
 from simulator.personas import Persona
 from training.cli import Seed, WordErrorRate, within
-from training.debtor_dyna import DebtorDynaConfig, DebtorImagination
-from training.debtor_model import DebtorModel, RecordingDebtorEnv
+from training.debtor_dyna import train_debtor_ddq
+from training.debtor_model import DebtorModel
 from training.evaluate import greedy_evaluator
 from training.run_outputs import MetricsWriter, write_summary
 from training.runs import TARGET_SUCCESS_RATE, VALIDATION_EPISODES, VALIDATION_SEED_START, RunSummary
@@ -185,20 +185,14 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     if args.init is not None:
         extras["initial_weights"] = initial_weights(args)
     try:
-        if isinstance(config, DDQConfig) and config.world_model == DEBTOR_MODEL:
-            env = RecordingDebtorEnv(stt_noise=args.stt_noise, personas=args.personas)
-            imagination = DebtorImagination(
-                env, DebtorDynaConfig(k=config.k, horizon=config.horizon, real_ratio=config.real_ratio, seed=args.seed)
-            )
-            result = train(
-                lambda: env, config, imagination=imagination, callbacks=(writer, *callbacks), progress=args.progress,
-                **extras,
-            )
-            world_model = imagination.model
-        elif isinstance(config, DDQConfig):
-            result, imagination = train_ddq(
-                make_env, config, callbacks=(writer, *callbacks), progress=args.progress, **extras
-            )
+        if isinstance(config, DDQConfig):
+            options = {"callbacks": (writer, *callbacks), "progress": args.progress, **extras}
+            if config.world_model == DEBTOR_MODEL:
+                result, imagination = train_debtor_ddq(
+                    config, stt_noise=args.stt_noise, personas=args.personas, **options
+                )
+            else:
+                result, imagination = train_ddq(make_env, config, **options)
             world_model = imagination.model
         else:
             result = train(make_env, config, callbacks=(writer, *callbacks), progress=args.progress, **extras)
