@@ -30,7 +30,11 @@ from telemetry.metrics import RuntimeMetrics
         ("pay me 0 dollars", None, True),
         ("i'll pay $1e308", None, True),
         ("pay -50 dollars", None, True),
-        ("i could maybe do $700 and $85 a month", None, True),  # a misheard "785": two sums are not one
+        ("i could maybe do $700 and $85 a month", 785.0, False),  # tiny.en's "785": one sum written in pieces
+        ("i can do seven eighty five a month", 785.0, False),
+        ("i'll pay my 6-hundred in one go", 600.0, False),
+        ("i can pay 100 and 20 cents", None, True),  # cents are not part of the hundreds: asked, not read as 120
+        ("i can do $200 now and $100 next month", None, True),  # two sums are not one
         ("i can do 2,000,000 dollars", None, True),
         ("i could maybe do 785 dollars a month", 785.0, False),
         ("i can do 100, yeah 100 a month", 100.0, False),
@@ -97,9 +101,9 @@ async def test_a_no_to_the_terms_read_back_books_nothing_and_counts_as_a_refused
     assert "$200 monthly for 6 payments" in reply.text  # the next rung of the ladder
 
 
-async def test_a_misheard_amount_is_asked_for_and_the_repeated_one_is_used(constant_call):
+async def test_two_sums_are_asked_for_and_the_repeated_one_is_used(constant_call):
     call = await offered(constant_call)
-    reply = await call.respond("I could maybe do $700 and $85 a month")  # tiny.en's hearing of "785 dollars"
+    reply = await call.respond("I could maybe do $700 or $800 a month")
     assert reply.event.guard_rule is GuardRule.ASK_AMOUNT
     reply = await call.respond("785 dollars a month")
     assert reply.event.proposed_action is not None and "$785 monthly" in reply.text

@@ -45,6 +45,19 @@ _PERIODS = (
 )
 
 
+# How a recogniser writes one spoken sum in pieces (after number words became digits): "seven eighty five" ->
+# "7 85", "six hundred" -> "6-hundred" or "3 100", "seven hundred and eighty five" -> "$700 and $85".
+_DIGIT_TIMES_HUNDRED = re.compile(r"\b([1-9])(?:\s+|-)(?:hundred|100)\b")
+_HUNDREDS_AND_REST = re.compile(r"(\$?)\b([1-9]\d?)00\s+and\s+\$?([1-9]\d?)\b(?![.,]\d|\s*cents?\b)")
+_HUNDREDS_THEN_TENS = re.compile(r"\b([1-9])\s+([1-9]\d)\b(?![.,]\d)")
+
+
+def _join_spoken_sums(text: str) -> str:
+    text = _DIGIT_TIMES_HUNDRED.sub(lambda m: f"{m[1]}00", text)
+    text = _HUNDREDS_AND_REST.sub(lambda m: f"{m[1]}{int(m[2]) * 100 + int(m[3])}", text)
+    return _HUNDREDS_THEN_TENS.sub(lambda m: f"{int(m[1]) * 100 + int(m[2])}", text)
+
+
 def _expand_vague_amounts(text: str) -> str:
     text = _COUPLE.sub("200", text)
     text = _FEW.sub("300", text)
@@ -67,12 +80,14 @@ class AmountReading:
 def read_amount(text: str) -> AmountReading:
     """The money amount in normalised text (number words already turned into digits).
 
-    Strict: a sum said as money that is zero, negative, written as a power of ten or over a million is not an
-    amount, and two different sums in one utterance ("$700 and $85 a month", often a misheard "785") are not one;
-    either makes the reading unclear, so the engine asks instead of acting on a guess."""
+    One sum the recogniser wrote in pieces is read whole ("7 85", "$700 and $85", "6-hundred": 785, 785, 600; the
+    engine reads agreed terms back before booking them). Strict otherwise: a sum said as money that is zero,
+    negative, written as a power of ten or over a million is not an amount, and two different sums in one utterance
+    ("$200 now and $100 next month") are not one; either makes the reading unclear, so the engine asks instead of
+    acting on a guess."""
     if not _MAY_HAVE_NUMBER.search(text):
         return AmountReading(None, False)
-    text = _expand_vague_amounts(text)
+    text = _join_spoken_sums(_expand_vague_amounts(text))
     found: list[float] = []
     unclear = False
     for match in _AMOUNT.finditer(text):
