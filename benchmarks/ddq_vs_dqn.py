@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/ddq_vs_dqn"))
     args = parser.parse_args()
     common = {"learning_starts": args.learning_starts}
-    ddq = f"ddq_k{args.k}" + ("" if args.world_model == "mlp" else f"_{args.world_model}")
+    ddq = f"ddq_k{args.k}" + ("" if args.world_model == "mlp" else f"_{args.world_model.replace(':', '')}")
     algos = {  # name -> (training.train options, real calls per counted call)
         "dqn": ({"algo": "dqn"} | common, 1),
         ddq: ({"algo": "ddq", "k": args.k, "world_model": args.world_model} | common, 1),

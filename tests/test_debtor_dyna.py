@@ -121,3 +121,26 @@ def test_ddq_over_the_debtor_model_from_the_trainer_and_calls_that_log_what_the_
     expected = decided[0].expected_reply
     assert expected.model == "checkpoint.pt" and sum(expected.intent.values()) == pytest.approx(1, abs=1e-3)
     assert turn_card(decided[0])["expected_reply"]["ends"] == expected.ends
+
+
+def test_an_ensemble_of_debtor_models_drops_the_imagined_turns_its_members_disagree_on():
+    from training.train import debtor_ensemble
+
+    assert (debtor_ensemble("debtor"), debtor_ensemble("debtor:3"), debtor_ensemble("mlp")) == (1, 3, None)
+    with pytest.raises(ValueError, match="debtor:N with N >= 1"):
+        debtor_ensemble("debtor:0")
+    env, learner, rng = started_call(), QLearner(STATE_SIZE, N_ACTIONS, DQNConfig()), np.random.default_rng(0)
+    env.calls = collect_calls(30, 0, lambda state, rng: int(rng.integers(N_ACTIONS)))
+    imagination = DebtorImagination(env, DebtorDynaConfig(k=6, min_calls=20, ensemble=3, fit_epochs=2))
+    imagination._refit()
+    assert len(imagination.members) == 3 and imagination.model is imagination.members[0]
+    assert 0 < imagination.disagreement_limit < 1
+    members = [m.state_dict()["heads.intent.bias"] for m in imagination.members]
+    assert not torch.equal(members[0], members[1])  # bootstrap resamples, seeds of their own
+    imagination.trusted = True
+    imagination.disagreement_limit = -1.0  # every imagined turn is disputed
+    imagination.after_real_step(ReplayBuffer(100, STATE_SIZE), learner, 0.1, rng)
+    assert imagination.imagined_steps == 0 and imagination.dropped_steps == 6
+    imagination.disagreement_limit = float("inf")
+    imagination.after_real_step(ReplayBuffer(100, STATE_SIZE), learner, 0.1, rng)
+    assert imagination.imagined_steps == 6

@@ -58,6 +58,11 @@ class DebtorDynaConfig:
     holdout_every: int = 10
     """every n-th finished call is held out to decide whether the model is trusted"""
     fit_epochs: int = 10
+    ensemble: int = 1
+    """debtor models, each fit on a bootstrap resample of the calls; with more than one, a branch imagines with a
+    member drawn at random and an imagined turn is dropped where the members disagree (MBPO, PETS)"""
+    disagreement_quantile: float = 0.9
+    """drop an imagined turn where the members disagree more than on this share of held-out real turns"""
     imagined_buffer_size: int = 20_000
     seed: int = 0
 
@@ -67,7 +72,10 @@ class DebtorImagination:
         self.env, self.config, self.k = env, config, config.k
         self.pool: deque[DialogueEngine] = deque(maxlen=config.pool_size)
         self.imagined = ReplayBuffer(config.imagined_buffer_size, STATE_SIZE)
-        self.model: DebtorModel | None = None
+        self.model: DebtorModel | None = None  # the first member: the one a checkpoint keeps
+        self.members: list[DebtorModel] = []
+        self.disagreement_limit = float("inf")
+        self.dropped_steps = 0
         self.trusted = False
         self.imagined_steps = 0
         self.real_seen = 0
@@ -92,13 +100,26 @@ class DebtorImagination:
     def _refit(self) -> None:
         if not self._enough_calls():
             return
-        calls = self.env.calls
-        held = [call for i, call in enumerate(calls) if i % self.config.holdout_every == 0]
-        train = [call for i, call in enumerate(calls) if i % self.config.holdout_every]
-        self.model = fit(train, FitConfig(epochs=self.config.fit_epochs, seed=self.config.seed + len(calls)))
+        config, calls = self.config, self.env.calls
+        held = [call for i, call in enumerate(calls) if i % config.holdout_every == 0]
+        train = [call for i, call in enumerate(calls) if i % config.holdout_every]
+        resample = np.random.default_rng([config.seed, len(calls)])  # its own stream: the training loop's is untouched
+        samples = (
+            [train]
+            if config.ensemble == 1
+            else [[train[i] for i in resample.integers(len(train), size=len(train))] for _ in range(config.ensemble)]
+        )
+        self.members = [
+            fit(sample, FitConfig(epochs=config.fit_epochs, seed=config.seed + len(calls) + 1_000 * member))
+            for member, sample in enumerate(samples)
+        ]
+        self.model = self.members[0]
         batch = Padded.of(held)
         with torch.no_grad():
-            model_nll = evaluate(self.model(batch.inputs), batch)["nll_total"]
+            model_nll = evaluate(self._mixture(batch.inputs), batch)["nll_total"]
+            if config.ensemble > 1:
+                held_disagreement = self._disagreement(batch.inputs)[batch.mask]
+                self.disagreement_limit = float(torch.quantile(held_disagreement, config.disagreement_quantile))
         baseline_nll = evaluate(frequency_logits(train, batch, per_action=True), batch)["nll_total"]
         self.trusted = model_nll < baseline_nll
         self.losses = {
@@ -107,31 +128,60 @@ class DebtorImagination:
             "charts/debtor_model_trusted": float(self.trusted),
         }
 
+    def _mixture(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The members' mean distribution per head, as log-probabilities (the one member's logits when alone)."""
+        if len(self.members) == 1:
+            return self.members[0](inputs)
+        outputs = [member(inputs) for member in self.members]
+        return {
+            head: torch.log(torch.stack([torch.softmax(o[head], -1) for o in outputs]).mean(0)) for head in outputs[0]
+        }
+
+    def _disagreement(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Per turn, the members' mean total-variation distance from their mean next-intent distribution."""
+        odds = torch.stack([torch.softmax(member(inputs)["intent"], -1) for member in self.members])
+        return 0.5 * (odds - odds.mean(0)).abs().sum(-1).mean(0)
+
     def _imagine(self, learner: QLearner, epsilon: float, rng: np.random.Generator) -> None:
         nothing_yet = torch.zeros(1, 0, STATE_SIZE + N_ACTIONS)
         for start in rng.integers(len(self.pool), size=self.k):
             engine = self.pool[start].branch()
+            model = self.members[int(rng.integers(len(self.members)))] if len(self.members) > 1 else self.model
             call_so_far = nothing_yet
             for _ in range(self.config.horizon):
                 state = engine.state()
                 greedy = int(learner.q_values(state).argmax())
                 action = int(rng.integers(N_ACTIONS)) if rng.random() < epsilon else greedy
-                step, call_so_far = imagine_step(engine, self.model, call_so_far, action, rng)
+                step, call_so_far = imagine_step(engine, model, call_so_far, action, rng)
+                if len(self.members) > 1 and self._disagrees(call_so_far):
+                    self.dropped_steps += 1
+                    break
                 self.imagined.add(state, action, step.reward, step.next_state, step.ended)
                 self.imagined_steps += 1
                 if step.ended:
                     break
+
+    def _disagrees(self, call_so_far: torch.Tensor) -> bool:
+        with torch.no_grad():
+            return float(self._disagreement(call_so_far)[0, -1]) > self.disagreement_limit
 
     def sample(self, real: ReplayBuffer, batch_size: int, rng: np.random.Generator) -> Batch:
         return mixed_sample(real, self.imagined, batch_size, self.config.real_ratio, rng)
 
 
 def train_debtor_ddq(
-    config: DDQConfig, *, stt_noise: float = 0.0, personas: tuple[Persona, ...] | None = None, **kwargs
+    config: DDQConfig,
+    *,
+    ensemble: int = 1,
+    stt_noise: float = 0.0,
+    personas: tuple[Persona, ...] | None = None,
+    **kwargs,
 ) -> tuple[TrainResult, DebtorImagination]:
     """`policy.dqn.train` on the debtor simulator with this imagination, DDQConfig's k, horizon and real_ratio (as
-    `policy.ddq.train_ddq` does for the next-state models); `kwargs` go to `train`."""
+    `policy.ddq.train_ddq` does for the next-state models) and `ensemble` debtor models; `kwargs` go to `train`."""
     env = RecordingDebtorEnv(stt_noise=stt_noise, personas=personas)
-    dyna = DebtorDynaConfig(k=config.k, horizon=config.horizon, real_ratio=config.real_ratio, seed=config.seed)
+    dyna = DebtorDynaConfig(
+        k=config.k, horizon=config.horizon, real_ratio=config.real_ratio, ensemble=ensemble, seed=config.seed
+    )
     imagination = DebtorImagination(env, dyna)
     return train(lambda: env, config, imagination=imagination, **kwargs), imagination

@@ -91,7 +91,8 @@ class Args:
     horizon: Annotated[int, within(int, 1)] = 1
     world_model: str = "mlp"
     """what DDQ imagines with: a model of the next state (policy.world_models: mlp, ensemble, ...) or, on the debtor
-    env, `debtor`: the debtor model of training.debtor_model (the engine, DST and reward stay exact)"""
+    env, `debtor`: the debtor model of training.debtor_model (the engine, DST and reward stay exact); `debtor:N` an
+    ensemble of N that drops imagined turns where its members disagree"""
     learning_starts: Annotated[int | None, within(int, 0)] = None
     """real steps before the first gradient step (default per env)"""
     eval_every: Annotated[int | None, within(int, 0)] = None
@@ -187,9 +188,9 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     try:
         if isinstance(config, DDQConfig):
             options = {"callbacks": (writer, *callbacks), "progress": args.progress, **extras}
-            if config.world_model == DEBTOR_MODEL:
+            if (members := debtor_ensemble(config.world_model)) is not None:
                 result, imagination = train_debtor_ddq(
-                    config, stt_noise=args.stt_noise, personas=args.personas, **options
+                    config, ensemble=members, stt_noise=args.stt_noise, personas=args.personas, **options
                 )
             else:
                 result, imagination = train_ddq(make_env, config, **options)
@@ -293,16 +294,30 @@ def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, worl
     )
 
 
+def debtor_ensemble(world_model: str) -> int | None:
+    """The number of debtor models a `--world-model` of `debtor` (1) or `debtor:N` asks for; None for another kind."""
+    kind, _, members = world_model.partition(":")
+    if kind != DEBTOR_MODEL:
+        return None
+    if not members:
+        return 1
+    if not members.isdigit() or int(members) < 1:
+        raise ValueError(f"bad --world-model {world_model!r}: use {DEBTOR_MODEL} or {DEBTOR_MODEL}:N with N >= 1")
+    return int(members)
+
+
 def refuse_bad_options(args: Args) -> None:
     """What the option types cannot check, refused before the run folder is touched: one line, no traceback."""
     try:
         if (args.episodes is None) == (args.steps is None):
             raise ValueError("give one of --episodes and --steps")
-        if args.algo == "ddq" and args.world_model not in (*WORLD_MODELS, DEBTOR_MODEL):
+        debtor = args.algo == "ddq" and debtor_ensemble(args.world_model) is not None
+        if args.algo == "ddq" and not debtor and args.world_model not in WORLD_MODELS:
             raise ValueError(
-                f"unknown --world-model {args.world_model!r}; choose from {sorted((*WORLD_MODELS, DEBTOR_MODEL))}"
+                f"unknown --world-model {args.world_model!r}; choose from {sorted(WORLD_MODELS)}, {DEBTOR_MODEL} or "
+                f"{DEBTOR_MODEL}:N (an ensemble of N)"
             )
-        if args.algo == "ddq" and args.world_model == DEBTOR_MODEL and args.env != "debtor":
+        if debtor and args.env != "debtor":
             raise ValueError(f"--world-model {DEBTOR_MODEL} imagines the debtor: it needs --env debtor")
         env_factory(args.env, args.stt_noise, args.personas)().close()  # an unknown env id fails here
         if args.init is not None:
