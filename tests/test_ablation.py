@@ -76,3 +76,13 @@ def test_ray_backend_runs_the_same_jobs_with_the_same_results(tmp_path):
     for a, b in zip(local, remote, strict=True):
         assert json.dumps(a["evals"]) == json.dumps(b["evals"])
         assert a["summary"]["eval_mean_return"] == b["summary"]["eval_mean_return"]
+
+
+def test_the_ratio_of_means_has_a_bootstrap_interval_that_holds_it_and_narrows_with_more_seeds():
+    from training.stats import ratio_ci
+
+    few = ratio_ci([100, 140, 120], [200, 260, 240])
+    assert few["ratio"] == pytest.approx(120 / 233.333, rel=1e-4) and few["low"] < few["ratio"] < few["high"]
+    many = ratio_ci([100, 140, 120] * 10, [200, 260, 240] * 10)
+    assert many["high"] - many["low"] < few["high"] - few["low"]
+    assert ratio_ci([100, 140, 120], [200, 260, 240]) == few  # seeded
