@@ -2,6 +2,7 @@
 
     python -m benchmarks.dqn_vs_sb3 [--sb3-python /tmp/sb3env/bin/python] [--seeds 0 1 2 3 4]
         [--presets project rlzoo] [--workers 2]
+    python -m benchmarks.dqn_vs_sb3 --variant double_q=false [--variant ...] --out results/cartpole_variants.json
 
 Each run trains for its preset's budget and its FINAL weights (no best snapshot) are scored greedily on 100 episodes
 seeded from 20,000 with the project's evaluator, for both implementations. Presets: `project` is the project's
@@ -26,7 +27,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import gymnasium as gym
@@ -177,6 +178,20 @@ def load(run: Run, runs: Path) -> dict | None:
     return saved if saved["run"] == json.loads(json.dumps(asdict(run))) else None
 
 
+def parse_variant(text: str) -> dict:
+    """FIELD=VALUE[,FIELD=VALUE] of DQNConfig fields; each value as JSON (false, 1.0) or else as text."""
+    changes = {}
+    for change in text.split(","):
+        field, _, value = change.partition("=")
+        if field not in {f.name for f in fields(DQNConfig)} or not value:
+            raise SystemExit(f"error: --variant {text!r}: use FIELD=VALUE[,FIELD=VALUE] with DQNConfig fields")
+        try:
+            changes[field] = json.loads(value)
+        except ValueError:
+            changes[field] = value
+    return changes
+
+
 def execute(run: Run, python: str, runs: Path) -> None:
     spec = json.dumps(asdict(run))
     from agent_runtime.settings import environment_for_child  # here: the SB3 interpreter never runs this
@@ -257,6 +272,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=Path, default=Path("runs/dqn_vs_sb3"))
     parser.add_argument("--out", type=Path, default=Path("results/dqn_vs_sb3.json"))
+    parser.add_argument(
+        "--variant",
+        action="append",
+        metavar="FIELD=VALUE[,FIELD=VALUE]",
+        help="instead of the presets: a variant of the project's preset (DQNConfig fields, JSON values, e.g. "
+        "double_q=false or tau=1.0,target_update_interval=1000), the project's DQN only; repeat for several",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: train one run (JSON) and save it
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -269,9 +291,16 @@ def main() -> None:
     interpreters = {"project": sys.executable}
     if sb3_available(args.sb3_python):
         interpreters["sb3"] = args.sb3_python
+    presets = {name: (BUDGETS[name], preset_config(name)) for name in args.presets}
+    if args.variant:  # variants of the project's preset, for the project's DQN only
+        presets = {
+            f"project[{variant}]": (BUDGETS["project"], preset_config("project") | parse_variant(variant))
+            for variant in args.variant
+        }
+        interpreters = {"project": sys.executable}
     runs = [
-        Run(impl, name, seed, BUDGETS[name], preset_config(name))
-        for name in args.presets
+        Run(impl, name, seed, steps, config)
+        for name, (steps, config) in presets.items()
         for seed in args.seeds
         for impl in interpreters
     ]
@@ -282,17 +311,18 @@ def main() -> None:
             future.result()
             bar.update(1)
     results = [load(run, args.runs) for run in runs]
+    names = list(presets)
     report = {
         "env": ENV,
         "eval": f"final weights, greedy, {EVAL_EPISODES} episodes seeded from {EVAL_SEED}",
         "solved_threshold": SOLVED,
         "presets": summary(results),
         "command": f"python -m benchmarks.dqn_vs_sb3 --sb3-python SB3_PYTHON --seeds {' '.join(map(str, args.seeds))}"
-        f" --presets {' '.join(args.presets)}",
+        f" --presets {' '.join(args.presets)}" + "".join(f" --variant {variant}" for variant in args.variant or ()),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    plot(results, args.presets, args.out.with_suffix(".png"))
+    plot(results, names, args.out.with_suffix(".png"))
     print(table(report["presets"]))
     print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
 

@@ -69,6 +69,9 @@ class DQNConfig:
     tau: float = 1.0
     """target update rate: 1 copies the online network, < 1 is a Polyak (soft) update"""
     max_grad_norm: float = 10.0
+    double_q: bool = True
+    """double-DQN target: the online network picks the next action, the target network values it; False: the target
+    network's own maximum (the original DQN, as Stable-Baselines3 does)"""
     advantage_learning: float = 0.0
     """advantage-learning coefficient alpha (Bellemare et al. 2016, "Increasing the Action Gap"): the target drops
     by alpha * (max_b Q(s, b) - Q(s, a)), which keeps the greedy policy and widens the gaps to worse actions so
@@ -118,10 +121,14 @@ class QLearner:
             return self.q_network(torch.as_tensor(obs, dtype=torch.float32)).numpy()
 
     def td_target(self, rewards: torch.Tensor, next_obs: torch.Tensor, dones: torch.Tensor) -> torch.Tensor:
-        """Double DQN: the online network picks the next action, the target network values it."""
+        """Double DQN: the online network picks the next action, the target network values it (or, without
+        double_q, the target network's maximum)."""
         with torch.no_grad():
-            next_actions = self.q_network(next_obs).argmax(dim=1, keepdim=True)
-            next_values = self.target_network(next_obs).gather(1, next_actions).squeeze(1)
+            if self.config.double_q:
+                next_actions = self.q_network(next_obs).argmax(dim=1, keepdim=True)
+                next_values = self.target_network(next_obs).gather(1, next_actions).squeeze(1)
+            else:
+                next_values = self.target_network(next_obs).max(dim=1).values
             return rewards + self.config.gamma * next_values * (1.0 - dones)
 
     def sync_target(self) -> None:

@@ -49,6 +49,9 @@ def test_double_dqn_target_matches_a_hand_computed_example():
     target = learner.td_target(torch.tensor([1.0, 1.0]), torch.tensor([[3.0], [3.0]]), torch.tensor([0.0, 1.0]))
     # online argmax at s'=3 is action 1 (6 > 3); the target network values it at 3, not at its own max 30.
     assert target.tolist() == pytest.approx([1.0 + 0.9 * 3.0, 1.0])
+    learner.config.double_q = False  # the original DQN's target (SB3's): the target network's own maximum
+    target = learner.td_target(torch.tensor([1.0, 1.0]), torch.tensor([[3.0], [3.0]]), torch.tensor([0.0, 1.0]))
+    assert target.tolist() == pytest.approx([1.0 + 0.9 * 30.0, 1.0])
 
 
 def test_advantage_learning_lowers_only_the_targets_of_actions_worse_than_the_greedy_one():
