@@ -149,9 +149,12 @@ async def test_through_the_audio_path_the_debt_is_disclosed_only_to_the_debtor(c
     message = machine.last_event.agent_text
     assert machine.last_event.guard_rule is GuardRule.VOICEMAIL and "1-800-555-0142" in message
     assert "Northwind" not in message and "debt" not in message.lower() and "$" not in message
-    # A greeting with a sentence pause ends a turn at the pause, and tiny.en hears its first sentence alone as "Hi,
-    # you reach some.": not recognised as a machine, it is asked for the debtor again, and still told nothing.
+    # A greeting with a sentence pause: whether the pause ends a turn depends on the timing of endpointing (it did
+    # on a loaded machine, not on an idle one). Ended there, tiny.en hears the first sentence alone ("Hi, you reach
+    # some."), which is no machine, so the debtor is asked for again; heard whole, it is a machine. Neither is told
+    # anything of the debt.
     split = constant_call(Action.EMPATHETIC_LISTENING, verify=True)
     await _hear(split, synthesise("Hi, you've reached Sam. Please leave a message after the tone."), wait=60)
-    asked = split.last_event.agent_text
-    assert split.last_event.guard_rule is GuardRule.RIGHT_PARTY_CHECK and "debt" not in asked.lower()
+    said = split.last_event.agent_text
+    assert split.last_event.guard_rule in (GuardRule.RIGHT_PARTY_CHECK, GuardRule.VOICEMAIL)
+    assert "Northwind" not in said and "debt" not in said.lower() and "$" not in said
