@@ -17,9 +17,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from policy.dqn import DQNConfig, train
-from training.debtor_dyna import DebtorDynaConfig, DebtorImagination
-from training.debtor_model import RecordingDebtorEnv
+from policy.ddq import DDQConfig
+from training.debtor_dyna import train_debtor_ddq
 from training.evaluate import greedy_evaluator
 from training.stats import mean_ci
 
@@ -27,11 +26,9 @@ EVAL_SEED = 900_000
 
 
 def run(k: int, seed: int, steps: int, eval_calls: int) -> dict:
-    env = RecordingDebtorEnv()
-    imagination = DebtorImagination(env, DebtorDynaConfig(k=k, seed=seed))
-    config = DQNConfig(total_steps=steps, learning_starts=200, seed=seed, eval_every_episodes=0)
+    config = DDQConfig(k=k, total_steps=steps, learning_starts=200, seed=seed, eval_every_episodes=0)
     start = time.perf_counter()
-    result = train(lambda: env, config, imagination=imagination, evaluate=greedy_evaluator(eval_calls, EVAL_SEED))
+    result, imagination = train_debtor_ddq(config, evaluate=greedy_evaluator(eval_calls, EVAL_SEED))
     return {
         "k": k,
         "seed": seed,
