@@ -230,9 +230,12 @@ class DialogueEngine:
         return build_state(self.history, self.facts)
 
     def branch(self) -> DialogueEngine:
-        """A copy of the call to imagine in (planning, Deep Dyna-Q): it changes, the call does not. The tracker is
-        shared rather than copied: it keeps nothing of a call."""
-        return copy.deepcopy(self, memo={id(self.tracker): self.tracker})
+        """A copy of the call to imagine in (planning, Deep Dyna-Q): it changes, the call does not. Only the history
+        is copied: every other attribute is replaced, never changed in place, and the contracts' models are frozen
+        (the tracker keeps nothing of a call)."""
+        twin = copy.copy(self)
+        twin.history = self.history.copy()
+        return twin
 
     def observe(
         self,

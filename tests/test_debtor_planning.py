@@ -75,3 +75,20 @@ def test_a_bad_debtor_planner_spec_is_a_clear_error(spec):
 def test_a_checkpoint_without_a_debtor_model_cannot_plan_over_one(debtor_checkpoint):
     with pytest.raises(ValueError, match="carries no per-turn debtor model"):
         load_policy(f"{debtor_checkpoint()}@debtor:2")
+
+
+def test_a_branch_copies_every_container_of_the_history_and_shares_the_frozen_rest():
+    from dataclasses import fields
+
+    from agent_runtime.contracts.state import CallHistory
+
+    env = DebtorEnv()
+    env.reset(seed=8)
+    env.step(int(Action.OFFER_PAYMENT_PLAN))
+    history, branch = env.engine.history, env.engine.branch()
+    for item in fields(CallHistory):
+        value = getattr(history, item.name)
+        assert getattr(branch.history, item.name) == value
+        if isinstance(value, list | set | dict):
+            assert getattr(branch.history, item.name) is not value, item.name
+    assert branch.facts is env.engine.facts and branch.tracker is env.engine.tracker

@@ -6,7 +6,7 @@ Its version travels in every event and every checkpoint; building or loading aga
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -105,6 +105,17 @@ class CallHistory:
     @property
     def last_intent(self) -> Intent | None:
         return self.readings[-1].intent if self.readings else None
+
+    def copy(self) -> CallHistory:
+        """A history that can grow apart from this one (the readings and offers themselves are frozen: shared)."""
+        return replace(
+            self,
+            readings=list(self.readings),
+            actions=list(self.actions),
+            offers=list(self.offers),
+            intents_seen=set(self.intents_seen),
+            flags_seen=set(self.flags_seen),
+        )
 
     def record_reading(self, reading: DSTOutput) -> None:
         self.readings.append(reading)
