@@ -2,7 +2,8 @@
 needs? Same budget, same validation seeds, >= 5 seeds each, 95 % CIs.
 
     python -m benchmarks.ddq_vs_dqn [--seeds 0 1 2 3 4] [--episodes 1000] [--eval-every 25] [--k 5]
-        [--world-model mlp|debtor] [--learning-starts N] [--upper-bound] [--workers 2] [--out results/ddq_vs_dqn]
+        [--world-model mlp|debtor|debtor:N] [--learning-starts N] [--real-ratio 0.75] [--upper-bound] [--workers 2]
+        [--out results/ddq_vs_dqn]
 
 `--world-model debtor` imagines with the debtor model (training.debtor_dyna) instead of a next-state model.
 `--upper-bound` adds DQN(K) as in Peng et al. 2018: DQN given K times the real calls, plotted and counted per K of
@@ -45,16 +46,21 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--world-model", default="mlp")
     parser.add_argument("--learning-starts", type=int, help="real steps before learning (default: the preset's)")
+    parser.add_argument("--real-ratio", type=float, default=0.75, help="DDQ's share of real transitions in a batch")
     parser.add_argument("--upper-bound", action="store_true", help="add DQN(K): DQN with K times the real calls")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("results/ddq_vs_dqn"))
     parser.add_argument("--runs", type=Path, default=Path("runs/ddq_vs_dqn"))
     args = parser.parse_args()
     common = {"learning_starts": args.learning_starts}
-    ddq = f"ddq_k{args.k}" + ("" if args.world_model == "mlp" else f"_{args.world_model.replace(':', '')}")
+    ddq = (
+        f"ddq_k{args.k}"
+        + ("" if args.world_model == "mlp" else f"_{args.world_model.replace(':', '')}")
+        + ("" if args.real_ratio == 0.75 else f"_real{args.real_ratio:g}")
+    )
     algos = {  # name -> (training.train options, real calls per counted call)
         "dqn": ({"algo": "dqn"} | common, 1),
-        ddq: ({"algo": "ddq", "k": args.k, "world_model": args.world_model} | common, 1),
+        ddq: ({"algo": "ddq", "k": args.k, "world_model": args.world_model, "real_ratio": args.real_ratio} | common, 1),
     }
     if args.upper_bound:
         algos[f"dqn_x{args.k}"] = ({"algo": "dqn"} | common, args.k)
@@ -113,7 +119,7 @@ def main() -> None:
     report["episodes_to_target_test"] = compare(to_target["dqn"], to_target[ddq])
     report["command"] = (
         f"python -m benchmarks.ddq_vs_dqn --seeds {' '.join(map(str, args.seeds))} --episodes {args.episodes} "
-        f"--eval-every {args.eval_every} --k {args.k} --world-model {args.world_model}"
+        f"--eval-every {args.eval_every} --k {args.k} --world-model {args.world_model} --real-ratio {args.real_ratio}"
         + (f" --learning-starts {args.learning_starts}" if args.learning_starts is not None else "")
         + (" --upper-bound" if args.upper_bound else "")
     )
