@@ -124,7 +124,8 @@ def main() -> None:
         + (" --upper-bound" if args.upper_bound else "")
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    # OUT.json and OUT.png: appended, not with_suffix, so that a dot in OUT (results/..._real0.5) stays in the name
+    args.out.with_name(f"{args.out.name}.json").write_text(json.dumps(report, indent=2) + "\n")
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for name, colour in zip(algos, ("tab:blue", "tab:orange", "tab:green"), strict=False):
@@ -140,7 +141,7 @@ def main() -> None:
     )
     ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(args.out.with_suffix(".png"), dpi=120)
+    fig.savefig(args.out.with_name(f"{args.out.name}.png"), dpi=120)
     summary = {k: v for k, v in report.items() if k != "algos"}
     summary["episodes_to_target"] = {n: a["episodes_to_target"] for n, a in report["algos"].items()}
     summary["success_at"] = {n: {c: v["mean"] for c, v in a["success_at"].items()} for n, a in report["algos"].items()}
