@@ -16,16 +16,15 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import time
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from agent_runtime.debtor_planning import DebtorPlanner, DebtorPlanningPolicy, Replier
 from agent_runtime.engine import Decision, DialogueEngine
 from agent_runtime.policy_source import load_policy
 from simulator.env import DebtorEnv
+from training.evaluate import evaluate_timed
 from training.runs import EVAL_SEED_START
 from training.stats import mean_ci
 
@@ -46,26 +45,14 @@ def simulator_replies(env: DebtorEnv):
     return replier
 
 
-def play(policy, env: DebtorEnv, calls: int, seed: int, label: str) -> dict:
-    successes, returns, personas, seconds = [], [], [], []
-    for call in tqdm(range(calls), desc=label, unit="call", leave=False):
-        state, _ = env.reset(seed=seed + call)
-        policy.reset()
-        total, done = 0.0, False
-        while not done:
-            start = time.perf_counter()
-            action = policy.act(state)[0]
-            seconds.append(time.perf_counter() - start)
-            state, reward, done, _, info = env.step(action)
-            total += reward
-        successes.append(float(info["success"]))
-        returns.append(total)
-        personas.append(info["persona"])
+def play(policy, env: DebtorEnv, calls: int, seed: int) -> dict:
+    """Each call's success, return and persona (the same seeds for every policy), and the decision time."""
+    result, seconds = evaluate_timed(lambda _: policy, calls, seed, env=env, per_episode=True)
     milliseconds = np.array(seconds) * 1000
     return {
-        "successes": successes,
-        "returns": returns,
-        "personas": personas,
+        "successes": result["episode_successes"],
+        "returns": result["episode_returns"],
+        "personas": result["episode_personas"],
         "decision_ms": {"p50": float(np.percentile(milliseconds, 50)), "p95": float(np.percentile(milliseconds, 95))},
     }
 
@@ -100,7 +87,7 @@ def main() -> None:
 
     env = DebtorEnv()
     greedy_policy = load_policy(args.checkpoint).new_call(0)
-    greedy = play(greedy_policy, env, args.calls, args.seed, "greedy")
+    greedy = play(greedy_policy, env, args.calls, args.seed)
     planned = load_policy(f"{args.checkpoint}@debtor:1").new_call(0).planner  # the checkpoint's model, Q and gamma
     results = {"greedy": summary(greedy, greedy)}
     for horizon in args.horizons:
@@ -109,7 +96,7 @@ def main() -> None:
             policy = DebtorPlanningPolicy(planner, seed=0)
             policy.attach(lambda: env.engine)
             name = f"rollouts of {horizon}, {model}"
-            results[name] = summary(play(policy, env, args.calls, args.seed, name), greedy)
+            results[name] = summary(play(policy, env, args.calls, args.seed), greedy)
             row = results[name]
             print(
                 f"{name:>34}: success {row['success_rate']:.3f} (vs greedy {row['success_vs_greedy']['mean']:+.3f} "

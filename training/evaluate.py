@@ -114,8 +114,12 @@ def evaluate_named(spec: str, episodes: int, seed: int, **options) -> dict:
     return evaluate(lambda env: make_policy(spec, env, seed), episodes, seed, **options)
 
 
-def evaluate_timed(spec: str, episodes: int, seed: int) -> tuple[dict, list[float]]:
-    """`evaluate` of a named policy (see training.baselines.make_policy), with the seconds each decision took."""
+def evaluate_timed(
+    policy: str | Callable[[DebtorEnv], CallPolicy], episodes: int, seed: int, **options
+) -> tuple[dict, list[float]]:
+    """`evaluate` of a named policy (see training.baselines.make_policy) or of `policy(env)`, with the seconds each
+    decision took; `options` go to `evaluate`."""
+    policy_for = (lambda env: make_policy(policy, env, seed)) if isinstance(policy, str) else policy
     seconds: list[float] = []
 
     class Timed:
@@ -128,7 +132,7 @@ def evaluate_timed(spec: str, episodes: int, seed: int) -> tuple[dict, list[floa
             seconds.append(time.perf_counter() - start)
             return decision
 
-    return evaluate(lambda env: Timed(make_policy(spec, env, seed)), episodes, seed), seconds
+    return evaluate(lambda env: Timed(policy_for(env)), episodes, seed, **options), seconds
 
 
 def greedy_evaluator(episodes: int, seed: int, stt_noise: float = 0.0) -> Callable[[Callable[[np.ndarray], int]], dict]:
