@@ -25,9 +25,11 @@ import numpy as np
 from agent_runtime.contracts.dst import Flag
 from agent_runtime.contracts.events import (
     MAX_REASON_CHARS,
+    MAX_TEXT_CHARS,
     CallClosed,
     CallOpened,
     Event,
+    InterruptedReply,
     TurnEvent,
     new_event_id,
     utc_now,
@@ -102,6 +104,7 @@ class CallController:
     _replies: dict[str, AgentReply] = field(default_factory=dict, init=False)
     _turns: int = field(default=0, init=False)
     _last_reply: str = field(default="", init=False)
+    _cut_short: InterruptedReply | None = field(default=None, init=False)
     _opened: bool = field(default=False, init=False)
     _closed: bool = field(default=False, init=False)
 
@@ -210,8 +213,10 @@ class CallController:
             agent_text=text,
             latencies_ms=latencies,
             ends_call=observation.ended,
+            interrupted_reply=self._cut_short,
             **self._versions(),
         )
+        self._cut_short = None
         self._turns += 1
         self.last_event = event
         self._last_reply = text or self._last_reply
@@ -254,6 +259,13 @@ class CallController:
                 reason=reason[:MAX_REASON_CHARS] if reason else None,
             )
         )
+
+    def reply_cut_short(self, heard_seconds: float, heard_text: str | None = None) -> None:
+        """The debtor spoke over the agent's last line and it stopped after `heard_seconds` (the words heard, where
+        the voice output knows them): the next turn event, the words that cut it short, records it."""
+        if heard_text is not None:
+            heard_text = heard_text.strip()[:MAX_TEXT_CHARS]
+        self._cut_short = InterruptedReply(heard_ms=max(0.0, heard_seconds) * 1000, heard_text=heard_text)
 
     def record_latency(self, stage: LatencyStage, milliseconds: float) -> None:
         """A stage measured after the turn event was written (speech synthesis, end to end)."""

@@ -2,10 +2,10 @@
 
 The web console renders these cards, and the LiveKit worker publishes the same cards on a text-stream topic
 (`CARD_TOPIC`) so that a page joined to the room renders the same panels. A card is derived from the events alone, so it
-shows exactly what was logged: what the recogniser heard, the DST reading, the policy's value of every action, what the
-agent expects to hear (where its policy carries a debtor model), the proposed and executed action, the guard's rule, the
-offer terms, the reply, each stage's latency, and the named state features; the closing card adds the outcome and the
-reward broken into its parts.
+shows exactly what was logged: what the recogniser heard (and how much of the agent's line those words cut short), the
+DST reading, the policy's value of every action, what the agent expects to hear (where its policy carries a debtor
+model), the proposed and executed action, the guard's rule, the offer terms, the reply, each stage's latency, and the
+named state features; the closing card adds the outcome and the reward broken into its parts.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ def turn_card(event: TurnEvent) -> dict:
         "turn": event.turn,
         "heard": event.user_text,
         "stt_confidence": event.stt_confidence,
+        "interrupted_reply": (
+            event.interrupted_reply.model_dump(mode="json") if event.interrupted_reply is not None else None
+        ),
         "dst": {
             "intent": dst.intent.value,
             "sentiment": round(dst.sentiment, 3),

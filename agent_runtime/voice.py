@@ -4,6 +4,9 @@ The worker (a LiveKit room), the console and the voice simulation all build thei
 - answers through the policy (`PolicyLLM`), which words and logs each turn in the controller;
 - reports the framework's per-turn latencies (endpointing and recognition from the user's message, speech synthesis
   and end to end from the agent's, see `ChatMessage.metrics`) and speech errors to the call's metrics;
+- stops speaking when the debtor talks over it (barge-in): the VAD pauses the agent's audio at once, the debtor's
+  words cut the reply short and their turn event records how much of it was heard; a backchannel or a non-speech
+  sound (speech.overlap) lets the reply resume;
 - ends its session once the closing line has been spoken (in a room, the room goes with it);
 - writes exactly one `call_closed` however the session ends: the debtor leaving is a hang-up, the worker stopping or
   the job being cancelled is `interrupted`, an error the session could not recover from is `error`.
@@ -16,14 +19,17 @@ import logging
 from collections.abc import Callable
 
 from livekit.agents import Agent, AgentSession, llm, stt, tts
-from livekit.agents.voice import SpeechHandle
+from livekit.agents.voice import SpeechHandle, io
 from livekit.agents.voice.events import CloseEvent, CloseReason, ConversationItemAddedEvent, ErrorEvent
+from livekit.agents.voice.io import PlaybackFinishedEvent
+from livekit.agents.voice.transcription.synchronizer import TranscriptSynchronizer
 
 from agent_runtime.call import CallController
 from agent_runtime.contracts.outcome import OutcomeKind
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.policy_llm import PolicyLLM
 from agent_runtime.speech.end_of_turn import TextCueTurnDetector
+from agent_runtime.speech.overlap import OverlapFilter
 
 log = logging.getLogger("agent_runtime.voice")
 
@@ -35,9 +41,13 @@ log = logging.getLogger("agent_runtime.voice")
 # this cap) and still answers 45 %; only a delay near the longest pause does (13.6 % at 0.9 s, p50 1.07 s). 0.45 s
 # still bridges the 0.3 s pause between two sentences of one answer. No preemptive generation: the DST runs once
 # per turn.
+# Barge-in: 0.05 s of speech pauses the agent (benchmarks/barge_in.py measures the stop, about 0.1 s after the first
+# sample); the pause ends 0.15 s after the sound if no words that hold the turn came (speech.overlap), and the reply
+# resumes. The harness, the console's page and a LiveKit room all pause.
+BARGE_IN = {"mode": "vad", "min_duration": 0.05, "resume_false_interruption": True, "false_interruption_timeout": 0.15}
 TURN_HANDLING = {
     "turn_detection": TextCueTurnDetector(),
-    "interruption": {"mode": "vad"},
+    "interruption": BARGE_IN,
     "preemptive_generation": {"enabled": False},
     "endpointing": {"min_delay": 0.45, "max_delay": 1.0},
 }
@@ -66,17 +76,37 @@ class VoiceCall:
         self.call = call
         self.on_reply_latency = on_reply_latency
         policy = PolicyLLM(call, recogniser=stt)
-        self.session = AgentSession(vad=vad, stt=stt, llm=policy, tts=tts, turn_handling=turn_handling)
+        self.recogniser = OverlapFilter(stt, self.speaking) if stt is not None else None
+        # no echo warm-up: telephone and browser audio come echo-cancelled, and the opening line must stop too
+        self.session = AgentSession(
+            vad=vad, stt=self.recogniser, llm=policy, tts=tts, turn_handling=turn_handling, aec_warmup_duration=None
+        )
         self.ended = asyncio.Event()  # set once the call's end is logged
         self._ending: asyncio.Task | None = None
+        self._synchroniser: TranscriptSynchronizer | None = None
         self.session.on("conversation_item_added", self._on_item)
         self.session.on("error", self._on_error)
         self.session.on("close", self._on_close)
 
+    def attach_audio(self, audio_in: io.AudioInput, audio_out: io.AudioOutput) -> None:
+        """Audio without a room (the console's page, the harness), before `start`. The agent's words are timed
+        against its audio as a room times them (the framework's `TranscriptSynchronizer`), so a reply cut short
+        records the words heard."""
+        self._synchroniser = TranscriptSynchronizer(next_in_chain_audio=audio_out, next_in_chain_text=None)
+        self.session.input.audio = audio_in
+        self.session.output.audio = self._synchroniser.audio_output
+        self.session.output.transcription = self._synchroniser.text_output
+
     async def start(self, **room) -> None:
-        """Start the session: `room=` and `room_options=` for a LiveKit room; otherwise set the session's audio
-        input and output first."""
+        """Start the session: `room=` and `room_options=` for a LiveKit room; otherwise `attach_audio` first."""
         await self.session.start(Agent(instructions=INSTRUCTIONS), **room)
+        if self.session.output.audio is not None:
+            self.session.output.audio.on("playback_finished", self._on_playback_finished)
+
+    def speaking(self) -> bool:
+        """A reply is playing or paused (by a sound that may yet prove to be no interruption)."""
+        speech = self.session.current_speech
+        return speech is not None and not speech.done()
 
     async def open(self) -> tuple[str, SpeechHandle]:
         """Open the call and speak its opening line; the handle completes when it has played."""
@@ -99,6 +129,10 @@ class VoiceCall:
         if self.call.ended:
             self.session.shutdown(drain=False)  # the closing line has been spoken: nothing more to say or hear
 
+    def _on_playback_finished(self, event: PlaybackFinishedEvent) -> None:
+        if event.interrupted and not self.call.ended:
+            self.call.reply_cut_short(event.playback_position, event.synchronized_transcript)
+
     def _on_error(self, event: ErrorEvent) -> None:
         kind = getattr(event.error, "type", "session_error")
         component = {"llm_error": "policy"}.get(kind, kind.removesuffix("_error"))
@@ -120,6 +154,8 @@ class VoiceCall:
     async def aclose(self, reason: str = "session closed") -> None:
         """Close the session and make sure the call's end is logged."""
         await self.session.aclose()
+        if self._synchroniser is not None:
+            await self._synchroniser.aclose()
         if self._ending is not None:
             await self._ending
         await self.call.close(OutcomeKind.INTERRUPTED, reason=reason)

@@ -30,6 +30,7 @@ from agent_runtime.voice import TURN_HANDLING, VoiceCall
 from simulator.calls import describe_turn
 
 FRAME = SAMPLE_RATE // 50
+SLICE = SAMPLE_RATE // 100  # the paced loudspeaker plays 10 ms at a time
 REPLY_TIMEOUT = 20.0
 DEBTOR_VOICE = "en-gb"
 SPEECH_THRESHOLD = 300  # int16 amplitude above which a sample counts as speech (about -40 dBFS)
@@ -58,6 +59,7 @@ class DebtorAudioInput(io.AudioInput):
         self.utterances: deque[np.ndarray] = deque()
         self.current: np.ndarray | None = None
         self.position = 0
+        self.speech_started_at: float | None = None  # monotonic time the utterance's first sample came in
         self.speech_ended_at: float | None = None  # monotonic time the last speech frame was delivered
         self.closed = False
         self._next = time.monotonic()
@@ -72,6 +74,7 @@ class DebtorAudioInput(io.AudioInput):
         await asyncio.sleep(max(0.0, self._next - time.monotonic()))
         if self.current is None and self.utterances:
             self.current, self.position = self.utterances.popleft(), 0
+            self.speech_started_at = time.monotonic() - FRAME / SAMPLE_RATE  # a frame comes in once it is whole
         if self.current is not None:
             chunk = self.current[self.position : self.position + FRAME]
             self.position += FRAME
@@ -85,15 +88,27 @@ class DebtorAudioInput(io.AudioInput):
 
 
 class AgentAudioCapture(io.AudioOutput):
-    """Keeps the agent's audio (resampled to 16 kHz by the framework) and when each reply started and ended."""
+    """Keeps the agent's audio (resampled to 16 kHz by the framework) and when each reply started and ended.
 
-    def __init__(self):
-        super().__init__(label="capture", capabilities=io.AudioOutputCapabilities(pause=False), sample_rate=SAMPLE_RATE)
+    `paced`: a loudspeaker that plays in real time, 10 ms at a time, and can pause (barge-in): `played` holds the
+    monotonic (start, end) of each stretch of audio actually played, so the moment the agent fell silent is known.
+    Unpaced, a reply counts as played as soon as the framework has handed it over (the latency harness)."""
+
+    def __init__(self, *, paced: bool = False):
+        super().__init__(label="capture", capabilities=io.AudioOutputCapabilities(pause=paced), sample_rate=SAMPLE_RATE)
+        self.paced = paced
         self.segments: list[np.ndarray] = []
         self.first_frame_at: float | None = None
         self.finished = asyncio.Event()
+        self.played: list[tuple[float, float]] = []
+        self.interruptions: list[float] = []  # seconds of each interrupted reply that had played
+        self.stops: list[float] = []  # monotonic times the framework paused or cut the audio
         self._current: list[np.ndarray] = []
         self._played = 0.0
+        self._resumed = asyncio.Event()
+        self._resumed.set()
+        self._cleared = False
+        self._flushed_while_paused = False
 
     def expect_reply(self) -> None:
         self.first_frame_at = None
@@ -101,16 +116,50 @@ class AgentAudioCapture(io.AudioOutput):
 
     async def capture_frame(self, frame: rtc.AudioFrame) -> None:
         await super().capture_frame(frame)
-        if self._played == 0.0:
+        if self._played == 0.0 and not self._current:
+            self._cleared = False
             self.on_playback_started(created_at=time.time())
         if self.first_frame_at is None:
             self.first_frame_at = time.monotonic()
-        self._played += frame.duration
-        self._current.append(np.frombuffer(bytes(frame.data), np.int16))
+        pcm = np.frombuffer(bytes(frame.data), np.int16)
+        if not self.paced:
+            self._played += frame.duration
+            self._current.append(pcm)
+            return
+        for start in range(0, len(pcm), SLICE):
+            await self._resumed.wait()
+            if self._cleared:
+                return
+            piece = pcm[start : start + SLICE]
+            began = time.monotonic()
+            self._current.append(piece)
+            self._played += len(piece) / SAMPLE_RATE
+            await asyncio.sleep(len(piece) / SAMPLE_RATE)
+            self._mark_played(began, time.monotonic())
+
+    def _mark_played(self, began: float, ended: float) -> None:
+        if self.played and began - self.played[-1][1] < 0.005:  # contiguous: one stretch
+            self.played[-1] = (self.played[-1][0], ended)
+        else:
+            self.played.append((began, ended))
+
+    def pause(self) -> None:
+        super().pause()
+        self.stops.append(time.monotonic())
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        super().resume()
+        self._resumed.set()
+        if self._flushed_while_paused:  # the pause was false: the rest had been handed over, it plays out now
+            self._flushed_while_paused = False
+            self._finish(False)
 
     def _finish(self, interrupted: bool) -> None:
         if not self._current:  # an empty flush finishes nothing: the reply's audio may still be on its way
             return
+        if interrupted:
+            self.interruptions.append(self._played)
         self.on_playback_finished(playback_position=self._played, interrupted=interrupted)
         self.segments.append(np.concatenate(self._current))
         self._current, self._played = [], 0.0
@@ -126,9 +175,15 @@ class AgentAudioCapture(io.AudioOutput):
 
     def flush(self) -> None:
         super().flush()
+        if not self._resumed.is_set():  # paused: what is left is held until a resume plays it or a clear drops it
+            self._flushed_while_paused = True
+            return
         self._finish(False)
 
     def clear_buffer(self) -> None:
+        self.stops.append(time.monotonic())
+        self._cleared, self._flushed_while_paused = True, False
+        self._resumed.set()  # a paused reply that is cut short is over
         self._finish(True)
 
 
@@ -149,15 +204,18 @@ async def audio_session(
     tts: tts.TTS,
     turn_handling: dict = TURN_HANDLING,
     errors: list | None = None,
+    paced: bool = False,
 ) -> AsyncIterator[tuple[VoiceCall, DebtorAudioInput, AgentAudioCapture]]:
     """The call's voice session (agent_runtime.voice, as the worker runs it) with the debtor's audio going in as
     frames and the agent's speech captured; the session's errors are collected into `errors` where given. Closed on
-    leaving, which logs the call's end if nothing else did."""
-    audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture()
+    leaving, which logs the call's end if nothing else did.
+
+    `paced`: the agent's speech plays in real time on a loudspeaker that can pause, so a barge-in stops it."""
+    audio_in, audio_out = DebtorAudioInput(), AgentAudioCapture(paced=paced)
     voice = VoiceCall(call, vad=vad, stt=stt, tts=tts, turn_handling=turn_handling)
     if errors is not None:
         voice.session.on("error", errors.append)
-    voice.session.input.audio, voice.session.output.audio = audio_in, audio_out
+    voice.attach_audio(audio_in, audio_out)
     await voice.start()
     try:
         yield voice, audio_in, audio_out

@@ -2,13 +2,14 @@
 call's metrics come from the same controller that writes its events."""
 
 import asyncio
+import json
 
 import pytest
 from livekit.agents.voice.events import CloseEvent, CloseReason
 from prometheus_client import CollectorRegistry
 
 from agent_runtime.contracts.actions import Action
-from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent
+from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent, read_event
 from agent_runtime.contracts.outcome import OutcomeKind
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.policy_source import load_policy
@@ -165,3 +166,19 @@ async def test_a_call_cancelled_between_its_last_turn_and_its_close_still_closes
     await call.close(OutcomeKind.INTERRUPTED)
     (closed,) = sink.closed()
     assert closed.outcome.kind is OutcomeKind.CEASE and closed.reason is None
+
+
+async def test_the_words_that_cut_a_reply_short_record_how_much_of_it_was_heard(constant_call, sink):
+    call = constant_call(Action.OFFER_PAYMENT_PLAN, sinks=(sink,))
+    await call.open()
+    first = await call.respond("what are my options")
+    call.reply_cut_short(1.25, "  We can set up a plan of ")  # the debtor spoke over the offer
+    cut = await call.respond("hold on, I lost my job")
+    after = await call.respond("money is really tight right now")
+    assert first.event.interrupted_reply is None and after.event.interrupted_reply is None
+    assert cut.event.interrupted_reply.heard_ms == 1250.0
+    assert cut.event.interrupted_reply.heard_text == "We can set up a plan of"
+    older = json.loads(cut.event.model_dump_json(exclude={"interrupted_reply"})) | {"schema_version": 7}
+    event, upgraded = read_event(json.dumps(older))
+    assert upgraded and event.interrupted_reply is None and event.agent_text == cut.event.agent_text
+    assert read_event(cut.event.model_dump_json())[0] == cut.event

@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from agent_runtime import retention
+from agent_runtime.contracts.actions import Action
 from agent_runtime.contracts.events import CallOpened, TurnEvent
 from agent_runtime.contracts.transitions import IncompleteCall, call_transitions
 from agent_runtime.dst.tracker import DialogueStateTracker
@@ -94,6 +95,19 @@ def transitions_or_reason(events):
         return call_transitions(events)
     except IncompleteCall as exc:
         return str(exc)
+
+
+async def test_the_words_heard_of_a_line_cut_short_are_redacted_too(constant_call):
+    sink = Collected()
+    call = constant_call(Action.EMPATHETIC_LISTENING, sinks=(sink,))
+    await call.open()
+    call.reply_cut_short(2.0, f"Hello, may I speak with {call.facts.debtor_name}")
+    await call.respond("who is this")
+    protector = EventProtector(KEY)
+    opened, turn = (protector.protect(event) for event in sink.events)
+    assert opened.facts.identity_protected
+    assert turn.interrupted_reply.heard_ms == 2000.0
+    assert not [part for part in call.facts.debtor_name.split() if part in turn.interrupted_reply.heard_text]
 
 
 def test_identity_references_match_under_one_key_only():

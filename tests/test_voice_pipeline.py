@@ -13,10 +13,11 @@ from agent_runtime.events.outbox import Outbox
 from agent_runtime.events.store import EventStore, read_events
 from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
 from agent_runtime.speech.whisper import default_model
+from agent_runtime.voice import VoiceCall
 from agent_runtime.voice_sim import AgentAudioCapture, DebtorAudioInput, audio_session, synthesise
 
 
-def _voice_session(call, errors: list | None = None):
+def _voice_session(call, errors: list | None = None, paced: bool = False):
     """A real AgentSession for `call` on the local speech stack (tiny.en, espeak-ng)."""
     return audio_session(
         call,
@@ -24,6 +25,7 @@ def _voice_session(call, errors: list | None = None):
         stt=WhisperSTT(default_model()),
         tts=EspeakTTS(),
         errors=errors,
+        paced=paced,
     )
 
 
@@ -158,3 +160,42 @@ async def test_through_the_audio_path_the_debt_is_disclosed_only_to_the_debtor(c
     said = split.last_event.agent_text
     assert split.last_event.guard_rule in (GuardRule.RIGHT_PARTY_CHECK, GuardRule.VOICEMAIL)
     assert "Northwind" not in said and "debt" not in said.lower() and "$" not in said
+
+
+async def _over_the_opening(call, pcm, *, settle: float) -> tuple[DebtorAudioInput, AgentAudioCapture, VoiceCall, str]:
+    """The agent's opening plays in real time; 1 s into it the debtor's `pcm` comes in over it."""
+    async with _voice_session(call, paced=True) as (voice, audio_in, audio_out):
+        text, opening = await voice.open()
+        while audio_out.first_frame_at is None:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1.0)
+        audio_in.say(pcm)
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline and not (opening.done() and (call.turns_answered or audio_out.segments)):
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+    return audio_in, audio_out, voice, text
+
+
+async def test_the_debtor_speaking_over_a_reply_stops_it_and_their_turn_records_what_was_heard(constant_call):
+    call = constant_call(Action.EMPATHETIC_LISTENING)
+    words = synthesise("Hold on, I lost my job last month and I cannot pay anything right now.")
+    audio_in, audio_out, _, opening = await _over_the_opening(call, words, settle=20)
+    (stop, *_) = [at for at in audio_out.stops if at >= audio_in.speech_started_at]
+    last_agent_sample = max(end for start, end in audio_out.played if start <= stop)
+    assert last_agent_sample < audio_in.speech_started_at + len(words) / 16_000 / 2  # silent long before they ended
+    assert len(audio_out.interruptions) == 1 and 0.5 < audio_out.interruptions[0] < 3.0
+    event = call.last_event
+    assert event.user_text and event.interrupted_reply is not None
+    heard = event.interrupted_reply
+    assert heard.heard_ms == pytest.approx(audio_out.interruptions[0] * 1000)
+    assert heard.heard_text and opening.startswith(heard.heard_text) and len(heard.heard_text) < len(opening)
+
+
+async def test_a_backchannel_over_a_reply_pauses_it_and_the_reply_goes_on(constant_call):
+    call = constant_call(Action.EMPATHETIC_LISTENING)
+    audio_in, audio_out, voice, _ = await _over_the_opening(call, synthesise("okay"), settle=15)
+    assert voice.recogniser.withheld == ["Okay."]
+    assert [at for at in audio_out.stops if at >= audio_in.speech_started_at]  # it paused for the sound
+    assert not audio_out.interruptions and len(audio_out.segments) == 1  # and played the whole opening after
+    assert call.turns_answered == 0

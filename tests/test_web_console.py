@@ -291,7 +291,8 @@ def test_the_livekit_room_path_renders_the_workers_cards(console, browser):
                     "confidence": 0.9},
             "q_values": [{"action": name, "q": float(i)} for i, name in enumerate(ACTION_NAMES)],
             "proposed": "gentle_urgency", "executed": "gentle_urgency", "guard_rule": None, "overridden": False,
-            "offer": None, "reply": "Hello.", "latency_ms": {"engine": 1.0}, "state": {}, "ends_call": False}
+            "offer": None, "reply": "Hello.", "latency_ms": {"engine": 1.0}, "state": {}, "ends_call": False,
+            "interrupted_reply": {"heard_ms": 1250.0, "heard_text": "Hello, this is Jordan"}}
     page.evaluate(
         """async (text) => {
             const { handleCardText } = await import("/static/livekit.js");
@@ -303,6 +304,9 @@ def test_the_livekit_room_path_renders_the_workers_cards(console, browser):
     rendered = page.get_by_test_id("turn-card")
     expect(rendered.get_by_test_id("heard")).to_have_text("who is this")
     expect(rendered.locator("[data-action=gentle_urgency].executed")).to_have_count(1)
+    expect(rendered.get_by_test_id("interrupted-reply")).to_have_text(
+        'spoke over the agent: its line stopped at 1.3 s after "Hello, this is Jordan"'
+    )
     page.close()
 
 

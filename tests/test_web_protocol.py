@@ -7,6 +7,7 @@ import asyncio
 import json
 
 import aiohttp
+import pytest
 
 from agent_runtime.events.store import read_events
 from tests.test_web_console import Console
@@ -48,8 +49,6 @@ async def _bad_messages(console: Console) -> None:
         cards = [json.loads((await healthy.receive()).data) for _ in range(2)]
         assert [card["kind"] for card in cards] == ["opened", "agent_line"]
         await healthy.close()
-
-
 
 
 async def test_the_worker_publishes_each_turn_card_on_the_rooms_topic(constant_call):
@@ -107,6 +106,39 @@ async def test_the_browser_speaker_reports_what_was_heard_and_drops_the_rest_on_
     await asyncio.sleep(0.05)
     assert sent[-1] == {"type": "clear"}
     assert finished[-1].interrupted and finished[-1].playback_position < 0.5
+
+
+async def test_the_browser_speaker_holds_a_paused_reply_and_counts_only_what_played():
+    from livekit import rtc
+
+    from agent_runtime.web.audio import PLAYOUT_MARGIN_S, SAMPLE_RATE, BrowserAudioOutput
+
+    sent: list = []
+
+    async def send(message) -> None:
+        sent.append(message)
+
+    speaker = BrowserAudioOutput(send)
+    finished: list = []
+    speaker.on("playback_finished", finished.append)
+    tenth = rtc.AudioFrame(data=b"\x01\x00" * 1600, sample_rate=SAMPLE_RATE, num_channels=1, samples_per_channel=1600)
+    await speaker.capture_frame(tenth)
+    speaker.flush()
+    speaker.pause()  # the debtor started speaking
+    await asyncio.sleep(0.1 + PLAYOUT_MARGIN_S + 0.2)
+    assert {"type": "pause"} in sent and not finished  # held past its own length: the page is holding it
+    speaker.resume()  # it was a cough
+    await asyncio.sleep(0.05)
+    assert sent[-1] == {"type": "resume"}
+    speaker.page_played()
+    await asyncio.sleep(0.05)
+    assert finished[-1].playback_position == pytest.approx(0.1) and not finished[-1].interrupted
+    await speaker.capture_frame(tenth)
+    speaker.pause()
+    await asyncio.sleep(0.3)
+    speaker.clear_buffer()  # their words cut it short
+    await asyncio.sleep(0.05)
+    assert finished[-1].interrupted and finished[-1].playback_position < 0.05  # the pause was not heard
 
 
 async def _text_call(session: aiohttp.ClientSession, url: str):

@@ -29,6 +29,9 @@ Versions:
 - 7: what the agent expects to hear: the turn's `expected_reply`, a debtor model's distribution over the debtor's
   next act after the proposed action (agent_runtime.contracts.expectation), where the policy carries such a model.
   Older events have none.
+- 8: barge-in: the turn's `interrupted_reply`, set when the debtor's words cut the agent's previous line short (the
+  opening or the previous turn's reply): how long it had played and, where the voice output times words against
+  audio, the words heard. Older events have none (their replies were heard whole, or nothing recorded otherwise).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from agent_runtime.contracts.outcome import OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.contracts.state import STATE_SPEC_VERSION
 
-EVENT_SCHEMA_VERSION = 7
+EVENT_SCHEMA_VERSION = 8
 MAX_TEXT_CHARS = 20_000
 MAX_REASON_CHARS = 500
 
@@ -70,7 +73,7 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     event_id: str = Field(default_factory=new_event_id, min_length=8, max_length=64)
-    schema_version: Literal[7] = EVENT_SCHEMA_VERSION
+    schema_version: Literal[8] = EVENT_SCHEMA_VERSION
     call_id: str = Field(min_length=1, max_length=128)
     at: datetime = Field(default_factory=utc_now)
 
@@ -85,6 +88,15 @@ class CallOpened(_Event):
     state_spec_version: str = STATE_SPEC_VERSION
     action_set_version: str = ACTION_SET_VERSION
     persona: str | None = None  # simulated calls only; hidden from the policy
+
+
+class InterruptedReply(BaseModel):
+    """The agent's previous line, cut short when the debtor started speaking over it (since version 8)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    heard_ms: float = Field(ge=0.0)  # how long it had played
+    heard_text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)  # its words up to there, where known
 
 
 class TurnEvent(_Event):
@@ -102,6 +114,7 @@ class TurnEvent(_Event):
     q_values: list[float] | None = None
     propensity: float | None = Field(default=None, gt=0.0, le=1.0)  # since version 6
     expected_reply: ExpectedReply | None = None  # since version 7
+    interrupted_reply: InterruptedReply | None = None  # since version 8: these words cut the previous line short
     offer: OfferTerms | None = None
     policy_version: str
     dst_version: str | None = None  # since version 2
@@ -133,12 +146,12 @@ class UnknownSchemaVersionError(MalformedEventError):
 
 
 def _next_version(raw: dict) -> dict:
-    """Versions 2 to 7 only added optional fields and values: an older event is a valid newer one as it is."""
+    """Versions 2 to 8 only added optional fields and values: an older event is a valid newer one as it is."""
     return raw | {"schema_version": raw["schema_version"] + 1}
 
 
 # _UPGRADES[v] turns a version-v event (a JSON dict) into a version-(v + 1) one.
-_UPGRADES: dict[int, Callable[[dict], dict]] = {v: _next_version for v in (1, 2, 3, 4, 5, 6)}
+_UPGRADES: dict[int, Callable[[dict], dict]] = {v: _next_version for v in (1, 2, 3, 4, 5, 6, 7)}
 SUPPORTED_SCHEMA_VERSIONS = (*_UPGRADES, EVENT_SCHEMA_VERSION)
 
 

@@ -84,9 +84,10 @@ class EventProtector:
             return event
         names = self._names.get(event.call_id, ())
         if isinstance(event, TurnEvent):
-            return event.model_copy(
-                update={"user_text": redact(event.user_text, names), "agent_text": redact(event.agent_text, names)}
-            )
+            update = {"user_text": redact(event.user_text, names), "agent_text": redact(event.agent_text, names)}
+            if (cut := event.interrupted_reply) is not None and cut.heard_text:
+                update["interrupted_reply"] = cut.model_copy(update={"heard_text": redact(cut.heard_text, names)})
+            return event.model_copy(update=update)
         if isinstance(event, CallClosed):
             self._names.pop(event.call_id, None)
             if event.reason:

@@ -4,14 +4,14 @@ The page sends 16 kHz mono 16-bit PCM (its audio worklet resamples the microphon
 speech goes back the same way, 16 kHz (the session resamples its TTS to the output's rate). The pattern is
 livekit-agents' own console transport: an `io.AudioInput` fed from a queue and an `io.AudioOutput` that reports
 playback. Playback ends when the page says its buffer ran dry (`played`), or at the latest when the audio's own
-duration (plus a margin) has passed since it started; a barge-in (`clear_buffer`) tells the page to drop what it has
-not played and reports how much was heard.
+duration (plus a margin, plus any pause) has passed since it started. When the debtor starts speaking the session
+pauses the reply (`pause`: the page holds its buffer) until their words cut it short (`clear_buffer`: the page drops
+what it has not played, and how much was heard is reported) or prove to be no interruption (`resume`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
@@ -50,12 +50,14 @@ class BrowserAudioOutput(io.AudioOutput):
     def __init__(self, send: Send):
         super().__init__(
             label="browser speaker",
-            capabilities=io.AudioOutputCapabilities(pause=False),
+            capabilities=io.AudioOutputCapabilities(pause=True),
             sample_rate=SAMPLE_RATE,
         )
         self._send = send
         self._pushed = 0.0  # seconds of audio sent for the current reply
         self._started = 0.0
+        self._paused_at: float | None = None
+        self._paused_for = 0.0  # seconds the current reply has been held, resumed pauses
         self._played = asyncio.Event()
         self._interrupted = asyncio.Event()
         self._waiting: asyncio.Task | None = None
@@ -63,7 +65,7 @@ class BrowserAudioOutput(io.AudioOutput):
     async def capture_frame(self, frame: rtc.AudioFrame) -> None:
         await super().capture_frame(frame)
         if not self._pushed:
-            self._started = time.monotonic()
+            self._started, self._paused_for = time.monotonic(), 0.0
             self._played.clear()
             self._interrupted.clear()
             self.on_playback_started(created_at=time.time())
@@ -88,18 +90,40 @@ class BrowserAudioOutput(io.AudioOutput):
             if self._waiting is None or self._waiting.done():
                 self._waiting = asyncio.create_task(self._wait_for_playout())
 
+    def pause(self) -> None:
+        super().pause()
+        if self._paused_at is None:
+            self._paused_at = time.monotonic()
+            self._tell_page({"type": "pause"})
+
+    def resume(self) -> None:
+        super().resume()
+        if self._paused_at is not None:
+            self._paused_for += time.monotonic() - self._paused_at
+            self._paused_at = None
+            self._tell_page({"type": "resume"})
+
+    def _held(self) -> float:
+        """Seconds the current reply has been paused so far."""
+        return self._paused_for + (time.monotonic() - self._paused_at if self._paused_at is not None else 0.0)
+
     def page_played(self) -> None:
         """The page's buffer ran dry: what was sent has been heard."""
         self._played.set()
 
     async def _wait_for_playout(self) -> None:
-        deadline = max(0.0, self._started + self._pushed + PLAYOUT_MARGIN_S - time.monotonic())
         waits = [asyncio.ensure_future(self._played.wait()), asyncio.ensure_future(self._interrupted.wait())]
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait(waits, timeout=deadline, return_when=asyncio.FIRST_COMPLETED)
+        while True:  # a pause pushes the deadline back for as long as it lasts
+            left = self._started + self._pushed + self._held() + PLAYOUT_MARGIN_S - time.monotonic()
+            if left <= 0 and self._paused_at is None:
+                break
+            done, _ = await asyncio.wait(waits, timeout=max(left, 0.05), return_when=asyncio.FIRST_COMPLETED)
+            if done:
+                break
         for wait in waits:
             wait.cancel()
         interrupted = self._interrupted.is_set() and not self._played.is_set()
-        position = min(time.monotonic() - self._started, self._pushed) if interrupted else self._pushed
-        self._pushed = 0.0
+        heard = time.monotonic() - self._started - self._held()
+        position = min(max(0.0, heard), self._pushed) if interrupted else self._pushed
+        self._pushed, self._paused_at = 0.0, None
         self.on_playback_finished(playback_position=position, interrupted=interrupted)

@@ -86,7 +86,7 @@ class ConsoleSession:
                 tts=stack.text_to_speech(),
                 on_reply_latency=self._reply_latency,
             )
-            self.voice.session.input.audio, self.voice.session.output.audio = self.microphone, self.speaker
+            self.voice.attach_audio(self.microphone, self.speaker)
         else:
             self.voice = VoiceCall(self.call, vad=None, stt=None, tts=None, turn_handling=TEXT_TURNS)
         self.voice.session.on("close", lambda event: self._closed())

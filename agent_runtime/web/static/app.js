@@ -39,6 +39,7 @@ function connect() {
     }
     if (message.kind === "clear" || message.type === "clear") return audio.clear();
     if (message.type === "flush") return audio.flush();
+    if (message.type === "pause" || message.type === "resume") return audio.hold(message.type);
     handlers.forEach((handle) => handle(message));
   };
   socket.onclose = (event) => {
@@ -117,6 +118,9 @@ const audio = {
   },
   clear() {
     if (this.player) this.player.port.postMessage("clear");
+  },
+  hold(pauseOrResume) {
+    if (this.player) this.player.port.postMessage(pauseOrResume);
   },
   flush() {
     if (this.player) this.player.port.postMessage("flush");

@@ -64,6 +64,18 @@ function expectedReply(card) {
   );
 }
 
+// The debtor's words cut the agent's previous line short: how long it had played, and the words heard, where known.
+function interruptedReply(card) {
+  const cut = card.interrupted_reply;
+  if (!cut) return null;
+  const heard = cut.heard_text ? ` after "${cut.heard_text}"` : "";
+  return element(
+    "p",
+    { className: "interrupted", "data-testid": "interrupted-reply" },
+    `spoke over the agent: its line stopped at ${(cut.heard_ms / 1000).toFixed(1)} s${heard}`,
+  );
+}
+
 function latencies(card) {
   const parts = Object.entries(card.latency_ms || {}).map(([stage, ms]) => `${stage} ${Math.round(ms)} ms`);
   return element("p", { className: "latency", "data-testid": "latency" }, parts.join(" · ") || "-");
@@ -77,6 +89,7 @@ function turnCard(card) {
     "article",
     { className: `card turn${card.overridden ? " overridden" : ""}`, "data-testid": "turn-card", "data-turn": String(card.turn) },
     element("p", { className: "debtor" }, element("span", { className: "who" }, "Debtor"), element("q", { "data-testid": "heard" }, card.heard || "(hung up)"), confidence),
+    interruptedReply(card),
     element(
       "dl",
       { className: "dst" },

@@ -1,6 +1,7 @@
 // The agent's voice: 16 kHz 16-bit PCM blocks from the server, resampled to the context's rate and played in order.
 // "clear" drops what has not been played (barge-in); after "flush" (the reply's last block was sent) the worklet says
 // "drained" once everything has played, and it says "started" when a reply's first sample reaches the speaker.
+// "pause" holds what is buffered (the debtor started speaking) until "resume" or "clear".
 const SOURCE_RATE = 16000;
 
 class PlayerProcessor extends AudioWorkletProcessor {
@@ -11,9 +12,13 @@ class PlayerProcessor extends AudioWorkletProcessor {
     this.offset = 0; // fractional read position in queue[0]
     this.flushed = false;
     this.playing = false;
+    this.paused = false;
     this.port.onmessage = (event) => {
       const data = event.data;
-      if (data === "clear") {
+      if (data === "pause" || data === "resume") {
+        this.paused = data === "pause";
+      } else if (data === "clear") {
+        this.paused = false;
         this.queue = [];
         this.offset = 0;
         this.flushed = false;
@@ -33,7 +38,7 @@ class PlayerProcessor extends AudioWorkletProcessor {
   process(_, outputs) {
     const out = outputs[0][0];
     let written = 0;
-    while (written < out.length && this.queue.length) {
+    while (!this.paused && written < out.length && this.queue.length) {
       const chunk = this.queue[0];
       const i = Math.floor(this.offset);
       if (i >= chunk.length) {
@@ -51,7 +56,7 @@ class PlayerProcessor extends AudioWorkletProcessor {
     }
     out.fill(0, written);
     for (let c = 1; c < outputs[0].length; c++) outputs[0][c].set(out);
-    if (this.playing && !this.queue.length) {
+    if (this.playing && !this.paused && !this.queue.length) {
       this.playing = false;
       if (this.flushed) {
         this.flushed = false;
