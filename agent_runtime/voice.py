@@ -36,9 +36,9 @@ log = logging.getLogger("agent_runtime.voice")
 # The VAD closes speech after 0.2 s of silence; the text cues read the transcript so far (speech.end_of_turn): a turn
 # that sounds finished ends MIN_DELAY after the last speech, one that stops on "and", "because", "the", ... waits up
 # to the cap. On 110 paused and 110 complete Piper utterances (benchmarks/end_of_turn.py) this keeps the complete
-# ones' latency (e2e p50 617 / p95 650 ms) and cuts premature replies in mid-sentence pauses from 75 % to 66 %
-# (mid-clause 58 -> 44 %). No offline detector reaches 2 %: v1-mini waits on many finished sentences (p95 1.2 s at
-# this cap) and still answers 45 %; only a delay near the longest pause does (13.6 % at 0.9 s, p50 1.07 s). 0.45 s
+# ones' latency (e2e p50 619 / p95 656 ms) and cuts premature replies in mid-sentence pauses from 77 % to 68 %
+# (mid-clause 62 -> 47 %). No offline detector reaches 2 %: v1-mini waits on many finished sentences (p95 1.2 s at
+# this cap) and still answers 46 %; only a delay near the longest pause does (13.6 % at 0.9 s, p50 1.07 s). 0.45 s
 # still bridges the 0.3 s pause between two sentences of one answer. No preemptive generation: the DST runs once
 # per turn.
 # Barge-in: 0.05 s of speech pauses the agent (benchmarks/barge_in.py measures the stop, about 0.1 s after the first
@@ -88,12 +88,15 @@ class VoiceCall:
         self.session.on("error", self._on_error)
         self.session.on("close", self._on_close)
 
-    def attach_audio(self, audio_in: io.AudioInput, audio_out: io.AudioOutput) -> None:
-        """Audio without a room (the console's page, the harness), before `start`. The agent's words are timed
-        against its audio as a room times them (the framework's `TranscriptSynchronizer`), so a reply cut short
-        records the words heard."""
-        self._synchroniser = TranscriptSynchronizer(next_in_chain_audio=audio_out, next_in_chain_text=None)
+    def attach_audio(self, audio_in: io.AudioInput, audio_out: io.AudioOutput, *, timed_words: bool = True) -> None:
+        """Audio without a room (the console's page, the harness), before `start`. With `timed_words` (an output
+        that plays in real time) the agent's words are timed against its audio as a room times them (the framework's
+        `TranscriptSynchronizer`), so a reply cut short records the words heard."""
         self.session.input.audio = audio_in
+        if not timed_words:
+            self.session.output.audio = audio_out
+            return
+        self._synchroniser = TranscriptSynchronizer(next_in_chain_audio=audio_out, next_in_chain_text=None)
         self.session.output.audio = self._synchroniser.audio_output
         self.session.output.transcription = self._synchroniser.text_output
 

@@ -90,12 +90,12 @@ class DebtorAudioInput(io.AudioInput):
 class AgentAudioCapture(io.AudioOutput):
     """Keeps the agent's audio (resampled to 16 kHz by the framework) and when each reply started and ended.
 
-    `paced`: a loudspeaker that plays in real time, 10 ms at a time, and can pause (barge-in): `played` holds the
-    monotonic (start, end) of each stretch of audio actually played, so the moment the agent fell silent is known.
-    Unpaced, a reply counts as played as soon as the framework has handed it over (the latency harness)."""
+    `paced`: a loudspeaker that plays in real time, 10 ms at a time (barge-in): `played` holds the monotonic (start,
+    end) of each stretch of audio actually played, so the moment the agent fell silent is known. Unpaced, a reply
+    counts as played as soon as the framework has handed it over (the latency harness). Either can pause."""
 
     def __init__(self, *, paced: bool = False):
-        super().__init__(label="capture", capabilities=io.AudioOutputCapabilities(pause=paced), sample_rate=SAMPLE_RATE)
+        super().__init__(label="capture", capabilities=io.AudioOutputCapabilities(pause=True), sample_rate=SAMPLE_RATE)
         self.paced = paced
         self.segments: list[np.ndarray] = []
         self.first_frame_at: float | None = None
@@ -122,20 +122,18 @@ class AgentAudioCapture(io.AudioOutput):
         if self.first_frame_at is None:
             self.first_frame_at = time.monotonic()
         pcm = np.frombuffer(bytes(frame.data), np.int16)
-        if not self.paced:
-            self._played += frame.duration
-            self._current.append(pcm)
-            return
-        for start in range(0, len(pcm), SLICE):
+        step = SLICE if self.paced else max(1, len(pcm))
+        for start in range(0, len(pcm), step):
             await self._resumed.wait()
             if self._cleared:
                 return
-            piece = pcm[start : start + SLICE]
+            piece = pcm[start : start + step]
             began = time.monotonic()
             self._current.append(piece)
             self._played += len(piece) / SAMPLE_RATE
-            await asyncio.sleep(len(piece) / SAMPLE_RATE)
-            self._mark_played(began, time.monotonic())
+            if self.paced:
+                await asyncio.sleep(len(piece) / SAMPLE_RATE)
+                self._mark_played(began, time.monotonic())
 
     def _mark_played(self, began: float, ended: float) -> None:
         if self.played and began - self.played[-1][1] < 0.005:  # contiguous: one stretch
@@ -215,7 +213,7 @@ async def audio_session(
     voice = VoiceCall(call, vad=vad, stt=stt, tts=tts, turn_handling=turn_handling)
     if errors is not None:
         voice.session.on("error", errors.append)
-    voice.attach_audio(audio_in, audio_out)
+    voice.attach_audio(audio_in, audio_out, timed_words=paced)
     await voice.start()
     try:
         yield voice, audio_in, audio_out

@@ -44,6 +44,8 @@ def test_a_transcript_that_stops_where_no_sentence_ends_is_unfinished(said):
         "I think so.",
         "What is this about?",
         "Hold on",
+        "Sure, it's 8 3 9 1 8.",  # a ZIP code read digit by digit, as tiny.en writes it
+        "I can do $50",
         "",
     ],
 )

@@ -12,6 +12,8 @@ def test_backchannels_and_sound_notes_do_not_hold_the_turn_but_words_do():
         "Uh-huh.",
         "Mm-hmm",
         "Mm mm",
+        "M-H-N.",
+        "M H M",
         "Okay, okay.",
         "Yeah, yeah, yeah",
         "I see.",

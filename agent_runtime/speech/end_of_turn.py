@@ -39,7 +39,7 @@ UNFINISHED_ENDINGS = CONJUNCTIONS | PREPOSITIONS | DETERMINERS | SUBJECT_PRONOUN
 SO_COMPLETES = {"think", "guess", "hope", "suppose", "believe", "said", "told", "do"}
 # a pronoun fused with its verb ("I'm", "we'll", "that's") always has more to come
 CONTRACTION = re.compile(r"^(i|you|we|they|he|she|it|that|there|what|let)'(m|re|ve|ll|d|s)$")
-WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # numbers are words: "it's 5 4 9 7 3" ends on "3", not on "it's"
 
 FINISHED_PROBABILITY = 0.95
 UNFINISHED_PROBABILITY = 0.05

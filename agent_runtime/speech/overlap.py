@@ -41,8 +41,11 @@ BACKCHANNELS = frozenset(
         "yep",
     }
 )
-# words that, however often repeated, only say "go on" ("mm mm", "yeah yeah yeah"); not "uh": "uh-uh" is a no
-FILLERS = frozenset({"ah", "hm", "hmm", "mhm", "mm", "mmm", "oh", "ok", "okay", "right", "um", "yeah", "yep"})
+# words that, however often repeated, only say "go on" ("mm mm", "yeah yeah yeah", a hum spelled out as "M-H-M");
+# not "uh": "uh-uh" is a no
+FILLERS = frozenset(
+    {"ah", "h", "hm", "hmm", "m", "mhm", "mm", "mmm", "n", "oh", "ok", "okay", "right", "um", "yeah", "yep"}
+)
 # whisper's notes of non-speech sounds: "(coughs)", "[BLANK_AUDIO]", "*clears throat*", "♪"
 NON_SPEECH = re.compile(r"^(?:\s*(?:\([^)]*\)|\[[^\]]*\]|\*[^*]*\*|♪+))+\s*$")
 _WORDS = re.compile(r"[a-z']+")
