@@ -77,10 +77,9 @@ async def test_the_worker_publishes_each_turn_card_on_the_rooms_topic(constant_c
     assert json.loads(sent[1][1])["executed"] == "offer_payment_plan"
 
 
-async def test_the_browser_speaker_reports_what_was_heard_and_drops_the_rest_on_barge_in():
-    from livekit import rtc
-
-    from agent_runtime.web.audio import SAMPLE_RATE, BrowserAudioOutput
+def _browser_speaker():
+    """A console speaker whose messages to the page and finished playbacks are kept: (speaker, sent, finished)."""
+    from agent_runtime.web.audio import BrowserAudioOutput
 
     sent: list = []
 
@@ -90,10 +89,21 @@ async def test_the_browser_speaker_reports_what_was_heard_and_drops_the_rest_on_
     speaker = BrowserAudioOutput(send)
     finished: list = []
     speaker.on("playback_finished", finished.append)
-    samples = SAMPLE_RATE  # one second
-    second = rtc.AudioFrame(
-        data=b"\x01\x00" * samples, sample_rate=SAMPLE_RATE, num_channels=1, samples_per_channel=samples
-    )
+    return speaker, sent, finished
+
+
+def _audio(seconds: float):
+    from livekit import rtc
+
+    from agent_runtime.web.audio import SAMPLE_RATE
+
+    samples = int(SAMPLE_RATE * seconds)
+    return rtc.AudioFrame(b"\x01\x00" * samples, sample_rate=SAMPLE_RATE, num_channels=1, samples_per_channel=samples)
+
+
+async def test_the_browser_speaker_reports_what_was_heard_and_drops_the_rest_on_barge_in():
+    speaker, sent, finished = _browser_speaker()
+    second = _audio(1.0)
     await speaker.capture_frame(second)
     speaker.flush()
     await asyncio.sleep(0.05)
@@ -109,19 +119,10 @@ async def test_the_browser_speaker_reports_what_was_heard_and_drops_the_rest_on_
 
 
 async def test_the_browser_speaker_holds_a_paused_reply_and_counts_only_what_played():
-    from livekit import rtc
+    from agent_runtime.web.audio import PLAYOUT_MARGIN_S
 
-    from agent_runtime.web.audio import PLAYOUT_MARGIN_S, SAMPLE_RATE, BrowserAudioOutput
-
-    sent: list = []
-
-    async def send(message) -> None:
-        sent.append(message)
-
-    speaker = BrowserAudioOutput(send)
-    finished: list = []
-    speaker.on("playback_finished", finished.append)
-    tenth = rtc.AudioFrame(data=b"\x01\x00" * 1600, sample_rate=SAMPLE_RATE, num_channels=1, samples_per_channel=1600)
+    speaker, sent, finished = _browser_speaker()
+    tenth = _audio(0.1)
     await speaker.capture_frame(tenth)
     speaker.flush()
     speaker.pause()  # the debtor started speaking
