@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
+from agent_runtime.compliance import unheard_notices
 from agent_runtime.contracts.dst import Flag
 from agent_runtime.contracts.events import (
     MAX_REASON_CHARS,
@@ -105,6 +106,7 @@ class CallController:
     _turns: int = field(default=0, init=False)
     _last_reply: str = field(default="", init=False)
     _cut_short: InterruptedReply | None = field(default=None, init=False)
+    _owed_notices: list[str] = field(default_factory=list, init=False)
     _opened: bool = field(default=False, init=False)
     _closed: bool = field(default=False, init=False)
 
@@ -192,6 +194,9 @@ class CallController:
             if self.phrasing is not None and rule is None and text:
                 text = (await self.phrasing.phrase(text)).text
             text = f"{answer} {text}".strip()  # what was asked first, in the facts' own words
+        if text and self._owed_notices:  # notices the debtor cut off before hearing them come first
+            text = " ".join([*(n for n in self._owed_notices if n not in text), text])
+            self._owed_notices = []
         latencies = dict(latencies_ms or {})
         latencies[LatencyStage.ENGINE] = (time.perf_counter() - started) * 1000
         event = TurnEvent(
@@ -262,10 +267,12 @@ class CallController:
 
     def reply_cut_short(self, heard_seconds: float, heard_text: str | None = None) -> None:
         """The debtor spoke over the agent's last line and it stopped after `heard_seconds` (the words heard, where
-        the voice output knows them): the next turn event, the words that cut it short, records it."""
+        the voice output knows them): the next turn event, the words that cut it short, records it, and the next
+        reply says again the notices the line carried that were not heard (compliance.unheard_notices)."""
         if heard_text is not None:
             heard_text = heard_text.strip()[:MAX_TEXT_CHARS]
         self._cut_short = InterruptedReply(heard_ms=max(0.0, heard_seconds) * 1000, heard_text=heard_text)
+        self._owed_notices = unheard_notices(self._last_reply, heard_text)
 
     def record_latency(self, stage: LatencyStage, milliseconds: float) -> None:
         """A stage measured after the turn event was written (speech synthesis, end to end)."""

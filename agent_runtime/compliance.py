@@ -4,6 +4,8 @@
 - Calls are placed only between 8 am and 9 pm in the debtor's own timezone.
 - No wording threatens, insults or misstates consequences: FORBIDDEN_PHRASES is checked over every template and
   every paraphrase (tests), and `check_wording` refuses such text at run time.
+- A notice is given only once it is heard: where the debtor speaks over a line before its recording notice or its
+  disclosure has played, `unheard_notices` names what the agent's next line must say again.
 The cease and dispute answers themselves come from the engine's guard rules; the NLG words them.
 """
 
@@ -15,6 +17,12 @@ from datetime import datetime, time
 from agent_runtime.contracts.facts import CallFacts
 
 DISCLOSURE = "This is an attempt to collect a debt, and any information obtained will be used for that purpose."
+RECORDING_NOTICE = "This call is recorded."
+# what marks each notice in a line, whatever its wording ("on a recorded line", "this call is recorded")
+NOTICES = (
+    (re.compile(r"recorded line|call is recorded", re.IGNORECASE), RECORDING_NOTICE),
+    (re.compile(r"attempt to collect a debt", re.IGNORECASE), DISCLOSURE),
+)
 PERMITTED_FROM, PERMITTED_UNTIL = time(8, 0), time(21, 0)
 # Threats, insults and misstated consequences a collector may never say (15 U.S.C. 1692d-e).
 FORBIDDEN_PHRASES = (
@@ -67,6 +75,12 @@ def check_wording(text: str) -> str:
     if found:
         raise ComplianceError(f"wording contains forbidden phrases: {found}")
     return text
+
+
+def unheard_notices(line: str, heard: str | None) -> list[str]:
+    """The notices `line` carried that the debtor did not hear before cutting it short after the words `heard`
+    (None: not known, so none of them counts as heard)."""
+    return [notice for marker, notice in NOTICES if marker.search(line) and not marker.search(heard or "")]
 
 
 def call_permitted(facts: CallFacts, now: datetime) -> bool:

@@ -8,6 +8,7 @@ import pytest
 from livekit.agents.voice.events import CloseEvent, CloseReason
 from prometheus_client import CollectorRegistry
 
+from agent_runtime.compliance import DISCLOSURE, RECORDING_NOTICE, unheard_notices
 from agent_runtime.contracts.actions import Action
 from agent_runtime.contracts.events import CallClosed, CallOpened, TurnEvent, read_event
 from agent_runtime.contracts.outcome import OutcomeKind
@@ -182,3 +183,23 @@ async def test_the_words_that_cut_a_reply_short_record_how_much_of_it_was_heard(
     event, upgraded = read_event(json.dumps(older))
     assert upgraded and event.interrupted_reply is None and event.agent_text == cut.event.agent_text
     assert read_event(cut.event.model_dump_json())[0] == cut.event
+
+
+async def test_notices_the_debtor_cut_off_before_hearing_them_are_said_again(constant_call, sink):
+    call = constant_call(Action.OFFER_PAYMENT_PLAN, sinks=(sink,), verify=True)
+    opening = await call.open()
+    assert "recorded" in opening
+    call.reply_cut_short(0.8, opening.split(",")[0])  # "Hello" / "Hi": the recording notice had not played
+    after_opening = await call.respond("who is this")
+    assert after_opening.text.startswith(RECORDING_NOTICE)
+    heard_whole = await call.respond("what do you want")  # nothing cut: nothing owed
+    assert not heard_whole.text.startswith(RECORDING_NOTICE)
+
+
+def test_a_notice_counts_as_heard_only_when_its_words_played():
+    line = f"Thank you, Sam. {DISCLOSURE} I'm calling about your account."
+    assert unheard_notices(line, "Thank you, Sam.") == [DISCLOSURE]
+    assert unheard_notices(line, None) == [DISCLOSURE]  # not known: say it again
+    assert unheard_notices(line, f"Thank you, Sam. {DISCLOSURE}") == []
+    assert unheard_notices("Hi, this is Jordan, on a recorded line.", "Hi, this is") == [RECORDING_NOTICE]
+    assert unheard_notices("I've recorded your dispute.", "I've") == []  # not the recording notice
