@@ -282,6 +282,29 @@ def dashboards() -> list[dict]:
             unit="s",
             width=24,
         ),
+        Panel(
+            "Barge-ins: share of turns that cut the agent's line short",
+            (
+                (
+                    "sum(rate(agent_barge_in_heard_seconds_count[$__rate_interval])) / "
+                    'sum(rate(agent_stage_latency_seconds_count{stage="engine"}[$__rate_interval]))',
+                    "barge-ins / turns",
+                ),
+            ),
+            unit="percentunit",
+        ),
+        Panel(
+            "How long the agent's line had played when cut short (p50, p95)",
+            tuple(
+                (
+                    f"histogram_quantile({q}, sum by (le) "
+                    "(rate(agent_barge_in_heard_seconds_bucket[$__rate_interval])))",
+                    f"p{round(q * 100)}",
+                )
+                for q in (0.5, 0.95)
+            ),
+            unit="s",
+        ),
     ]
     calls = [
         Panel("Calls by outcome", ((rate("agent_calls_total", "outcome"), "{{outcome}}"),), unit="ops"),

@@ -20,6 +20,7 @@ from agent_runtime.contracts.events import CallClosed, CallOpened, Event, TurnEv
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.events.ingest import Refusal
 
+HEARD_BUCKETS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9, 1.2, 1.5, 2.0, 3.0, 5.0)
 # recorder lag: event written -> committed to the central store; normally well under a second, minutes after an outage
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
@@ -50,6 +51,12 @@ class RuntimeMetrics:
             "agent_guard_rules", "Compliance rules that fired, override or not", ["rule"], registry=registry
         )
         self.calls = Counter("agent_calls", "Closed calls by outcome", ["outcome"], registry=registry)
+        self.barge_ins = Histogram(
+            "agent_barge_in_heard_seconds",
+            "How long the agent's line had played when the debtor's words cut it short (one per barge-in)",
+            buckets=HEARD_BUCKETS,
+            registry=registry,
+        )
         self.call_recovery = Histogram(
             "agent_call_recovery_ratio",
             "Committed value / balance per closed call",
@@ -99,8 +106,8 @@ class RuntimeMetrics:
         self.do_not_contact_violations.inc()
 
     def observe_turn(self, event: TurnEvent) -> None:
-        """The executed strategy by intent, the guard rule that fired (an override if it changed the proposal) and
-        the stages timed while the turn was answered."""
+        """The executed strategy by intent, the guard rule that fired (an override if it changed the proposal), the
+        stages timed while the turn was answered, and how much of the agent's line it cut short, if it did."""
         executed, proposed, rule = event.executed_action, event.proposed_action, event.guard_rule
         if executed is not None:
             self.actions.labels(action=executed.label, intent=event.dst.intent.value).inc()
@@ -110,6 +117,8 @@ class RuntimeMetrics:
                 self.guard_overrides.labels(rule=rule.value).inc()
         for stage, milliseconds in event.latencies_ms.items():
             self.observe_latency(stage, milliseconds)
+        if event.interrupted_reply is not None:
+            self.barge_ins.observe(event.interrupted_reply.heard_ms / 1000.0)
 
     def observe_call_closed(self, event: CallClosed) -> None:
         self.open_calls.dec()

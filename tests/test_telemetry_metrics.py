@@ -5,7 +5,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from agent_runtime.contracts.actions import Action
 from agent_runtime.contracts.dst import DSTOutput, Intent
-from agent_runtime.contracts.events import CallClosed, TurnEvent
+from agent_runtime.contracts.events import CallClosed, InterruptedReply, TurnEvent
 from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.outcome import Outcome, OutcomeKind, OutcomeSummary
 from agent_runtime.contracts.stages import LATENCY_STAGES, LatencyStage
@@ -47,6 +47,12 @@ def test_runtime_metrics_count_actions_overrides_latency_and_outcomes(facts):
     assert value("agent_stage_latency_seconds_sum", {"stage": "stt"}) == 0.76
     assert value("agent_calls_total", {"outcome": "cease"}) == 1
     assert value("agent_do_not_contact_total") == 1
+    assert value("agent_barge_in_heard_seconds_count") == 0
+    cut = _turn(Action.HARD_CLOSE, Action.HARD_CLOSE, None).model_copy(
+        update={"interrupted_reply": InterruptedReply(heard_ms=1500.0, heard_text="We can")}
+    )
+    metrics.observe_turn(cut)
+    assert value("agent_barge_in_heard_seconds_count") == 1 and value("agent_barge_in_heard_seconds_sum") == 1.5
 
 
 def test_do_not_contact_violations_are_exported_at_zero_and_counted():
