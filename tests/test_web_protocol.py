@@ -142,6 +142,50 @@ async def test_the_browser_speaker_holds_a_paused_reply_and_counts_only_what_pla
     assert finished[-1].interrupted and finished[-1].playback_position < 0.05  # the pause was not heard
 
 
+async def test_speaking_over_the_agent_in_the_console_pauses_the_page_and_its_card_says_what_was_heard(tmp_path):
+    console = Console(tmp_path).start()
+    try:
+        controls, card = await _barge_in_over_the_opening(console)
+    finally:
+        console.stop()
+    assert controls.index({"type": "pause"}) < controls.index({"type": "clear"})  # held at once, then dropped
+    cut = card["interrupted_reply"]
+    assert 0 < cut["heard_ms"] < 3000 and cut["heard_text"]
+
+
+async def _barge_in_over_the_opening(console: Console) -> tuple[list[dict], dict]:
+    """Start a voice call over the socket as the page does; once the opening's audio arrives, speak over it in
+    real time (20 ms blocks, never saying it played). The control messages to the page, and the first turn card."""
+    import numpy as np
+
+    from agent_runtime.voice_sim import FRAME, synthesise
+
+    words = synthesise("Hold on, I lost my job last month and I cannot pay anything right now.")
+    speech = np.concatenate([np.zeros(FRAME * 25, np.int16), words, np.zeros(16_000 * 2, np.int16)])
+    controls: list[dict] = []
+    async with aiohttp.ClientSession() as session:
+        socket = await _socket(session, console.url)
+        await socket.send_str('{"type": "start", "mode": "voice"}')
+        while (message := await socket.receive(timeout=60)).type is not aiohttp.WSMsgType.BINARY:
+            controls.append(json.loads(message.data))
+
+        async def speak() -> None:
+            for start in range(0, len(speech), FRAME):
+                await socket.send_bytes(speech[start : start + FRAME].tobytes())
+                await asyncio.sleep(FRAME / 16_000)
+
+        speaking = asyncio.create_task(speak())
+        while True:
+            message = await socket.receive(timeout=60)
+            if message.type is aiohttp.WSMsgType.TEXT:
+                controls.append(data := json.loads(message.data))
+                if data.get("kind") == "turn":
+                    break
+        speaking.cancel()
+        await socket.close()
+    return controls, data
+
+
 async def _text_call(session: aiohttp.ClientSession, url: str):
     """A page with a typed call whose debtor has confirmed who they are."""
     socket = await _socket(session, url)
