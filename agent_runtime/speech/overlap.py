@@ -14,38 +14,13 @@ from collections.abc import Callable
 
 from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, stt, utils
 
-BACKCHANNELS = frozenset(
-    {
-        "ah",
-        "aha",
-        "alright",
-        "all right",
-        "go on",
-        "got it",
-        "hm",
-        "hmm",
-        "i see",
-        "mhm",
-        "mm",
-        "mm hmm",
-        "mmm",
-        "oh",
-        "ok",
-        "okay",
-        "right",
-        "sure",
-        "uh",
-        "uh huh",
-        "um",
-        "yeah",
-        "yep",
-    }
-)
 # words that, however often repeated, only say "go on" ("mm mm", "yeah yeah yeah", a hum spelled out as "M-H-M");
 # not "uh": "uh-uh" is a no
 FILLERS = frozenset(
     {"ah", "h", "hm", "hmm", "m", "mhm", "mm", "mmm", "n", "oh", "ok", "okay", "right", "um", "yeah", "yep"}
 )
+# the other things a listener says once while the other one talks
+BACKCHANNELS = frozenset({"aha", "alright", "all right", "go on", "got it", "i see", "sure", "uh", "uh huh"})
 # whisper's notes of non-speech sounds: "(coughs)", "[BLANK_AUDIO]", "*clears throat*", "♪"
 NON_SPEECH = re.compile(r"^(?:\s*(?:\([^)]*\)|\[[^\]]*\]|\*[^*]*\*|♪+))+\s*$")
 _WORDS = re.compile(r"[a-z']+")
