@@ -50,7 +50,6 @@ ONSET_SECONDS = (0.5, 2.5)  # when the sound starts, after the agent's first sam
 SETTLE_SECONDS = 1.5  # a sound that leaves the agent playing this long after it ended did not stop it
 TURN_TIMEOUT = 8.0
 STOP_GOAL_MS = 200.0
-FALSE_GOAL = 0.05
 
 
 @dataclass
