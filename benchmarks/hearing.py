@@ -43,14 +43,10 @@ DST work.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import re
-import subprocess
 import time
-import wave
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 import jiwer
@@ -62,6 +58,7 @@ from agent_runtime.dst.text import clean, digits_for_number_words
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.speech.whisper import DOMAIN_VOCABULARY, SAMPLE_RATE, load_model, transcribe
 from simulator.channel import resample, telephone, with_noise
+from simulator.voices import speaker
 from training.dst_eval import score
 
 NOISE_SNR_DB = 15.0
@@ -70,48 +67,6 @@ RELATIVE_TOLERANCE = 0.10  # the goal: a channel's WER and DST macro-F1 within 1
 DEFAULT_VOICES = ["espeak:en-us", "espeak:en-gb", "piper:joe", "flite:slt"]
 DEFAULT_CHANNELS = ["clean", "telephone", "telephone+noise"]
 
-
-def _wav_samples(data: bytes) -> tuple[np.ndarray, int]:
-    with wave.open(io.BytesIO(data)) as wav:
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
-        return pcm.astype(np.float32) / 32768.0, wav.getframerate()
-
-
-def _espeak(voice: str) -> Callable[[str], tuple[np.ndarray, int]]:
-    def speak(text: str) -> tuple[np.ndarray, int]:
-        wav = subprocess.run(["espeak-ng", "-v", voice, "--stdout", " " + text], capture_output=True, check=True)
-        return _wav_samples(wav.stdout)
-
-    return speak
-
-
-def _flite(voice: str) -> Callable[[str], tuple[np.ndarray, int]]:
-    def speak(text: str) -> tuple[np.ndarray, int]:
-        wav = subprocess.run(
-            ["flite", "-voice", voice, "-t", text, "-o", "/dev/stdout"], capture_output=True, check=True
-        )
-        return _wav_samples(wav.stdout)
-
-    return speak
-
-
-@cache
-def _piper_voice():
-    from agent_runtime.speech.piper import default_voice
-
-    return default_voice()
-
-
-def _piper(_: str) -> Callable[[str], tuple[np.ndarray, int]]:
-    def speak(text: str) -> tuple[np.ndarray, int]:
-        voice = _piper_voice()
-        pcm = np.concatenate([chunk.audio_int16_array for chunk in voice.synthesize(text)])
-        return pcm.astype(np.float32) / 32768.0, voice.config.sample_rate
-
-    return speak
-
-
-ENGINES = {"espeak": _espeak, "flite": _flite, "piper": _piper}
 
 # Each channel takes 16 kHz audio and the utterance's noise seed.
 CHANNELS: dict[str, Callable[[np.ndarray, tuple[int, int]], np.ndarray]] = {
@@ -126,20 +81,6 @@ TELEPHONE_CHANNELS = {"telephone", "telephone+noise"}
 
 def pre_emphasise(audio: np.ndarray) -> np.ndarray:
     return lfilter([1.0, -PRE_EMPHASIS], [1.0], audio).astype(np.float32)
-
-
-def speaker(voice: str) -> Callable[[str], tuple[np.ndarray, int]]:
-    """The synthesis function of ENGINE:VOICE; ValueError if the engine is unknown or cannot speak with the voice."""
-    engine, _, name = voice.partition(":")
-    if engine not in ENGINES or not name:
-        raise ValueError(f"{voice!r} is not ENGINE:VOICE with ENGINE one of {sorted(ENGINES)}")
-    speak = ENGINES[engine](name)
-    try:
-        speak("test")
-    except (OSError, subprocess.CalledProcessError) as exc:
-        detail = exc.stderr.decode(errors="replace").strip() if isinstance(exc, subprocess.CalledProcessError) else exc
-        raise ValueError(f"{voice} cannot speak: {detail}") from None
-    return speak
 
 
 def normalise(text: str) -> str:

@@ -1,9 +1,10 @@
 """Speech recognition with Whisper's full 30-second window vs a window fitted to the utterance (tiny.en, int8).
 
-    python -m benchmarks.stt_window [--limit N] [--floors 10 5 3] [--voice en-gb]
+    python -m benchmarks.stt_window [--limit N] [--floors 10 5 3] [--beams 1 2 3] [--voice en-gb]
 
 Every held-out DST utterance (data/dst/heldout.jsonl, never used in training) is synthesised with espeak-ng and
-transcribed by each path (and the first floor once more, prompted with the call's words), clip by clip so that
+transcribed by each path (and the first floor once more, prompted with the call's words, and once per beam width of
+`--beams` other than the runtime's), clip by clip so that
 whatever else the machine does weighs on all paths alike. Reported per path: seconds per utterance (mean, p50, p95),
 word error rate against the written text (lower-cased, punctuation and "$" removed; espeak and Whisper disagree on
 number formats, so the absolute WER overstates errors equally for every path), and the DST's intent macro-F1 on the
@@ -23,7 +24,7 @@ from sklearn.metrics import f1_score
 from tqdm import tqdm
 
 from agent_runtime.dst.tracker import DialogueStateTracker
-from agent_runtime.speech.whisper import DOMAIN_VOCABULARY, load_model, transcribe
+from agent_runtime.speech.whisper import BEAM_SIZE, DOMAIN_VOCABULARY, load_model, transcribe
 from agent_runtime.voice_sim import synthesise
 
 HELDOUT = Path("data/dst/heldout.jsonl")
@@ -37,6 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=None, help="first N utterances only")
     parser.add_argument("--floors", type=float, nargs="+", default=[10.0, 5.0, 3.0], help="minimum windows (s)")
+    parser.add_argument(
+        "--beams", type=int, nargs="*", default=[1], help=f"beam widths to compare with the runtime's {BEAM_SIZE}"
+    )
     parser.add_argument("--voice", default="en-gb", help="espeak-ng voice of the debtor")
     parser.add_argument("--out", type=Path, default=Path("results/stt_window.json"))
     args = parser.parse_args()
@@ -51,6 +55,14 @@ def main() -> None:
                 "min_window_seconds": args.floors[0],
                 "vocabulary": DOMAIN_VOCABULARY,
             }
+        }
+        | {
+            f"fitted, floor {args.floors[0]:g} s, beam {beam}": {
+                "min_window_seconds": args.floors[0],
+                "beam_size": beam,
+            }
+            for beam in args.beams
+            if beam != BEAM_SIZE
         }
     )
     audio = [synthesise(row["text"], args.voice).astype(np.float32) / 32768.0 for row in tqdm(rows, desc="speech")]

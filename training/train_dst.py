@@ -1,8 +1,9 @@
 """Train the DST's intent classifier: `python -m training.train_dst [--c 4.0] [--seed 0]`.
 
 Training data: every `data/dst/train*.jsonl` (hand-written utterances, clean and STT-style, answers to offers,
-and the same utterances spoken by espeak-ng and transcribed by tiny.en) plus every debtor template of the
-simulator, each also in STT style. The held-out files `data/dst/heldout*.jsonl` are never read here.
+utterances written by a second author in a caller's words (`train_written.md`), and those spoken by three voices
+and transcribed by tiny.en: `training.asr_transcripts`) plus every debtor template of the simulator, each also in
+STT style. The held-out files `data/dst/heldout*.jsonl` are never read here.
 Writes `runs/dst/intent_model.npz` and prints cross-validated macro-F1 on the training data. The model the runtime
 ships, `agent_runtime/dst/intent_model.npz`, is replaced only when named: `--out agent_runtime/dst/intent_model.npz`.
 """

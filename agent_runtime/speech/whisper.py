@@ -48,6 +48,10 @@ TOKENS_PER_SECOND = 8  # generous for speech (about 3 words/s): the cap only sto
 # faster-whisper's rule for "nothing was said": a likely no-speech token and an unlikely transcript
 NO_SPEECH_THRESHOLD = 0.6
 LOG_PROB_THRESHOLD = -1.0
+# Beam search hears robotic and telephone speech better than greedy decoding: on the 349 held-out utterances in
+# espeak-ng en-us, the DST's macro-F1 on the transcripts rose from 0.817 (greedy) to 0.827 (beam 2), 0.839 (3) and
+# 0.842 (5), for a few tens of ms of decoding (`python -m benchmarks.stt_window --beams 1 5` measures both).
+BEAM_SIZE = 5
 DOMAIN_VOCABULARY = (
     "A phone call about a debt: the balance, a payment plan, a settlement, dollars a month, I can't pay, stop calling,"
     " dispute, attorney, bankruptcy."
@@ -99,6 +103,7 @@ def transcribe(
     fitted_window: bool = True,
     min_window_seconds: float = MIN_WINDOW_SECONDS,
     vocabulary: str | None = None,
+    beam_size: int = BEAM_SIZE,
 ) -> Transcript:
     """Text of 16 kHz mono float32 audio (or a sound file at any rate); empty or silent audio gives ''.
 
@@ -113,19 +118,23 @@ def transcribe(
         return Transcript("", 0.0)
     long_form = audio.size > FULL_WINDOW_SECONDS * SAMPLE_RATE
     if fitted_window and not long_form:
-        text, mean_log_prob = _transcribe_fitted(model, audio, max_new_tokens, min_window_seconds, vocabulary)
+        text, mean_log_prob = _transcribe_fitted(
+            model, audio, max_new_tokens, min_window_seconds, vocabulary, beam_size
+        )
     else:
-        text, mean_log_prob = _transcribe_full(model, audio, max_new_tokens, long_form)
+        text, mean_log_prob = _transcribe_full(model, audio, max_new_tokens, long_form, beam_size)
     confidence = float(np.exp(mean_log_prob)) if text and mean_log_prob is not None else None
     return Transcript(text, time.perf_counter() - started, confidence)
 
 
-def _transcribe_full(model, audio: np.ndarray, max_new_tokens: int | None, long_form: bool) -> tuple[str, float | None]:
+def _transcribe_full(
+    model, audio: np.ndarray, max_new_tokens: int | None, long_form: bool, beam_size: int
+) -> tuple[str, float | None]:
     options = {"max_new_tokens": max_new_tokens} if max_new_tokens else {}
     segments, _ = model.transcribe(
         audio,
         language="en",
-        beam_size=1,
+        beam_size=beam_size,
         temperature=0.0,
         condition_on_previous_text=False,
         without_timestamps=not long_form,
@@ -138,7 +147,12 @@ def _transcribe_full(model, audio: np.ndarray, max_new_tokens: int | None, long_
 
 
 def _transcribe_fitted(
-    model, audio: np.ndarray, max_new_tokens: int | None, min_window_seconds: float, vocabulary: str | None = None
+    model,
+    audio: np.ndarray,
+    max_new_tokens: int | None,
+    min_window_seconds: float,
+    vocabulary: str | None,
+    beam_size: int,
 ) -> tuple[str, float | None]:
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
@@ -155,7 +169,7 @@ def _transcribe_fitted(
     (result,) = model.model.generate(
         encoded,
         [[*context, *tokenizer.sot_sequence, tokenizer.no_timestamps]],
-        beam_size=1,
+        beam_size=beam_size,
         max_length=budget + len(context),
         no_repeat_ngram_size=4,
         suppress_blank=True,

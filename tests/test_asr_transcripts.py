@@ -1,0 +1,43 @@
+"""Recogniser transcripts of labelled utterances in a chosen voice: the labels survive, the voice is named."""
+
+import json
+
+import pytest
+
+from simulator.voices import speaker
+from training import asr_transcripts
+
+
+def test_a_voice_that_is_not_engine_colon_voice_or_cannot_speak_is_a_clear_error():
+    with pytest.raises(ValueError, match="ENGINE:VOICE"):
+        speaker("festival:kal")
+    with pytest.raises(ValueError, match="ENGINE:VOICE"):
+        speaker("espeak")
+    with pytest.raises(ValueError, match=r"espeak-ng has no voice 'no-such-voice'"):
+        speaker("espeak:no-such-voice")
+
+
+def test_transcripts_keep_the_gold_labels_and_name_the_voice(tmp_path):
+    rows = [
+        {"text": "I can pay fifty dollars a month", "intent": "willing", "amount": 50, "period": "monthly"},
+        {"text": "Stop calling me", "intent": "cease"},
+    ]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert asr_transcripts.main(["--input", str(source), "--output", str(out), "--voice", "espeak:en-gb"]) == 0
+    heard = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(h["id"], h["intent"], h["amount"], h["period"]) for h in heard] == [
+        (0, "willing", 50, "monthly"),
+        (1, "cease", None, None),
+    ]
+    assert {h["voice"] for h in heard} == {"espeak:en-gb"}
+    assert [h["reference"] for h in heard] == [r["text"] for r in rows]
+    assert "month" in heard[0]["text"].lower() and "calling" in heard[1]["text"].lower()
+    assert all(0 < h["stt_confidence"] <= 1 for h in heard)
+
+
+def test_an_unknown_voice_stops_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(SystemExit):
+        asr_transcripts.main(["--input", "data/dst/train.jsonl", "--output", str(out), "--voice", "nope:x"])
+    assert "--voice" in capsys.readouterr().err and not out.exists()
