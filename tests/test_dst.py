@@ -45,6 +45,12 @@ def test_every_intent_clean_and_stt_style(tracker, intent, text):
         ("call me in 2 weeks", None, None),
         ("i have 3 kids", None, None),
         ("i can pay monthly", None, Period.MONTHLY),
+        ("i could manage three grand if that closes it", 3000, None),
+        ("let's say 45 monthly", 45, Period.MONTHLY),
+        ("30 weekly works for me", 30, Period.WEEKLY),
+        ("i can do 60 a month, not 120", 60, Period.MONTHLY),
+        ("how about 250 instead of the 400 you said", 250, None),
+        ("i'd borrow from my 401k to pay 900 today", 900, Period.ONCE),
     ],
 )
 def test_amounts_and_periods_in_digits_dollar_signs_and_words(tracker, text, amount, period):

@@ -11,9 +11,20 @@ _NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(k\b|grand\b)?"
 _AMOUNT = re.compile(rf"\$\s*{_NUMBER}|{_NUMBER}")
 # Numbers that count time or other things, not money.
 _NOT_MONEY_AFTER = re.compile(
-    r"\s*(?:-\s*)?(?:days?|weeks?|months?|years?|hours?|minutes?|mins?|seconds?|kids?|children|times|"
-    r"percent|%|am\b|pm\b|o'?clock|st\b|nd\b|rd\b|th\b|of (?:the|this|next) month|jobs?|people|calls?)"
+    r"\s*(?:-\s*)?(?:(?:days?|weeks?|months?|years?|hours?|minutes?|mins?|seconds?|kids?|children|times|"
+    r"percent|am|pm|o'?clock|st|nd|rd|th|jobs?|people|calls?)\b|%|of (?:the|this|next) month)"
 )
+_RETIREMENT_PLAN = re.compile(r"\b401\s*\(?k\)?")  # a savings account, not $401,000
+# A sum named only to be turned down: "40 a month, not 200", "150 instead of 300".
+_REJECTED_BEFORE = re.compile(r"\b(?:not|instead of|rather than)\s+(?:the\s+)?\$?\s*$")
+# text2num leaves small numbers before "grand" as words ("two grand").
+_GRAND_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|a couple(?: of)?|a few) grand\b")
+_GRAND_COUNT = {
+    **{w: i for i, w in enumerate("one two three four five six seven eight nine ten".split(), start=1)},
+    "a couple": 2,
+    "a couple of": 2,
+    "a few": 3,
+}
 _MONEY_AFTER = re.compile(r"\s*(?:dollars?|bucks?|usd)\b")
 _MONEY_BEFORE = re.compile(
     r"(?:pay|paying|do|afford|manage|send|put down|give|offer|about|maybe|like|only|around|just|"
@@ -59,13 +70,14 @@ def _join_spoken_sums(text: str) -> str:
 
 
 def _expand_vague_amounts(text: str) -> str:
+    text = _GRAND_WORDS.sub(lambda m: f"{_GRAND_COUNT[m[1]] * 1000}", text)
     text = _COUPLE.sub("200", text)
     text = _FEW.sub("300", text)
     text = _A_THOUSAND.sub("1000", text)
     return _A_HUNDRED.sub("100", text)
 
 
-_MAY_HAVE_NUMBER = re.compile(r"\d|hundred|thousand")
+_MAY_HAVE_NUMBER = re.compile(r"\d|hundred|thousand|grand")
 _NEGATIVE_BEFORE = re.compile(r"(?:-|minus |negative )$")
 _POWER_OF_TEN_AFTER = re.compile(r"e[+-]?\d")
 MAX_AMOUNT = 1_000_000
@@ -87,7 +99,7 @@ def read_amount(text: str) -> AmountReading:
     acting on a guess."""
     if not _MAY_HAVE_NUMBER.search(text):
         return AmountReading(None, False)
-    text = _join_spoken_sums(_expand_vague_amounts(text))
+    text = _join_spoken_sums(_expand_vague_amounts(_RETIREMENT_PLAN.sub("retirement plan", text)))
     found: list[float] = []
     unclear = False
     for match in _AMOUNT.finditer(text):
@@ -101,6 +113,8 @@ def read_amount(text: str) -> AmountReading:
         if suffix:
             value *= 1000
         before = text[max(0, match.start() - 16) : match.start()]
+        if _REJECTED_BEFORE.search(before):
+            continue
         money_like = dollar_sign or suffix or _MONEY_AFTER.match(after) or _MONEY_BEFORE.search(before)
         if not (money_like or value >= 20):
             continue
