@@ -15,6 +15,7 @@ from pathlib import Path
 import tyro
 
 from agent_runtime.contracts.dst import INTENTS
+from agent_runtime.dst.classifier import IntentClassifier
 from agent_runtime.dst.text import to_stt_style
 from agent_runtime.dst.tracker import DialogueStateTracker
 
@@ -26,6 +27,8 @@ HELDOUT_ASR = Path("data/dst/heldout_asr.jsonl")
 class Args:
     heldout: Path = HELDOUT
     heldout_asr: Path = HELDOUT_ASR
+    model: Path | None = None
+    """an intent model to score instead of the shipped one (`python -m training.train_dst --out PATH` writes one)"""
     out: Path | None = None
     errors: bool = False
     """print the misclassified utterances"""
@@ -64,7 +67,8 @@ def score(rows: list[dict], texts: list[str], tracker: DialogueStateTracker, sho
 
 
 def main(args: Args) -> dict:
-    tracker = DialogueStateTracker(cache_size=0)
+    classifier = IntentClassifier.load(args.model) if args.model else None
+    tracker = DialogueStateTracker(classifier, cache_size=0)
     rows = [json.loads(line) for line in args.heldout.read_text().splitlines() if line.strip()]
     report = {
         "clean": score(rows, [r["text"] for r in rows], tracker, args.errors),

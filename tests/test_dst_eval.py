@@ -1,0 +1,31 @@
+"""The DST evaluation scores the model it is given, on the sets it is given."""
+
+import json
+
+import numpy as np
+
+from agent_runtime.contracts.dst import INTENTS
+from agent_runtime.dst.classifier import IntentClassifier
+from training.dst_eval import Args, main
+
+
+def test_an_intent_model_named_with_model_is_the_one_scored(tmp_path):
+    classes = [i.value for i in INTENTS]
+    always_hostile = IntentClassifier(
+        ["pay"], np.zeros((1, len(classes))), np.array([5.0 if c == "hostile" else 0.0 for c in classes]), classes
+    )
+    always_hostile.save(tmp_path / "model.npz")
+    rows = [
+        {"text": "you people are crooks", "intent": "hostile", "amount": None},
+        {"text": "i can pay fifty dollars a month", "intent": "willing", "amount": 50},
+        {"text": "what company is this", "intent": "question", "amount": None},
+        {"text": "get lost you leeches", "intent": "hostile", "amount": None},
+    ]
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = Args(heldout=heldout, heldout_asr=tmp_path / "none.jsonl", model=tmp_path / "model.npz")
+    report = main(args)
+    assert report["clean"]["accuracy"] == 0.5 and "real_asr" not in report
+    assert report["clean"]["amount_recall"] == 1.0  # amounts are the parser's, whatever the model
+    shipped = main(Args(heldout=heldout, heldout_asr=tmp_path / "none.jsonl"))
+    assert shipped["clean"]["accuracy"] > 0.5
