@@ -36,8 +36,8 @@ OUT gets a PNG twin: grouped bars of WER and DST macro-F1 per voice and channel.
 
 The transcripts are kept in WORK, one JSONL file per voice and channel (and noise seed), by utterance id, so a killed
 run continues where it stopped and a sample reuses what the whole set heard; delete WORK to measure again. This
-benchmark never reads data/dst/heldout_v2.jsonl unless told to: that set is kept for the final measurement of the
-DST work.
+benchmark reads another set only when told to (`--heldout`): data/dst/heldout_v3.jsonl is kept unread for the next
+final measurement of the DST.
 """
 
 from __future__ import annotations
