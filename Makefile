@@ -20,16 +20,20 @@ elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteract
 else echo "missing Debian packages: $$missing -- install them with: sudo apt-get install -y $$missing" >&2; exit 1; fi
 endef
 
-$(RUNTIME_STAMP): pyproject.toml
+NO_DEPS := infra/requirements-no-deps.txt
+
+$(RUNTIME_STAMP): pyproject.toml $(NO_DEPS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[voice,telemetry]"
+	$(PY) -m pip install --quiet --no-deps -r $(NO_DEPS)
 	@touch $(RUNTIME_STAMP)
 
-$(ALL_STAMP): pyproject.toml
+$(ALL_STAMP): pyproject.toml $(NO_DEPS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[voice,telemetry,piper,train,cluster,dev]"
+	$(PY) -m pip install --quiet --no-deps -r $(NO_DEPS)
 	@touch $(RUNTIME_STAMP) $(ALL_STAMP)
 
 venv: $(ALL_STAMP)

@@ -65,7 +65,9 @@ async def chat(args: argparse.Namespace, lines, out) -> int:
     facts = CallFacts.model_validate_json(args.facts) if args.facts else settings.call_facts or DEFAULT_FACTS
     policy = load_policy(args.policy or settings.policy_checkpoint)
     async with event_outbox(args.events or settings.events_db, settings=settings) as outbox:
-        services = CallServices(policy, DialogueStateTracker(), RuntimeMetrics(CollectorRegistry()), sinks=(outbox,))
+        services = CallServices(
+            policy, DialogueStateTracker(warm=True), RuntimeMetrics(CollectorRegistry()), sinks=(outbox,)
+        )
         call = services.new_call(facts, today=date.today(), channel="text", seed=args.seed)
         print(json.dumps(_turn(await call.open())), file=out, flush=True)
         for line in lines:

@@ -127,7 +127,7 @@ async def run(args: argparse.Namespace) -> dict:
         loop.add_signal_handler(sig, stopping.set)
 
     async with event_outbox(events, mqtt, settings=settings, on_backlog=metrics.outbox_backlog.set) as outbox:
-        services = CallServices(policy, DialogueStateTracker(), metrics, sinks=(outbox,))
+        services = CallServices(policy, DialogueStateTracker(warm=True), metrics, sinks=(outbox,))
 
         async def one_call(index: int) -> None:
             persona = PERSONAS[index % len(PERSONAS)] if args.one_per_persona else None

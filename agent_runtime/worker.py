@@ -72,7 +72,7 @@ def prewarm(process: JobProcess) -> None:
     process.userdata["whisper"] = speech.load_local_models()
     process.userdata["speech"] = speech
     process.userdata["policy"] = load_policy(settings.policy_checkpoint)
-    process.userdata["tracker"] = DialogueStateTracker()
+    process.userdata["tracker"] = DialogueStateTracker(warm=True)
     process.userdata["metrics"] = RuntimeMetrics()  # multiprocess files under PROMETHEUS_MULTIPROC_DIR
 
 

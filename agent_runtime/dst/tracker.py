@@ -40,23 +40,29 @@ SHORT_ANSWER_TOKENS = 6
 class DialogueStateTracker:
     """Stateless per utterance; the call's context arrives as `offer_pending` (terms were just put to the debtor)
     and `asking_for_debtor` (the agent asked for the debtor by name: read who answered). `confidence` is the
-    classifier's probability of the intent, 1.0 where a rule decided it."""
+    classifier's probability of the intent, 1.0 where a rule decided it. `warm` loads the sentence encoder now
+    rather than on the first utterance that needs it (live calls; trainers leave it cold)."""
 
-    def __init__(self, classifier: IntentClassifier | None = None, cache_size: int = DEFAULT_CACHE_SIZE):
+    def __init__(
+        self, classifier: IntentClassifier | None = None, cache_size: int = DEFAULT_CACHE_SIZE, *, warm: bool = False
+    ):
         self.classifier = classifier or default_classifier()
         self.version = f"{DST_SCHEMA_VERSION}+{self.classifier.version}"
         self.read = lru_cache(maxsize=cache_size)(self._read) if cache_size else self._read
+        if warm:  # a live call should not wait for the sentence encoder on its first unsure utterance
+            self.classifier.warm_up()
 
     def _read(self, text: str, offer_pending: bool = False, asking_for_debtor: bool = False) -> DSTOutput:
         if not isinstance(text, str):
             raise TypeError(f"utterance must be str, got {type(text).__name__}")
-        normalised = digits_for_number_words(clean(text))
+        cleaned = clean(text)
+        normalised = digits_for_number_words(cleaned)
         toks = tokens(normalised)
         if not toks:
             return DSTOutput(intent=Intent.OTHER, sentiment=0.0)
         contact = read_contact(normalised) if asking_for_debtor else None
         feats = toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
-        intent, confidence = self.classifier.predict(feats)
+        intent, confidence = self.classifier.predict(feats, cleaned)
         flags = read_flags(normalised)
         ruled = self._ruled_intent(normalised, toks, flags, intent, offer_pending)
         if ruled is not None:  # a rule read it: the classifier's doubt does not apply

@@ -87,7 +87,7 @@ class Console:
         self.config = config
         self.policies = offered_policies(config.policy)
         self.sources: dict[str, PolicySource] = {}
-        self.tracker = DialogueStateTracker()
+        self.tracker = DialogueStateTracker(warm=True)
         self.registry = CollectorRegistry()
         self.metrics = RuntimeMetrics(self.registry)
         self.sessions: dict[web.WebSocketResponse, ConsoleSession | None] = {}  # None until the socket is open
