@@ -1,7 +1,7 @@
 """What a worker process loads: `python -m benchmarks.worker_footprint [--policy SPEC]`.
 
 In a fresh process: import the LiveKit worker, then do what its prewarm does (settings, the policy, silero VAD,
-tiny.en, the DST), then run one text call through CallServices. Reports the resident memory (VmRSS) after each step
+tiny.en, the DST with its sentence encoder), then run one text call through CallServices. Reports the resident memory (VmRSS) after each step
 and which of training, the simulator and torch got imported. Writes results/worker_footprint.json.
 """
 
@@ -31,7 +31,7 @@ from agent_runtime.policy_source import load_policy
 from agent_runtime.settings import load_settings
 settings = load_settings()
 policy = load_policy(sys.argv[1] or settings.policy_checkpoint)
-tracker = DialogueStateTracker()
+tracker = DialogueStateTracker(warm=True)
 steps["policy and DST loaded"] = rss_mb()
 from livekit.plugins import silero
 from agent_runtime.speech.backends import SpeechSettings
