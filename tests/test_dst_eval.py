@@ -29,3 +29,17 @@ def test_an_intent_model_named_with_model_is_the_one_scored(tmp_path):
     assert report["clean"]["amount_recall"] == 1.0  # amounts are the parser's, whatever the model
     shipped = main(Args(heldout=heldout, heldout_asr=tmp_path / "none.jsonl"))
     assert shipped["clean"]["accuracy"] > 0.5
+
+
+def test_the_encoder_gate_decides_how_often_the_second_head_is_asked(tmp_path, monkeypatch):
+    from agent_runtime.dst.encoder import SentenceEncoder
+
+    asked, encode = [], SentenceEncoder.encode
+    monkeypatch.setattr(SentenceEncoder, "encode", lambda self, text: asked.append(text) or encode(self, text))
+    row = {"text": "we are living on food stamps", "intent": "hardship", "amount": None}
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text(json.dumps(row) + "\n")
+    for gate, times in ((0.0, 0), (1.01, 2)):  # always: the clean text and its STT-style twin
+        asked.clear()
+        main(Args(heldout=heldout, heldout_asr=tmp_path / "none.jsonl", encoder_gate=gate))
+        assert len(asked) == times, gate

@@ -15,7 +15,7 @@ from pathlib import Path
 import tyro
 
 from agent_runtime.contracts.dst import INTENTS
-from agent_runtime.dst.classifier import IntentClassifier
+from agent_runtime.dst.classifier import ENCODER_GATE, MODEL_PATH, IntentClassifier
 from agent_runtime.dst.text import to_stt_style
 from agent_runtime.dst.tracker import DialogueStateTracker
 
@@ -29,6 +29,8 @@ class Args:
     heldout_asr: Path = HELDOUT_ASR
     model: Path | None = None
     """an intent model to score instead of the shipped one (`python -m training.train_dst --out PATH` writes one)"""
+    encoder_gate: float = ENCODER_GATE
+    """the n-gram head's probability under which the sentence encoder's head is asked (0: never, 1.01: always)"""
     out: Path | None = None
     errors: bool = False
     """print the misclassified utterances"""
@@ -67,7 +69,7 @@ def score(rows: list[dict], texts: list[str], tracker: DialogueStateTracker, sho
 
 
 def main(args: Args) -> dict:
-    classifier = IntentClassifier.load(args.model) if args.model else None
+    classifier = IntentClassifier.load(args.model or MODEL_PATH, encoder_gate=args.encoder_gate)
     tracker = DialogueStateTracker(classifier, cache_size=0)
     rows = [json.loads(line) for line in args.heldout.read_text().splitlines() if line.strip()]
     report = {

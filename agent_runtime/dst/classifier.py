@@ -49,6 +49,7 @@ class IntentClassifier:
         classes: list[str],
         embedding_head: EmbeddingHead | None = None,
         encoder: Callable[[], SentenceEncoder] = default_encoder,
+        encoder_gate: float = ENCODER_GATE,
     ):
         if coef.shape != (len(vocabulary), len(classes)) or intercept.shape != (len(classes),):
             raise IntentModelError(
@@ -71,6 +72,7 @@ class IntentClassifier:
         self.classes = [Intent(c) for c in classes]
         self.embedding_head = embedding_head
         self.encoder = encoder  # loaded on the first unsure utterance, or by `warm_up`
+        self.encoder_gate = encoder_gate  # 0 never asks the embedding head, above 1 always does
         digest = hashlib.sha256("\n".join([*vocabulary, *classes]).encode())
         head = (embedding_head.coef, embedding_head.intercept) if embedding_head else ()
         for array in (self.coef, self.intercept, *head):
@@ -78,7 +80,7 @@ class IntentClassifier:
         self.version = f"intent-{digest.hexdigest()[:12]}"  # recorded in every turn event
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> IntentClassifier:
+    def load(cls, path: Path = MODEL_PATH, encoder_gate: float = ENCODER_GATE) -> IntentClassifier:
         try:
             with np.load(path, allow_pickle=False) as data:
                 head = (
@@ -86,7 +88,8 @@ class IntentClassifier:
                     if "embedding_coef" in data
                     else None  # a model from before the encoder
                 )
-                return cls(list(data["vocabulary"]), data["coef"], data["intercept"], list(data["classes"]), head)
+                vocabulary, classes = list(data["vocabulary"]), list(data["classes"])
+                return cls(vocabulary, data["coef"], data["intercept"], classes, head, encoder_gate=encoder_gate)
         except (OSError, KeyError, ValueError) as exc:
             raise IntentModelError(
                 f"cannot load the intent model {path}: {exc}; rebuild it with `make dst-model`"
@@ -118,7 +121,7 @@ class IntentClassifier:
         best = int(scores.argmax())
         probability = float(1.0 / np.exp(scores - scores[best]).sum())
         head = self.embedding_head
-        if head is None or sentence is None or probability >= ENCODER_GATE:
+        if head is None or sentence is None or probability >= self.encoder_gate:
             return self.classes[best], probability
         # the product of the two heads' distributions, renormalised: scores add up as log-probabilities
         embedding_scores = head.intercept + self.encoder().encode(sentence) @ head.coef
