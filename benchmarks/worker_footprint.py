@@ -1,8 +1,9 @@
 """What a worker process loads: `python -m benchmarks.worker_footprint [--policy SPEC]`.
 
 In a fresh process: import the LiveKit worker, then do what its prewarm does (settings, the policy, silero VAD,
-tiny.en, the DST with its sentence encoder), then run one text call through CallServices. Reports the resident memory (VmRSS) after each step
-and which of training, the simulator and torch got imported. Writes results/worker_footprint.json.
+tiny.en, the DST with its sentence encoder), then run one text call through CallServices. Reports the resident
+memory (VmRSS) after each step and which of training, the simulator and torch got imported. Writes
+results/worker_footprint.json.
 """
 
 from __future__ import annotations
