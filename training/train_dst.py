@@ -7,8 +7,8 @@ STT style. The held-out files `data/dst/heldout*.jsonl` are never read here.
 Two heads are trained on the same utterances and weights: one over word n-grams, one over the sentence encoder's
 embedding (`agent_runtime.dst.encoder`; about 14,000 utterances to encode, a few minutes on one core, shown with a
 progress bar). Writes `runs/dst/intent_model.npz` and prints the n-gram head's cross-validated macro-F1 on the
-training data. The model the runtime
-ships, `agent_runtime/dst/intent_model.npz`, is replaced only when named: `--out agent_runtime/dst/intent_model.npz`.
+training data. The model the runtime ships, `agent_runtime/dst/intent_model.npz`, is replaced only when named:
+`--out agent_runtime/dst/intent_model.npz`.
 """
 
 from __future__ import annotations
@@ -107,10 +107,10 @@ def main(args: Args) -> None:
     )
     model.fit(x, labels, sample_weight=weights)
     encoder = default_encoder()
-    sentences = sorted({clean(text) for text in texts})
-    embedded = {s: encoder.encode(s) for s in tqdm(sentences, desc="encoding", unit="utt")}
+    cleaned = [clean(text) for text in texts]
+    embedded = {s: encoder.encode(s) for s in tqdm(sorted(set(cleaned)), desc="encoding", unit="utt")}
     head = LogisticRegression(C=args.c, max_iter=3000, random_state=args.seed)
-    head.fit(np.stack([embedded[clean(text)] for text in texts]), labels, sample_weight=weights)
+    head.fit(np.stack([embedded[s] for s in cleaned]), labels, sample_weight=weights)
     if list(head.classes_) != list(model.classes_):
         raise SystemExit("the two heads disagree on the classes")
     vocabulary = [None] * len(vectorizer.vocabulary_)
