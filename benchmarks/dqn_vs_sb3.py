@@ -54,7 +54,9 @@ RL_ZOO = {
     "end_epsilon": 0.04,
     "hidden": (256, 256),
 }
-BUDGETS = {"project": 100_000, "rlzoo": 50_000}
+BUDGETS = {"project": 100_000, "rlzoo": 50_000, "speed": 20_000}
+# The learner's speed: the project's preset with one gradient step per env step, where the learner dominates.
+SPEED = {"train_frequency": 1, "gradient_steps": 1}
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,10 @@ class Run:
 
 def preset_config(name: str) -> dict:
     """The preset's DQNConfig fields, evaluated on the comparison's episodes and only at the end."""
-    if name == "project":
+    if name in ("project", "speed"):
         from training.train import PRESETS  # the project's side only: the SB3 interpreter lacks the trainer's deps
 
-        values = dict(PRESETS[f"gymnasium:{ENV}"])
+        values = dict(PRESETS[f"gymnasium:{ENV}"]) | (SPEED if name == "speed" else {})
     else:
         values = dict(RL_ZOO)
     values.update(eval_every_episodes=0, eval_episodes=EVAL_EPISODES, eval_seed=EVAL_SEED)
@@ -113,7 +115,7 @@ def sb3_kwargs(config: DQNConfig) -> dict:
 
 
 # ------------------------------------------------------------------------------------ WORKERS (one run each)
-def train_project(config: DQNConfig) -> tuple[float, list[tuple[int, float]]]:
+def train_project(config: DQNConfig) -> tuple[float, list[tuple[int, float]], float]:
     episodes: list[tuple[int, float]] = []
 
     class Curve:
@@ -124,10 +126,12 @@ def train_project(config: DQNConfig) -> tuple[float, list[tuple[int, float]]]:
             pass
 
     result = train(lambda: gym.make(ENV), config, callbacks=(Curve(),))
-    return result.final_eval["eval_mean_return"], episodes
+    return result.final_eval["eval_mean_return"], episodes, result.training_seconds
 
 
-def train_sb3(config: DQNConfig) -> tuple[float, list[tuple[int, float]]]:
+def train_sb3(config: DQNConfig) -> tuple[float, list[tuple[int, float]], float]:
+    import time
+
     import torch
     from stable_baselines3 import DQN
     from stable_baselines3.common.callbacks import BaseCallback
@@ -142,19 +146,22 @@ def train_sb3(config: DQNConfig) -> tuple[float, list[tuple[int, float]]]:
                     episodes.append((self.num_timesteps, float(info["episode"]["r"])))
             return True
 
+    start = time.perf_counter()  # like the project's training_seconds: from building the learner to the last step
     model = DQN("MlpPolicy", gym.make(ENV), seed=config.seed, device="cpu", **sb3_kwargs(config))
     model.learn(config.total_steps, callback=Curve())
+    seconds = time.perf_counter() - start
     evaluate = mean_return_evaluator(lambda: gym.make(ENV), config.eval_episodes, config.eval_seed)
-    return evaluate(lambda obs: int(model.predict(obs, deterministic=True)[0]))["eval_mean_return"], episodes
+    return evaluate(lambda obs: int(model.predict(obs, deterministic=True)[0]))["eval_mean_return"], episodes, seconds
 
 
 def worker(spec: str, out: Path) -> None:
     run = Run(**json.loads(spec))
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in run.config.items()}
     config = DQNConfig(seed=run.seed, total_steps=run.steps, **values)
-    final, episodes = (train_sb3 if run.impl == "sb3" else train_project)(config)
+    final, episodes, seconds = (train_sb3 if run.impl == "sb3" else train_project)(config)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"run": asdict(run), "final": final, "episodes": episodes}) + "\n")
+    record = {"run": asdict(run), "final": final, "training_seconds": seconds, "episodes": episodes}
+    out.write_text(json.dumps(record) + "\n")
 
 
 # ------------------------------------------------------------------------------------------- COMPARISON
@@ -210,24 +217,36 @@ def summary(results: list[dict]) -> dict:
     for saved in results:
         run = saved["run"]
         preset = report.setdefault(run["preset"], {"steps": run["steps"], "config": run["config"]})
-        preset.setdefault(run["impl"], {"final_per_seed": {}})["final_per_seed"][str(run["seed"])] = saved["final"]
+        row = preset.setdefault(run["impl"], {"final_per_seed": {}, "training_seconds_per_seed": {}})
+        row["final_per_seed"][str(run["seed"])] = saved["final"]
+        row["training_seconds_per_seed"][str(run["seed"])] = saved["training_seconds"]
     for preset in report.values():
         for impl in ("project", "sb3"):
             if impl in preset:
                 scores = list(preset[impl]["final_per_seed"].values())
                 preset[impl]["final"] = mean_ci(scores)
                 preset[impl]["seeds_solved"] = f"{sum(s >= SOLVED for s in scores)}/{len(scores)}"
+                preset[impl]["training_seconds"] = mean_ci(list(preset[impl]["training_seconds_per_seed"].values()))
+        if "sb3" in preset:  # seed by seed: the runs of one seed ran side by side, so they shared the machine alike
+            project, sb3 = (preset[impl]["training_seconds_per_seed"] for impl in ("project", "sb3"))
+            preset["wall_time_ratio_project_to_sb3"] = mean_ci([project[seed] / sb3[seed] for seed in project])
     return report
 
 
 def table(report: dict) -> str:
-    lines = [f"{'preset':8} {'impl':8} {'solved':>6} {'mean':>7}  final weights per seed"]
+    lines = [f"{'preset':8} {'impl':8} {'solved':>6} {'mean':>7} {'train s':>8}  final weights per seed"]
     for name, preset in report.items():
         for impl in ("project", "sb3"):
             if impl in preset:
                 row = preset[impl]
                 seeds = "  ".join(f"{s}:{v:6.1f}" for s, v in row["final_per_seed"].items())
-                lines.append(f"{name:8} {impl:8} {row['seeds_solved']:>6} {row['final']['mean']:7.1f}  {seeds}")
+                lines.append(
+                    f"{name:8} {impl:8} {row['seeds_solved']:>6} {row['final']['mean']:7.1f} "
+                    f"{row['training_seconds']['mean']:8.1f}  {seeds}"
+                )
+        if "wall_time_ratio_project_to_sb3" in preset:
+            ratio = preset["wall_time_ratio_project_to_sb3"]
+            lines.append(f"{name:8} wall time project / SB3: {ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]")
     return "\n".join(lines)
 
 

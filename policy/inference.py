@@ -41,6 +41,15 @@ def load_weights(path: Path, **expected) -> tuple[CheckpointMetadata, Weights, W
     return metadata, {name: value.numpy() for name, value in q_state.items()}, world_model
 
 
+def mlp_forward(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    """A ReLU MLP's output for layers of (weight as (in, out), bias)."""
+    for i, (w, b) in enumerate(layers):
+        x = x @ w + b
+        if i < len(layers) - 1:
+            x = np.maximum(x, 0.0)
+    return x
+
+
 class GreedyPolicy:
     def __init__(self, layers: list[tuple[np.ndarray, np.ndarray]], metadata: CheckpointMetadata):
         self.layers = layers
@@ -82,11 +91,7 @@ class GreedyPolicy:
         if not np.isfinite(x).all():
             bad = np.flatnonzero(~np.isfinite(x)).tolist()
             raise InvalidObservationError(f"observation has NaN or inf at positions {bad}")
-        for i, (w, b) in enumerate(self.layers):
-            x = x @ w + b
-            if i < len(self.layers) - 1:
-                x = np.maximum(x, 0.0)
-        return x
+        return mlp_forward(self.layers, x)
 
     def act(self, state: np.ndarray) -> tuple[int, np.ndarray]:
         q = self.q_values(state)

@@ -133,7 +133,7 @@ def test_trains_on_a_generic_gymnasium_env():
 def test_learning_rate_decays_linearly_to_its_floor_over_the_budget_and_stays_constant_without_one():
     def last_learning_rate(**overrides) -> float:
         config = DQNConfig(seed=0, total_steps=300, learning_rate=1e-3, **SMALL, **overrides)
-        return train(lambda: gym.make("CartPole-v1"), config).learner.optimizer.param_groups[0]["lr"]
+        return train(lambda: gym.make("CartPole-v1"), config).learner.optimizer.lr
 
     # the last training phase comes after 299 of the 300 steps
     assert last_learning_rate(end_learning_rate=1e-4) == pytest.approx(1e-3 + (1e-4 - 1e-3) * 299 / 300)
