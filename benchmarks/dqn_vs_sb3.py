@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -188,7 +189,7 @@ def load(run: Run, runs: Path) -> dict | None:
 def parse_variant(text: str) -> dict:
     """FIELD=VALUE[,FIELD=VALUE] of DQNConfig fields; each value as JSON (false, 1.0) or else as text."""
     changes = {}
-    for change in text.split(","):
+    for change in re.split(r",(?![^\[]*\])", text):  # commas inside [...] belong to a list value
         field, _, value = change.partition("=")
         if field not in {f.name for f in fields(DQNConfig)} or not value:
             raise SystemExit(f"error: --variant {text!r}: use FIELD=VALUE[,FIELD=VALUE] with DQNConfig fields")
@@ -246,7 +247,9 @@ def table(report: dict) -> str:
                 )
         if "wall_time_ratio_project_to_sb3" in preset:
             ratio = preset["wall_time_ratio_project_to_sb3"]
-            lines.append(f"{name:8} wall time project / SB3: {ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]")
+            lines.append(
+                f"{name:8} wall time project / SB3: {ratio['mean']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]"
+            )
     return "\n".join(lines)
 
 

@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from policy.buffers import Batch, ReplayBuffer
 from policy.flat import FlatAdam, FlatParameters
-from policy.inference import mlp_forward
 from policy.networks import QNetwork
+from policy.numpy_mlp import mlp_forward
 from policy.schedules import linear_schedule
 
 
@@ -227,6 +227,10 @@ def train(
     config.validate()
     seed_everything(config.seed)
     torch.set_num_threads(1)  # small networks: one thread is fastest and keeps runs reproducible
+    # Adam's moments of weights whose gradient stays 0 (dead ReLU units) decay into subnormal floats, which the CPU
+    # handles about ten times slower; flushed to zero they change no weight (their steps lie far below a weight's
+    # last bit) and the learner runs about 10 % faster
+    torch.set_flush_denormal(True)
     env = make_env()
     obs_size, n_actions = int(np.prod(env.observation_space.shape)), int(env.action_space.n)
     learner = QLearner(obs_size, n_actions, config)

@@ -50,9 +50,7 @@ class FlatParameters:
 class FlatAdam:
     """Adam (Kingma & Ba 2015) with torch.optim.Adam's defaults and its foreach arithmetic, over FlatParameters."""
 
-    def __init__(
-        self, flat: FlatParameters, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
-    ):
+    def __init__(self, flat: FlatParameters, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
         self.flat, self.lr, self.betas, self.eps = flat, lr, betas, eps
         self.exp_avg = torch.zeros_like(flat.values)
         self.exp_avg_sq = torch.zeros_like(flat.values)

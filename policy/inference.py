@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from policy.metadata import CheckpointError, CheckpointMetadata
+from policy.numpy_mlp import mlp_forward
 from policy.portable import SUFFIX, Weights, portable_path, read_portable
 
 
@@ -39,15 +40,6 @@ def load_weights(path: Path, **expected) -> tuple[CheckpointMetadata, Weights, W
     metadata, q_state, world_state = load_checkpoint(path, **expected)
     world_model = {name: value.numpy() for name, value in world_state.items()} if world_state else None
     return metadata, {name: value.numpy() for name, value in q_state.items()}, world_model
-
-
-def mlp_forward(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
-    """A ReLU MLP's output for layers of (weight as (in, out), bias)."""
-    for i, (w, b) in enumerate(layers):
-        x = x @ w + b
-        if i < len(layers) - 1:
-            x = np.maximum(x, 0.0)
-    return x
 
 
 class GreedyPolicy:
