@@ -63,3 +63,28 @@ def test_flat_parameters_are_the_modules_weights_and_a_soft_update_moves_them():
         assert torch.equal(value, online.state_dict()[name])
     online.load_state_dict({name: torch.zeros_like(value) for name, value in online.state_dict().items()})
     assert torch.count_nonzero(online_flat.values) == 0  # loading weights writes through to the flat tensor
+
+
+def test_training_flushes_subnormals_only_while_it_runs():
+    import sys
+
+    import gymnasium as gym
+
+    from policy.dqn import DQNConfig, subnormals_flushed, train
+
+    seen = []
+
+    class Probe:
+        def on_episode(self, record: dict) -> None:
+            seen.append(sys.float_info.min / 2)
+
+        def on_eval(self, record: dict) -> None:
+            pass
+
+    config = DQNConfig(seed=0, total_steps=60, learning_starts=20, batch_size=8, hidden=(8,), eval_episodes=1)
+    train(lambda: gym.make("CartPole-v1"), config, callbacks=(Probe(),))
+    assert seen and all(value == 0.0 for value in seen)  # flushed during training
+    assert sys.float_info.min / 2 > 0.0  # and representable again afterwards
+    with subnormals_flushed(), subnormals_flushed():
+        pass
+    assert sys.float_info.min / 2 > 0.0
