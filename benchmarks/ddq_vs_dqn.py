@@ -2,10 +2,13 @@
 needs? Same budget, same validation seeds, >= 5 seeds each, 95 % CIs.
 
     python -m benchmarks.ddq_vs_dqn [--seeds 0 1 2 3 4] [--episodes 1000] [--eval-every 25] [--k 5]
-        [--world-model mlp|debtor|debtor:N] [--learning-starts N] [--real-ratio 0.75] [--upper-bound] [--workers 2]
-        [--out results/ddq_vs_dqn]
+        [--world-model mlp|debtor|debtor:N] [--learning-starts N] [--real-ratio 0.75] [--warm-start CALLS]
+        [--upper-bound] [--workers 2] [--out results/ddq_vs_dqn]
 
 `--world-model debtor` imagines with the debtor model (training.debtor_dyna) instead of a next-state model.
+`--warm-start CALLS` gives every run the same CALLS calls of the best-practice script in its replay buffer before it
+starts (and DDQ's debtor model its first data), as Peng et al. warm-start from a rule-based agent; they are not
+counted among the real calls of the curves.
 `--upper-bound` adds DQN(K) as in Peng et al. 2018: DQN given K times the real calls, plotted and counted per K of
 its calls, so that its curve is what DDQ(K) would reach if every imagined call were as good as a real one.
 Writes OUT.json and OUT.png (validation success rate against real calls, mean and 95 % band over seeds). A run that
@@ -47,12 +50,13 @@ def main() -> None:
     parser.add_argument("--world-model", default="mlp")
     parser.add_argument("--learning-starts", type=int, help="real steps before learning (default: the preset's)")
     parser.add_argument("--real-ratio", type=float, default=0.75, help="DDQ's share of real transitions in a batch")
+    parser.add_argument("--warm-start", type=int, default=0, help="best-practice calls in the buffer before training")
     parser.add_argument("--upper-bound", action="store_true", help="add DQN(K): DQN with K times the real calls")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("results/ddq_vs_dqn"))
     parser.add_argument("--runs", type=Path, default=Path("runs/ddq_vs_dqn"))
     args = parser.parse_args()
-    common = {"learning_starts": args.learning_starts}
+    common = {"learning_starts": args.learning_starts, "warm_start": args.warm_start}
     ddq = (
         f"ddq_k{args.k}"
         + ("" if args.world_model == "mlp" else f"_{args.world_model.replace(':', '')}")
@@ -88,6 +92,7 @@ def main() -> None:
         "eval_every": args.eval_every,
         "world_model": args.world_model,
         "learning_starts": args.learning_starts,
+        "warm_start_calls": args.warm_start,
         "algos": {},
     }
     to_target: dict[str, list[int]] = {}
@@ -121,6 +126,7 @@ def main() -> None:
         f"python -m benchmarks.ddq_vs_dqn --seeds {' '.join(map(str, args.seeds))} --episodes {args.episodes} "
         f"--eval-every {args.eval_every} --k {args.k} --world-model {args.world_model} --real-ratio {args.real_ratio}"
         + (f" --learning-starts {args.learning_starts}" if args.learning_starts is not None else "")
+        + (f" --warm-start {args.warm_start}" if args.warm_start else "")
         + (" --upper-bound" if args.upper_bound else "")
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,11 @@ class DQNConfig:
     """advantage-learning coefficient alpha (Bellemare et al. 2016, "Increasing the Action Gap"): the target drops
     by alpha * (max_b Q(s, b) - Q(s, a)), which keeps the greedy policy and widens the gaps to worse actions so
     that estimation noise flips fewer near-tied choices; 0 is plain double DQN"""
+    warm_start_episodes: int = 0
+    """episodes of a given policy (train's `warm_start`) played into the replay buffer before training, as Deep Dyna-Q
+    warm-starts from a rule-based agent's dialogues; they count neither toward the budget nor toward learning_starts"""
+    warm_start_seed: int = 600_000
+    """first seed of the warm-start episodes (the same episodes for every training seed)"""
     eval_every_episodes: int = 0
     """greedy evaluation every N real episodes (0: only at the end)"""
     eval_episodes: int = 100
@@ -235,12 +240,14 @@ def train(
     keep_snapshots: bool = False,
     progress: bool = False,
     initial_weights: dict | None = None,
+    warm_start: Callable[[np.ndarray], int] | None = None,
 ) -> TrainResult:
     """Train on `make_env()` until the budget is spent; DDQ passes its `imagination`.
 
     `evaluate` scores the greedy policy (default: mean return); `info_keys` are copied from the last step's info
     into each episode record (for the debtor env: success, recovery, outcome, persona). `initial_weights` warm-start
-    the Q-network (and its target) from an earlier run's.
+    the Q-network (and its target) from an earlier run's. `warm_start` is the policy whose
+    `config.warm_start_episodes` episodes fill the replay buffer first.
     """
     config.validate()
     seed_everything(config.seed)
@@ -252,6 +259,10 @@ def train(
         learner.q_network.load_state_dict(initial_weights)
         learner.target_network.load_state_dict(initial_weights)
     real = ReplayBuffer(config.buffer_size, obs_size)
+    if config.warm_start_episodes:
+        if warm_start is None:
+            raise ValueError("warm_start_episodes needs a warm_start policy")
+        play_into(real, env, warm_start, config.warm_start_episodes, config.warm_start_seed)
     rng = np.random.default_rng(config.seed)
     names = action_names or tuple(str(a) for a in range(n_actions))
     evaluate = evaluate or mean_return_evaluator(make_env, config.eval_episodes, config.eval_seed)
@@ -365,6 +376,21 @@ def train(
         best[1],
         snapshots,
     )
+
+
+def play_into(
+    buffer: ReplayBuffer, env: gym.Env, policy: Callable[[np.ndarray], int], episodes: int, first_seed: int
+) -> None:
+    """`episodes` episodes of `policy` on `env` (seeded first_seed, first_seed + 1, ...), every transition into
+    `buffer`."""
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=first_seed + episode)
+        done = False
+        while not done:
+            action = policy(obs)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            buffer.add(obs, action, float(reward), next_obs, terminated)
+            obs, done = next_obs, terminated or truncated
 
 
 def weights_of(learner: QLearner) -> dict:

@@ -144,3 +144,34 @@ def test_an_ensemble_of_debtor_models_drops_the_imagined_turns_its_members_disag
     imagination.disagreement_limit = float("inf")
     imagination.after_real_step(ReplayBuffer(100, STATE_SIZE), learner, 0.1, rng)
     assert imagination.imagined_steps == 6
+
+
+def test_a_warm_start_fills_the_buffer_with_the_same_script_calls_for_every_seed_and_the_debtor_model_learns_them():
+    from training.debtor_dyna import train_debtor_ddq
+    from training.train import Args, best_practice, build_config, refuse_bad_options
+
+    script = best_practice()
+    played: dict[int, list[int]] = {}
+
+    def runs(seed: int):
+        calls: list[int] = []
+
+        def choose(state):
+            calls.append(len(calls))
+            return script(state)
+
+        config = build_config(
+            Args(algo="ddq", world_model="debtor", k=2, episodes=5, learning_starts=0, seed=seed, warm_start=55)
+        )
+        no_evaluation = lambda act: {"eval_episodes": 0, "eval_mean_return": 0.0}  # noqa: E731
+        result, imagination = train_debtor_ddq(config, warm_start=choose, evaluate=no_evaluation)
+        played[seed] = calls
+        return result, imagination
+
+    result, imagination = runs(0)
+    assert result.real_episodes == 5  # the warm-start calls are not part of the budget
+    assert len(imagination.env.calls) == 55 + 5 and imagination.model is not None  # fitted on them from the start
+    runs(1)
+    assert len(played[0]) == len(played[1]) > 55  # the same script calls whatever the training seed
+    with pytest.raises(SystemExit, match="needs a debtor env"):
+        refuse_bad_options(Args(env="gymnasium:CartPole-v1", steps=10, warm_start=3))

@@ -310,3 +310,8 @@ def test_init_warm_starts_from_a_checkpoint_and_refuses_a_mismatched_one(tmp_pat
     run(Args(env="gymnasium:CartPole-v1", steps=50, seed=0, out=tmp_path / "cartpole", progress=False, eval_episodes=1))
     with pytest.raises(CheckpointMismatchError, match="obs_spec_version"):
         run(Args(episodes=1, out=tmp_path / "bad", init=tmp_path / "cartpole" / "checkpoint.pt", progress=False))
+
+
+def test_warm_start_episodes_need_a_policy():
+    with pytest.raises(ValueError, match="warm_start policy"):
+        train(lambda: gym.make("CartPole-v1"), DQNConfig(seed=0, total_steps=50, warm_start_episodes=2, **SMALL))

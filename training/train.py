@@ -19,6 +19,7 @@ import tyro
 
 from agent_runtime.contracts.actions import ACTION_NAMES
 from agent_runtime.contracts.state import CHECKPOINT_SPACES
+from agent_runtime.policy_source import load_policy
 from agent_runtime.settings import load_settings
 from policy.checkpoint import save_checkpoint
 from policy.ddq import DDQConfig, train_ddq
@@ -107,11 +108,20 @@ class Args:
     personas: tyro.conf.EnumChoicesFromValues[tuple[Persona, ...] | None] = None
     """debtor env: training calls draw their persona uniformly from this list (repeat one to weight it, e.g.
     cooperative cooperative sad avoidant angry); default all four once. Greedy evaluations always use all four."""
+    warm_start: Annotated[int, within(int, 0)] = 0
+    """debtor env: this many calls of the best-practice script (scripted:best_practice) fill the replay buffer before
+    training, the same calls for every seed (Deep Dyna-Q's warm start; DDQ's debtor model learns from them too)"""
     snapshots: bool = False
     """also save the weights at every greedy evaluation (RUN/snapshots/episodeNNNNNN.pt) for later selection"""
     pushgateway: str | None = None
     """push training metrics to this Pushgateway (default: $PUSHGATEWAY_URL; none when unset)"""
     progress: bool = True
+
+
+def best_practice() -> Callable:
+    """The best-practice script's choice for a state (it keeps nothing per call), for --warm-start."""
+    script = load_policy("scripted:best_practice").new_call(0)
+    return lambda state: script.act(state)[0]
 
 
 def is_debtor(env_id: str) -> bool:
@@ -144,6 +154,7 @@ CONFIG_OPTIONS = {
     "learning_starts": "learning_starts",
     "eval_every": "eval_every_episodes",
     "eval_episodes": "eval_episodes",
+    "warm_start": "warm_start_episodes",
 }
 
 
@@ -187,6 +198,8 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
         else {}
     )
     extras["keep_snapshots"] = args.snapshots
+    if args.warm_start:
+        extras["warm_start"] = best_practice()
     if args.init is not None:
         extras["initial_weights"] = initial_weights(args)
     try:
@@ -323,6 +336,8 @@ def refuse_bad_options(args: Args) -> None:
             )
         if debtor and args.env != "debtor":
             raise ValueError(f"--world-model {DEBTOR_MODEL} imagines the debtor: it needs --env debtor")
+        if args.warm_start and not is_debtor(args.env):
+            raise ValueError("--warm-start plays the best-practice script: it needs a debtor env")
         env_factory(args.env, args.stt_noise, args.personas)().close()  # an unknown env id fails here
         if args.init is not None:
             initial_weights(args)  # a missing or mismatched checkpoint
