@@ -143,7 +143,8 @@ def main() -> None:
         xlabel="real calls (DQN(K): per K of its calls)",
         ylabel="validation success rate (greedy)",
         ylim=(0, 1),
-        title=f"DQN vs DDQ({args.k}, {args.world_model} model) on the debtor simulator (95 % CI bands)",
+        title=f"DQN vs DDQ({args.k}, {args.world_model} model) on the debtor simulator (95 % CI bands)"
+        + (f"\nafter the same {args.warm_start} best-practice calls" if args.warm_start else ""),
     )
     ax.legend(loc="lower right")
     fig.tight_layout()
