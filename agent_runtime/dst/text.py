@@ -51,7 +51,11 @@ def tokens(text: str) -> list[str]:
 
 def features(text: str) -> list[str]:
     """Unigrams and bigrams of the normalised tokens (the analyzer of the intent classifier)."""
-    toks = tokens(digits_for_number_words(clean(text)))
+    return ngrams(tokens(digits_for_number_words(clean(text))))
+
+
+def ngrams(toks: list[str]) -> list[str]:
+    """The tokens and their bigrams: the classifier's features of tokens already normalised."""
     return toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
 
 

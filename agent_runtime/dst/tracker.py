@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from functools import lru_cache
 
@@ -12,7 +11,7 @@ from agent_runtime.dst.classifier import IntentClassifier, default_classifier
 from agent_runtime.dst.contact import read_contact, read_question
 from agent_runtime.dst.flags import read_flags
 from agent_runtime.dst.sentiment import sentiment
-from agent_runtime.dst.text import clean, digits_for_number_words, tokens
+from agent_runtime.dst.text import clean, digits_for_number_words, ngrams, tokens
 
 DEFAULT_CACHE_SIZE = 65_536
 
@@ -61,8 +60,7 @@ class DialogueStateTracker:
         if not toks:
             return DSTOutput(intent=Intent.OTHER, sentiment=0.0)
         contact = read_contact(normalised) if asking_for_debtor else None
-        feats = toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
-        intent, confidence = self.classifier.predict(feats, cleaned)
+        intent, confidence = self.classifier.predict(ngrams(toks), cleaned)
         flags = read_flags(normalised)
         ruled = self._ruled_intent(normalised, toks, flags, intent, offer_pending)
         if ruled is not None:  # a rule read it: the classifier's doubt does not apply
