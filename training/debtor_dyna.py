@@ -39,6 +39,7 @@ from training.debtor_model import (
     frequency_logits,
     imagine_step,
 )
+from training.evaluate import greedy_evaluator
 
 
 @dataclass
@@ -184,4 +185,6 @@ def train_debtor_ddq(
         k=config.k, horizon=config.horizon, real_ratio=config.real_ratio, ensemble=ensemble, seed=config.seed
     )
     imagination = DebtorImagination(env, dyna)
+    # on an env of its own: the training env records every call it plays as the debtor model's data
+    kwargs.setdefault("evaluate", greedy_evaluator(config.eval_episodes, config.eval_seed, stt_noise))
     return train(lambda: env, config, imagination=imagination, **kwargs), imagination

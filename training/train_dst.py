@@ -110,9 +110,7 @@ def main(args: Args) -> None:
     cleaned = [clean(text) for text in texts]
     embedded = {s: encoder.encode(s) for s in tqdm(sorted(set(cleaned)), desc="encoding", unit="utt")}
     head = LogisticRegression(C=args.c, max_iter=3000, random_state=args.seed)
-    head.fit(np.stack([embedded[s] for s in cleaned]), labels, sample_weight=weights)
-    if list(head.classes_) != list(model.classes_):
-        raise SystemExit("the two heads disagree on the classes")
+    head.fit(np.stack([embedded[s] for s in cleaned]), labels, sample_weight=weights)  # the same classes: same labels
     vocabulary = [None] * len(vectorizer.vocabulary_)
     for feature, index in vectorizer.vocabulary_.items():
         vocabulary[index] = feature
