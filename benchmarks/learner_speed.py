@@ -22,6 +22,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from training.run_outputs import read_metrics
+
 ALGORITHMS = {"dqn": [], "ddq": ["--world-model", "debtor", "--k", "5"]}
 
 
@@ -40,8 +42,7 @@ def train(source: Path, algo: str, seed: int, episodes: int, eval_every: int, ou
         done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{algo} seed {seed} from {source} failed:\n{done.stderr[-3000:]}")
-    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    curve = [(r["real_episodes"], r["eval_success_rate"]) for r in records if r["kind"] == "eval"]
+    curve = [(e["real_episodes"], e["eval_success_rate"]) for e in read_metrics(out)[1]]
     return json.loads(summary.read_text()) | {"curve": curve}
 
 

@@ -35,11 +35,10 @@ class FlatParameters:
     def zero_grad(self) -> None:
         self.grads.zero_()
 
-    def clip_grad_norm(self, max_norm: float) -> torch.Tensor:
+    def clip_grad_norm(self, max_norm: float) -> None:
         """torch.nn.utils.clip_grad_norm_: the norm of the per-tensor norms (the same rounding), then one scaling."""
         total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm([p.grad for p in self.parameters])))
         self.grads.mul_(torch.clamp(max_norm / (total + 1e-6), max=1.0))
-        return total
 
     @torch.no_grad()
     def soft_update_from(self, source: FlatParameters, tau: float) -> None:

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.state import STATE_SIZE
 from policy.buffers import ReplayBuffer
+from policy.dqn import play_into
 from policy.world_models import WORLD_MODELS, Prediction, make_world_model
 from simulator.env import DebtorEnv
 from training.baselines import make_policy
@@ -61,14 +62,11 @@ def collect(behaviour: str, episodes: int, seed_start: int, epsilon: float, rng:
     env = DebtorEnv()
     policy = make_policy(behaviour, env, seed_start)  # a Q-network or script: no per-call state to reset
     buffer = ReplayBuffer(episodes * 16, STATE_SIZE)
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=seed_start + episode)
-        done = False
-        while not done:
-            action = int(rng.integers(env.action_space.n)) if rng.random() < epsilon else policy.act(obs)[0]
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            buffer.add(obs, action, float(reward), next_obs, terminated)
-            obs, done = next_obs, terminated or truncated
+
+    def choose(obs: np.ndarray) -> int:
+        return int(rng.integers(env.action_space.n)) if rng.random() < epsilon else policy.act(obs)[0]
+
+    play_into(buffer, env, choose, episodes, seed_start)
     return buffer
 
 
