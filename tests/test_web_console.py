@@ -374,7 +374,8 @@ def test_server_logs_name_calls_by_id_not_by_debtor(console, browser):
     page.close()
     time.sleep(0.5)
     log = console.log.read_text()
-    assert "console call" in log and "Zebulon" not in log and "4111" not in log
+    without_ids = re.sub(r"\b[0-9a-f]{32}\b", "<call id>", log)  # a random hex id may hold "4111" by chance
+    assert "console call" in log and "Zebulon" not in log and "4111" not in without_ids
 
 
 def test_the_console_offers_the_simulators_personas():
