@@ -2,10 +2,12 @@
 needs? Same budget, same validation seeds, >= 5 seeds each, 95 % CIs.
 
     python -m benchmarks.ddq_vs_dqn [--seeds 0 1 2 3 4] [--episodes 1000] [--eval-every 25] [--k 5]
-        [--world-model mlp|debtor|debtor:N] [--learning-starts N] [--real-ratio 0.75] [--warm-start CALLS]
-        [--upper-bound] [--workers 2] [--out results/ddq_vs_dqn]
+        [--world-model mlp|debtor|debtor:N|simulator] [--learning-starts N] [--real-ratio 0.75] [--horizon 1]
+        [--gradient-steps 1] [--planning-updates] [--warm-start CALLS] [--upper-bound] [--workers 2]
+        [--out results/ddq_vs_dqn]
 
-`--world-model debtor` imagines with the debtor model (training.debtor_dyna) instead of a next-state model.
+`--world-model debtor` imagines with the debtor model (training.debtor_dyna) instead of a next-state model;
+`--world-model simulator` with the simulated debtor itself, a perfect debtor model (what the best one could give).
 `--warm-start CALLS` gives every run the same CALLS calls of the best-practice script in its replay buffer before it
 starts (and DDQ's debtor model its first data), as Peng et al. warm-start from a rule-based agent; they are not
 counted among the real calls of the curves.
@@ -50,6 +52,9 @@ def main() -> None:
     parser.add_argument("--world-model", default="mlp")
     parser.add_argument("--learning-starts", type=int, help="real steps before learning (default: the preset's)")
     parser.add_argument("--real-ratio", type=float, default=0.75, help="DDQ's share of real transitions in a batch")
+    parser.add_argument("--horizon", type=int, default=1, help="DDQ's turns per imagined branch")
+    parser.add_argument("--gradient-steps", type=int, default=1, help="every arm's gradient steps per real step")
+    parser.add_argument("--planning-updates", action="store_true", help="DDQ takes K extra steps per real step")
     parser.add_argument("--warm-start", type=int, default=0, help="best-practice calls in the buffer before training")
     parser.add_argument("--upper-bound", action="store_true", help="add DQN(K): DQN with K times the real calls")
     parser.add_argument("--workers", type=int, default=2)
@@ -57,17 +62,34 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/ddq_vs_dqn"))
     args = parser.parse_args()
     common = {"learning_starts": args.learning_starts, "warm_start": args.warm_start}
+    steps = "" if args.gradient_steps == 1 else f"_g{args.gradient_steps}"
+    if steps:
+        common["gradient_steps"] = args.gradient_steps
     ddq = (
         f"ddq_k{args.k}"
         + ("" if args.world_model == "mlp" else f"_{args.world_model.replace(':', '')}")
         + ("" if args.real_ratio == 0.75 else f"_real{args.real_ratio:g}")
+        + ("" if args.horizon == 1 else f"_h{args.horizon}")
+        + ("_plan" if args.planning_updates else "")
+        + steps
     )
     algos = {  # name -> (training.train options, real calls per counted call)
-        "dqn": ({"algo": "dqn"} | common, 1),
-        ddq: ({"algo": "ddq", "k": args.k, "world_model": args.world_model, "real_ratio": args.real_ratio} | common, 1),
+        f"dqn{steps}": ({"algo": "dqn"} | common, 1),
+        ddq: (
+            {
+                "algo": "ddq",
+                "k": args.k,
+                "world_model": args.world_model,
+                "real_ratio": args.real_ratio,
+                "horizon": args.horizon,
+                "planning_updates": args.planning_updates,
+            }
+            | common,
+            1,
+        ),
     }
     if args.upper_bound:
-        algos[f"dqn_x{args.k}"] = ({"algo": "dqn"} | common, args.k)
+        algos[f"dqn_x{args.k}{steps}"] = ({"algo": "dqn"} | common, args.k)
     jobs = {
         name: [
             Args(
@@ -119,12 +141,15 @@ def main() -> None:
             "wall_seconds": mean_ci([r["summary"]["wall_seconds"] for r in runs]),
             "curve": band,
         }
-    report["ratio_ddq_to_dqn_episodes"] = ratio_ci(to_target[ddq], to_target["dqn"])
+    report["ratio_ddq_to_dqn_episodes"] = ratio_ci(to_target[ddq], to_target[f"dqn{steps}"])
     report["claim_holds"] = report["ratio_ddq_to_dqn_episodes"]["ratio"] <= 0.5
-    report["episodes_to_target_test"] = compare(to_target["dqn"], to_target[ddq])
+    report["episodes_to_target_test"] = compare(to_target[f"dqn{steps}"], to_target[ddq])
     report["command"] = (
         f"python -m benchmarks.ddq_vs_dqn --seeds {' '.join(map(str, args.seeds))} --episodes {args.episodes} "
         f"--eval-every {args.eval_every} --k {args.k} --world-model {args.world_model} --real-ratio {args.real_ratio}"
+        + (f" --horizon {args.horizon}" if args.horizon != 1 else "")
+        + (f" --gradient-steps {args.gradient_steps}" if steps else "")
+        + (" --planning-updates" if args.planning_updates else "")
         + (f" --learning-starts {args.learning_starts}" if args.learning_starts is not None else "")
         + (f" --warm-start {args.warm_start}" if args.warm_start else "")
         + (" --upper-bound" if args.upper_bound else "")

@@ -19,6 +19,9 @@ def test_grid_parsing_and_cells():
     assert cell_name(cells[1]) == "ddq_k2_real_ratio0.5_world_modelmlp"
     with pytest.raises(ValueError, match="bad grid entry"):
         parse_grid("gamma=0.9")
+    assert parse_grid("planning_updates=true,false") == {"planning_updates": [True, False]}
+    with pytest.raises(ValueError, match="true or false"):
+        parse_grid("planning_updates=yes")
 
 
 def test_failed_job_is_reported_others_finish_and_a_rerun_resumes(tmp_path):

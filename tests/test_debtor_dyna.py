@@ -43,13 +43,33 @@ def test_k_zero_is_plain_dqn_and_an_untrusted_model_imagines_nothing():
 def test_a_trusted_model_imagines_k_turns_from_real_branches_and_leaves_the_real_call_alone():
     env, learner, rng = started_call(), QLearner(STATE_SIZE, N_ACTIONS, DQNConfig()), np.random.default_rng(0)
     turns, state = env.engine.turns, env.engine.state().copy()
-    imagination = DebtorImagination(env, DebtorDynaConfig(k=4, min_calls=10_000))
+    imagination = DebtorImagination(env, DebtorDynaConfig(k=4, min_calls=10_000, planning_updates=True))
     imagination.model, imagination.trusted = certain(DebtorModel(hidden=8), intent=0, ends=1), True
     assert imagination.after_real_step(ReplayBuffer(100, STATE_SIZE), learner, 0.0, rng) == 5
     imagined = imagination.imagined.all()
     assert imagination.imagined_steps == len(imagined) == 4
     assert np.allclose(imagined.obs, state) and imagined.dones.all() and np.isfinite(imagined.rewards).all()
     assert env.engine.turns == turns and np.array_equal(env.engine.state(), state)
+
+
+def test_the_simulated_debtor_imagines_from_a_copy_of_the_call_with_luck_of_its_own():
+    env, learner = started_call(), QLearner(STATE_SIZE, N_ACTIONS, DQNConfig())
+    turns, state, debtor_turn = env.engine.turns, env.engine.state().copy(), env.debtor.turn
+    real_luck = env.debtor.rng.bit_generator.state
+    imagination = DebtorImagination(
+        env, DebtorDynaConfig(k=40, horizon=3, simulated_debtor=True, planning_updates=True)
+    )
+    assert imagination.trusted and imagination.model is None  # nothing to fit: it is the debtor
+    assert imagination.after_real_step(ReplayBuffer(100, STATE_SIZE), learner, 1.0, np.random.default_rng(0)) == 41
+    imagined = imagination.imagined.all()
+    assert 40 <= len(imagined) <= 120 and np.isfinite(imagined.rewards).all()
+    assert len({tuple(row) for row in imagined.next_obs}) > 10  # the luck differs between branches
+    assert env.engine.turns == turns and np.array_equal(env.engine.state(), state)
+    assert env.debtor.turn == debtor_turn and env.debtor.rng.bit_generator.state == real_luck
+    # the same seed imagines the same; without planning updates the learner keeps its one step, on mixed batches
+    again = DebtorImagination(env, DebtorDynaConfig(k=40, horizon=3, simulated_debtor=True))
+    assert again.after_real_step(ReplayBuffer(100, STATE_SIZE), learner, 1.0, np.random.default_rng(0)) == 1
+    assert np.array_equal(again.imagined.all().next_obs, imagined.next_obs)
 
 
 def test_the_runtime_reads_the_debtor_model_as_torch_computes_it():
@@ -124,11 +144,16 @@ def test_ddq_over_the_debtor_model_from_the_trainer_and_calls_that_log_what_the_
 
 
 def test_an_ensemble_of_debtor_models_drops_the_imagined_turns_its_members_disagree_on():
-    from training.train import debtor_ensemble
+    from training.train import debtor_imagination
 
-    assert (debtor_ensemble("debtor"), debtor_ensemble("debtor:3"), debtor_ensemble("mlp")) == (1, 3, None)
+    assert [debtor_imagination(kind) for kind in ("debtor", "debtor:3", "mlp", "simulator")] == [
+        {"ensemble": 1},
+        {"ensemble": 3},
+        None,
+        {"simulated_debtor": True},
+    ]
     with pytest.raises(ValueError, match="debtor:N with N >= 1"):
-        debtor_ensemble("debtor:0")
+        debtor_imagination("debtor:0")
     env, learner, rng = started_call(), QLearner(STATE_SIZE, N_ACTIONS, DQNConfig()), np.random.default_rng(0)
     env.calls = collect_calls(30, 0, lambda state, rng: int(rng.integers(N_ACTIONS)))
     imagination = DebtorImagination(env, DebtorDynaConfig(k=6, min_calls=20, ensemble=3, fit_epochs=2))

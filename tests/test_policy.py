@@ -94,10 +94,17 @@ def test_ddq_with_k_zero_is_exactly_dqn():
 
 
 def test_ddq_imagines_k_transitions_per_real_step_and_mixes_batches():
-    config = DDQConfig(seed=1, total_episodes=30, k=3, real_ratio=0.5, world_model_updates=5, **SMALL)
+    config = DDQConfig(
+        seed=1, total_episodes=30, k=3, real_ratio=0.5, world_model_updates=5, planning_updates=True, **SMALL
+    )
     result, imagination = train_ddq(DebtorEnv, config)
     trained_steps = result.real_steps - config.learning_starts
     assert imagination.imagined_steps == 3 * trained_steps  # horizon 1
+    assert result.learner.updates == 4 * trained_steps  # 1 + K gradient steps per real step
+    plain_updates = DDQConfig(**(config.__dict__ | {"planning_updates": False}))
+    result, imagination = train_ddq(DebtorEnv, plain_updates)
+    trained_steps = result.real_steps - config.learning_starts
+    assert imagination.imagined_steps == 3 * trained_steps and result.learner.updates == trained_steps
     real = ReplayBuffer(100, STATE_SIZE)
     real.add(np.zeros(STATE_SIZE, np.float32), 0, 7.0, np.zeros(STATE_SIZE, np.float32), True)
     batch = imagination.sample(real, 16, np.random.default_rng(0))

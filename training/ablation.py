@@ -36,13 +36,30 @@ from training.stats import compare, curve_band, episodes_to_target, mean_ci
 from training.train import Args as TrainArgs
 
 DEFAULT_GRID = "algo=ddq k=2,5,10 real_ratio=0.5,0.75,0.9 world_model=mlp"
-GRID_KEYS = {"algo": str, "k": int, "real_ratio": float, "world_model": str, "horizon": int, "lr": float}
+
+
+def truth(text: str) -> bool:
+    if text not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {text!r}")
+    return text == "true"
+
+
+GRID_KEYS = {
+    "algo": str,
+    "k": int,
+    "real_ratio": float,
+    "world_model": str,
+    "horizon": int,
+    "lr": float,
+    "planning_updates": truth,
+}
 
 
 @dataclass
 class Args:
     grid: str | None = None
-    """cells as key=v1,v2 ... (keys: algo, k, real_ratio, world_model, horizon, lr); default: the standard grid"""
+    """cells as key=v1,v2 ... (keys: algo, k, real_ratio, world_model, horizon, lr, planning_updates=true,false);
+    default: the standard grid"""
     config: Path | None = None
     """a TOML file with a [grid] table instead of --grid"""
     seeds: int = 5

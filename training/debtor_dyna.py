@@ -8,14 +8,20 @@ once learning has started:
    its held-out NLL (every `holdout_every`-th call) beats the class frequencies per action; until then nothing is
    imagined and the learner takes its usual gradient steps;
 3. K branches of pooled states, each `horizon` turns long (stopping where the imagined call ends), with actions
-   epsilon-greedy from the current Q-network, feed the imagined buffer, and the Q-network takes
-   `gradient_steps x (1 + K)` steps on batches of `real_ratio` real and `1 - real_ratio` imagined transitions.
+   epsilon-greedy from the current Q-network, feed the imagined buffer, and the Q-network takes its usual steps
+   (`gradient_steps x (1 + K)` with `planning_updates`) on batches of `real_ratio` real and `1 - real_ratio`
+   imagined transitions.
 The pool keeps engines, not the calls' earlier turns, so a branch is imagined with the default debtor model (the
 current state and action), not the GRU.
+
+`simulated_debtor` swaps the model for the simulated debtor itself, copied with the call's engine and given the
+imagination's luck: a perfect debtor model, trusted from the start. A real call has no such copy; it measures the
+most any learned debtor model can give this scheme (the diagnostic `--world-model simulator`).
 """
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from dataclasses import dataclass
 
@@ -23,15 +29,18 @@ import numpy as np
 import torch
 
 from agent_runtime.contracts.actions import N_ACTIONS
+from agent_runtime.contracts.reward import compute_reward
 from agent_runtime.contracts.state import STATE_SIZE
 from agent_runtime.engine import DialogueEngine
 from policy.buffers import Batch, ReplayBuffer
 from policy.ddq import DDQConfig, mixed_sample
 from policy.dqn import QLearner, TrainResult, train
+from simulator.debtor import SimulatedDebtor
 from simulator.personas import Persona
 from training.debtor_model import (
     DebtorModel,
     FitConfig,
+    ImaginedStep,
     Padded,
     RecordingDebtorEnv,
     evaluate,
@@ -65,19 +74,25 @@ class DebtorDynaConfig:
     disagreement_quantile: float = 0.9
     """drop an imagined turn where the members disagree more than on this share of held-out real turns"""
     imagined_buffer_size: int = 20_000
+    simulated_debtor: bool = False
+    """imagine with a copy of the call's simulated debtor instead of a fitted model (a diagnostic ceiling)"""
+    planning_updates: bool = False
+    """K extra gradient steps per real step once imagining (DDQConfig.planning_updates)"""
     seed: int = 0
 
 
 class DebtorImagination:
     def __init__(self, env: RecordingDebtorEnv, config: DebtorDynaConfig):
         self.env, self.config, self.k = env, config, config.k
-        self.pool: deque[DialogueEngine] = deque(maxlen=config.pool_size)
+        self.updates = 1 + config.k if config.planning_updates else 1
+        # an engine, and with `simulated_debtor` a copy of the call's debtor at that point
+        self.pool: deque[tuple[DialogueEngine, SimulatedDebtor | None]] = deque(maxlen=config.pool_size)
         self.imagined = ReplayBuffer(config.imagined_buffer_size, STATE_SIZE)
         self.model: DebtorModel | None = None  # the first member: the one a checkpoint keeps
         self.members: list[DebtorModel] = []
         self.disagreement_limit = float("inf")
         self.dropped_steps = 0
-        self.trusted = False
+        self.trusted = config.simulated_debtor
         self.imagined_steps = 0
         self.real_seen = 0
         self.losses: dict[str, float] = {}
@@ -87,13 +102,15 @@ class DebtorImagination:
             return 1  # DDQ(0) is DQN: no model, no pool, no random number drawn
         self.real_seen += 1
         if not self.env.call_ended:
-            self.pool.append(self.env.engine.branch())
-        if self.real_seen % self.config.refit_every == 0 or (self.model is None and self._enough_calls()):
+            debtor = copy.deepcopy(self.env.debtor) if self.config.simulated_debtor else None
+            self.pool.append((self.env.engine.branch(), debtor))
+        fitting = not self.config.simulated_debtor
+        if fitting and (self.real_seen % self.config.refit_every == 0 or (self.model is None and self._enough_calls())):
             self._refit()
         if not (self.trusted and self.pool):
             return 1
         self._imagine(learner, epsilon, rng)
-        return 1 + self.k
+        return self.updates
 
     def _enough_calls(self) -> bool:
         return len(self.env.calls) >= self.config.min_calls
@@ -146,14 +163,20 @@ class DebtorImagination:
     def _imagine(self, learner: QLearner, epsilon: float, rng: np.random.Generator) -> None:
         nothing_yet = torch.zeros(1, 0, STATE_SIZE + N_ACTIONS)
         for start in rng.integers(len(self.pool), size=self.k):
-            engine = self.pool[start].branch()
+            engine, debtor = self.pool[start]
+            engine = engine.branch()
+            if debtor is not None:
+                debtor = copy.deepcopy(debtor, {id(debtor.rng): rng})  # the same debtor, with the imagination's luck
             model = self.members[int(rng.integers(len(self.members)))] if len(self.members) > 1 else self.model
             call_so_far = nothing_yet
             for _ in range(self.config.horizon):
                 state = engine.state()
                 greedy = int(learner.q_values(state).argmax())
                 action = int(rng.integers(N_ACTIONS)) if rng.random() < epsilon else greedy
-                step, call_so_far = imagine_step(engine, model, call_so_far, action, rng)
+                if debtor is None:
+                    step, call_so_far = imagine_step(engine, model, call_so_far, action, rng)
+                else:
+                    step = simulated_step(engine, debtor, action)
                 if len(self.members) > 1 and self._disagrees(call_so_far):
                     self.dropped_steps += 1
                     break
@@ -170,19 +193,37 @@ class DebtorImagination:
         return mixed_sample(real, self.imagined, batch_size, self.config.real_ratio, rng)
 
 
+def simulated_step(engine: DialogueEngine, debtor: SimulatedDebtor, action: int) -> ImaginedStep:
+    """Act in `engine` (a branch) and let `debtor` (a copy) reply, as the simulator's own step does."""
+    state = engine.state()
+    decision = engine.act(action)
+    reply = debtor.respond(decision)
+    observation = engine.observe(reply.text, hang_up=reply.hang_up)
+    reward = compute_reward(state, decision.proposed, observation.state, observation.outcome, engine.facts)
+    return ImaginedStep(observation.state, reward, observation.ended, reply.text)
+
+
 def train_debtor_ddq(
     config: DDQConfig,
     *,
     ensemble: int = 1,
+    simulated_debtor: bool = False,
     stt_noise: float = 0.0,
     personas: tuple[Persona, ...] | None = None,
     **kwargs,
 ) -> tuple[TrainResult, DebtorImagination]:
     """`policy.dqn.train` on the debtor simulator with this imagination, DDQConfig's k, horizon and real_ratio (as
-    `policy.ddq.train_ddq` does for the next-state models) and `ensemble` debtor models; `kwargs` go to `train`."""
+    `policy.ddq.train_ddq` does for the next-state models) and `ensemble` debtor models (or `simulated_debtor`);
+    `kwargs` go to `train`."""
     env = RecordingDebtorEnv(stt_noise=stt_noise, personas=personas)
     dyna = DebtorDynaConfig(
-        k=config.k, horizon=config.horizon, real_ratio=config.real_ratio, ensemble=ensemble, seed=config.seed
+        k=config.k,
+        horizon=config.horizon,
+        real_ratio=config.real_ratio,
+        ensemble=ensemble,
+        simulated_debtor=simulated_debtor,
+        planning_updates=config.planning_updates,
+        seed=config.seed,
     )
     imagination = DebtorImagination(env, dyna)
     # on an env of its own: the training env records every call it plays as the debtor model's data

@@ -38,6 +38,7 @@ from training.stats import episodes_to_target
 
 DEBTOR_INFO_KEYS = ("success", "recovery", "outcome", "persona")
 DEBTOR_MODEL = DebtorModel.kind
+SIMULATED_DEBTOR = "simulator"  # a perfect debtor model: the ceiling of what DDQ can get from one (a diagnostic)
 
 # Per-environment defaults; command-line flags override them.
 PRESETS: dict[str, dict] = {
@@ -97,9 +98,15 @@ class Args:
     world_model: str = "mlp"
     """what DDQ imagines with: a model of the next state (policy.world_models: mlp, ensemble, ...) or, on the debtor
     env, `debtor`: the debtor model of training.debtor_model (the engine, DST and reward stay exact); `debtor:N` an
-    ensemble of N that drops imagined turns where its members disagree"""
+    ensemble of N that drops imagined turns where its members disagree; `simulator`: the simulated debtor itself, a
+    perfect debtor model (a diagnostic: what DDQ could gain from the best possible model)"""
     learning_starts: Annotated[int | None, within(int, 0)] = None
     """real steps before the first gradient step (default per env)"""
+    gradient_steps: Annotated[int | None, within(int, 1)] = None
+    """gradient steps per training phase (default per env; DDQ multiplies it by 1 + K)"""
+    planning_updates: bool = False
+    """DDQ: K extra gradient steps per real step, as Peng et al. (by default the learner's own steps, on mixed
+    batches: see policy.ddq.DDQConfig.planning_updates)"""
     eval_every: Annotated[int | None, within(int, 0)] = None
     """greedy evaluation every N real episodes (default per env; 0: only at the end)"""
     eval_episodes: Annotated[int | None, within(int, 1)] = None
@@ -155,6 +162,7 @@ CONFIG_OPTIONS = {
     "eval_every": "eval_every_episodes",
     "eval_episodes": "eval_episodes",
     "warm_start": "warm_start_episodes",
+    "gradient_steps": "gradient_steps",
 }
 
 
@@ -166,7 +174,13 @@ def build_config(args: Args) -> DQNConfig:
         if getattr(args, option) is not None:
             values[key] = getattr(args, option)
     if cls is DDQConfig:
-        values.update(k=args.k, real_ratio=args.real_ratio, horizon=args.horizon, world_model=args.world_model)
+        values.update(
+            k=args.k,
+            real_ratio=args.real_ratio,
+            horizon=args.horizon,
+            world_model=args.world_model,
+            planning_updates=args.planning_updates,
+        )
     known = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in values.items() if k in known})
 
@@ -205,9 +219,9 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
     try:
         if isinstance(config, DDQConfig):
             options = {"callbacks": (writer, *callbacks), "progress": args.progress, **extras}
-            if (members := debtor_ensemble(config.world_model)) is not None:
+            if (debtor_options := debtor_imagination(config.world_model)) is not None:
                 result, imagination = train_debtor_ddq(
-                    config, ensemble=members, stt_noise=args.stt_noise, personas=args.personas, **options
+                    config, stt_noise=args.stt_noise, personas=args.personas, **debtor_options, **options
                 )
             else:
                 result, imagination = train_ddq(make_env, config, **options)
@@ -311,16 +325,19 @@ def checkpoint_metadata(args: Args, config: DQNConfig, result: TrainResult, worl
     )
 
 
-def debtor_ensemble(world_model: str) -> int | None:
-    """The number of debtor models a `--world-model` of `debtor` (1) or `debtor:N` asks for; None for another kind."""
+def debtor_imagination(world_model: str) -> dict | None:
+    """`train_debtor_ddq`'s options for a `--world-model` that imagines the debtor: `debtor` (one debtor model),
+    `debtor:N` (an ensemble of N) or `simulator` (the simulated debtor itself); None for a next-state model."""
+    if world_model == SIMULATED_DEBTOR:
+        return {"simulated_debtor": True}
     kind, _, members = world_model.partition(":")
     if kind != DEBTOR_MODEL:
         return None
     if not members:
-        return 1
+        return {"ensemble": 1}
     if not members.isdigit() or int(members) < 1:
         raise ValueError(f"bad --world-model {world_model!r}: use {DEBTOR_MODEL} or {DEBTOR_MODEL}:N with N >= 1")
-    return int(members)
+    return {"ensemble": int(members)}
 
 
 def refuse_bad_options(args: Args) -> None:
@@ -328,14 +345,14 @@ def refuse_bad_options(args: Args) -> None:
     try:
         if (args.episodes is None) == (args.steps is None):
             raise ValueError("give one of --episodes and --steps")
-        debtor = args.algo == "ddq" and debtor_ensemble(args.world_model) is not None
+        debtor = args.algo == "ddq" and debtor_imagination(args.world_model) is not None
         if args.algo == "ddq" and not debtor and args.world_model not in WORLD_MODELS:
             raise ValueError(
-                f"unknown --world-model {args.world_model!r}; choose from {sorted(WORLD_MODELS)}, {DEBTOR_MODEL} or "
-                f"{DEBTOR_MODEL}:N (an ensemble of N)"
+                f"unknown --world-model {args.world_model!r}; choose from {sorted(WORLD_MODELS)}, {DEBTOR_MODEL}, "
+                f"{DEBTOR_MODEL}:N (an ensemble of N) or {SIMULATED_DEBTOR}"
             )
         if debtor and args.env != "debtor":
-            raise ValueError(f"--world-model {DEBTOR_MODEL} imagines the debtor: it needs --env debtor")
+            raise ValueError(f"--world-model {args.world_model} imagines the debtor: it needs --env debtor")
         if args.warm_start and not is_debtor(args.env):
             raise ValueError("--warm-start plays the best-practice script: it needs a debtor env")
         env_factory(args.env, args.stt_noise, args.personas)().close()  # an unknown env id fails here
