@@ -7,7 +7,9 @@ Q-network for up to `horizon` replies in all, and the Q-network's value of the l
 end). A candidate's value is the mean discounted return of `samples` such rollouts (policy improvement by rollout:
 with a faithful model it cannot be worse than the greedy policy, whatever the Q-network's values are worth). Only the
 Q-network's best `candidates` actions are planned for: an action it rates low leads where its values are least
-trusted. Every candidate's i-th rollout draws from the same random stream (common random numbers), seeded from the
+trusted. With a model that is not faithful, `margin` keeps the Q-network's own choice unless the rollouts rate
+another candidate higher by more than that (in return), so that the model's errors move fewer decisions. Every
+candidate's i-th rollout draws from the same random stream (common random numbers), seeded from the
 call's seed and turn, so candidates are compared on the same luck and a decision is reproducible.
 
 The default model of the debtor is the checkpoint's debtor model (agent_runtime.expectation): a sampled act enters
@@ -98,6 +100,8 @@ class DebtorPlanner:
     """rollouts per candidate action"""
     candidates: int = 3
     """actions planned for: the Q-network's best"""
+    margin: float = 0.0
+    """planned gain over the Q-network's choice (also planned) that another candidate needs to be taken"""
 
     def plan(self, engine: DialogueEngine, seed: int = 0) -> tuple[int, np.ndarray]:
         """(the chosen action, the action values: planned for the candidates, the Q-network's for the rest); the
@@ -107,7 +111,8 @@ class DebtorPlanner:
         streams = [np.random.SeedSequence([seed, engine.turns, i]) for i in range(self.samples)]
         for action in candidates:
             values[action] = np.mean([self._rollout(engine, int(action), np.random.default_rng(s)) for s in streams])
-        return int(candidates[np.argmax(values[candidates])]), values
+        greedy, best = int(candidates[0]), int(candidates[np.argmax(values[candidates])])
+        return (best if values[best] > values[greedy] + self.margin else greedy), values
 
     def _rollout(self, engine: DialogueEngine, action: int, rng: np.random.Generator) -> float:
         branch, reply = engine.branch(), self.replies(rng)

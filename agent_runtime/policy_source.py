@@ -185,17 +185,24 @@ def _greedy_checkpoint(path: str, version: str):
 
 
 def _debtor_planning_source(spec: str, path: str, version: str, planner_spec: str) -> PolicySource:
-    """`CHECKPOINT@debtor:H[xN]`: rollouts of H replies (N per candidate action) over the checkpoint's debtor model
-    (agent_runtime.debtor_planning); numpy only."""
+    """`CHECKPOINT@debtor:H[xN][+M]`: rollouts of H replies (N per candidate action) over the checkpoint's debtor
+    model (agent_runtime.debtor_planning), another action than the Q-network's only for a planned gain over M;
+    numpy only."""
     try:
-        horizon, _, samples = planner_spec.removeprefix(DEBTOR_PLANNER).partition("x")
+        rollouts, plus, margin = planner_spec.removeprefix(DEBTOR_PLANNER).partition("+")
+        horizon, _, samples = rollouts.partition("x")
         horizon, samples = int(horizon), int(samples or DebtorPlanner.samples)
-        if horizon < 1 or samples < 1:
+        margin = float(margin) if plus else DebtorPlanner.margin
+        if horizon < 1 or samples < 1 or not margin >= 0:
             raise ValueError
     except ValueError:
-        raise ValueError(f"bad planner {planner_spec!r}: use debtor:H or debtor:HxN with H, N >= 1") from None
+        raise ValueError(
+            f"bad planner {planner_spec!r}: use debtor:H, debtor:HxN or debtor:HxN+M with H, N >= 1 and M >= 0"
+        ) from None
     greedy, expectation, gamma = _greedy_checkpoint(path, version)
     if expectation is None:
         raise ValueError(f"{path} carries no per-turn debtor model: train it with --world-model debtor")
-    planner = DebtorPlanner(greedy.q_values, model_replies(expectation), gamma, horizon=horizon, samples=samples)
+    planner = DebtorPlanner(
+        greedy.q_values, model_replies(expectation), gamma, horizon=horizon, samples=samples, margin=margin
+    )
     return PolicySource(spec, version, lambda seed: DebtorPlanningPolicy(planner, seed), expectation)

@@ -1,20 +1,23 @@
 """Planning over the debtor model against the same checkpoint's greedy Q-network, paired on held-out calls:
 
     python -m benchmarks.debtor_planning [--checkpoint checkpoints/debtor_policy.pt] [--horizons 1 2 12]
-        [--samples 8] [--calls 500] [--seed 1000000]
+        [--samples 8] [--margins 0] [--models "debtor model" "simulated debtor"] [--calls 500] [--seed 1000000]
 
 Every call seed is played by the checkpoint's greedy policy and by rollout planners (agent_runtime.debtor_planning)
 of each horizon, twice: over the checkpoint's debtor model (what `CHECKPOINT@debtor:H` runs) and over the simulated
 debtor itself (a copy of the call's debtor with fresh luck per rollout: a perfect model, which tells the model's part
 from the planner's). The same seed is the same debtor for every policy, so differences are paired. Reported: success
 and mean return overall and per persona, the paired difference from greedy with its 95 % CI, and the time per
-decision (p50, p95; one process, one thread). Writes results/debtor_planning.json.
+decision (p50, p95; one process, one thread). `--margins` runs each planner with each margin (the planned gain another
+action needs over the Q-network's own choice; choose one on validation seeds, `--seed 900000`, before the held-out
+ones). Writes results/debtor_planning.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import itertools
 import json
 from pathlib import Path
 
@@ -27,6 +30,8 @@ from simulator.env import DebtorEnv
 from training.evaluate import evaluate_timed
 from training.runs import EVAL_SEED_START
 from training.stats import mean_ci
+
+MODELS = ("debtor model", "simulated debtor")
 
 
 def simulator_replies(env: DebtorEnv):
@@ -80,6 +85,8 @@ def main() -> None:
     parser.add_argument("--checkpoint", default="checkpoints/debtor_policy.pt")
     parser.add_argument("--horizons", type=int, nargs="+", default=[1, 2, 12])
     parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--margins", type=float, nargs="+", default=[0.0], help="planned gain needed to override Q")
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--seed", type=int, default=EVAL_SEED_START)
     parser.add_argument("--out", type=Path, default=Path("results/debtor_planning.json"))
@@ -90,23 +97,26 @@ def main() -> None:
     greedy = play(greedy_policy, env, args.calls, args.seed)
     planned = load_policy(f"{args.checkpoint}@debtor:1").new_call(0).planner  # the checkpoint's model, Q and gamma
     results = {"greedy": summary(greedy, greedy)}
-    for horizon in args.horizons:
-        for model, replies in (("debtor model", planned.replies), ("simulated debtor", simulator_replies(env))):
-            planner = DebtorPlanner(planned.q_values, replies, planned.gamma, horizon=horizon, samples=args.samples)
-            policy = DebtorPlanningPolicy(planner, seed=0)
-            policy.attach(lambda: env.engine)
-            name = f"rollouts of {horizon}, {model}"
-            results[name] = summary(play(policy, env, args.calls, args.seed), greedy)
-            row = results[name]
-            print(
-                f"{name:>34}: success {row['success_rate']:.3f} (vs greedy {row['success_vs_greedy']['mean']:+.3f} "
-                f"[{row['success_vs_greedy']['low']:+.3f}, {row['success_vs_greedy']['high']:+.3f}]), "
-                f"decision p95 {row['decision_ms']['p95']:.1f} ms",
-                flush=True,
-            )
+    models = {"debtor model": planned.replies, "simulated debtor": simulator_replies(env)}
+    for horizon, margin, model in itertools.product(args.horizons, args.margins, args.models):
+        planner = DebtorPlanner(
+            planned.q_values, models[model], planned.gamma, horizon=horizon, samples=args.samples, margin=margin
+        )
+        policy = DebtorPlanningPolicy(planner, seed=0)
+        policy.attach(lambda: env.engine)
+        name = f"rollouts of {horizon}, {model}" + (f", margin {margin:g}" if margin else "")
+        results[name] = summary(play(policy, env, args.calls, args.seed), greedy)
+        row = results[name]
+        print(
+            f"{name:>34}: success {row['success_rate']:.3f} (vs greedy {row['success_vs_greedy']['mean']:+.3f} "
+            f"[{row['success_vs_greedy']['low']:+.3f}, {row['success_vs_greedy']['high']:+.3f}]), "
+            f"decision p95 {row['decision_ms']['p95']:.1f} ms",
+            flush=True,
+        )
     report = {
         "command": f"python -m benchmarks.debtor_planning --checkpoint {args.checkpoint} --horizons "
-        f"{' '.join(map(str, args.horizons))} --samples {args.samples} --calls {args.calls} --seed {args.seed}",
+        f"{' '.join(map(str, args.horizons))} --samples {args.samples} --margins {' '.join(map(str, args.margins))} "
+        f"--models {' '.join(repr(m) for m in args.models)} --calls {args.calls} --seed {args.seed} --out {args.out}",
         "candidates": planned.candidates,
         "results": results,
     }

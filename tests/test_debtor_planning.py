@@ -53,6 +53,22 @@ def test_rollout_planning_leaves_the_call_alone_and_decides_the_same_way_twice()
     assert 1 <= len(planned) <= 3 and action in np.argsort(greedy_values)[::-1][:3]  # only the Q-network's best three
 
 
+def test_a_margin_keeps_the_q_networks_choice_unless_the_rollouts_prefer_another_by_more():
+    env = DebtorEnv()
+    overridden = []
+    for seed in range(12):
+        state, _ = env.reset(seed=seed)
+        greedy = int(load_policy(COMMITTED).new_call(0).act(state)[1].argmax())
+        action, values = make_policy(f"{COMMITTED}@debtor:2x4", env, seed=3).act(state)
+        if action == greedy:
+            continue
+        gain = values[action] - values[greedy]
+        assert make_policy(f"{COMMITTED}@debtor:2x4+{gain * 1.01}", env, seed=3).act(state)[0] == greedy
+        assert make_policy(f"{COMMITTED}@debtor:2x4+{gain * 0.99}", env, seed=3).act(state)[0] == action
+        overridden.append(seed)
+    assert overridden  # the planner overrode the Q-network on some opening, or the margin was never tested
+
+
 def test_a_live_call_hands_its_engine_to_the_planner_and_logs_planned_values_and_expectations(tmp_path):
     import asyncio
 
@@ -66,9 +82,9 @@ def test_a_live_call_hands_its_engine_to_the_planner_and_logs_planned_values_and
     assert all(len(e.q_values) == N_ACTIONS and e.expected_reply is not None for e in decided)
 
 
-@pytest.mark.parametrize("spec", ["debtor:0", "debtor:x", "debtor:2x0"])
+@pytest.mark.parametrize("spec", ["debtor:0", "debtor:x", "debtor:2x0", "debtor:2x4+", "debtor:2x4+-1", "debtor:2+nan"])
 def test_a_bad_debtor_planner_spec_is_a_clear_error(spec):
-    with pytest.raises(ValueError, match="use debtor:H or debtor:HxN"):
+    with pytest.raises(ValueError, match="use debtor:H, debtor:HxN or debtor:HxN\\+M"):
         load_policy(f"{COMMITTED}@{spec}")
 
 
