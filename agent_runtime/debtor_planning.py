@@ -107,7 +107,7 @@ class DebtorPlanner:
         """(the chosen action, the action values: planned for the candidates, the Q-network's for the rest); the
         call itself is not touched."""
         values = np.asarray(self.q_values(engine.state()), dtype=np.float64).copy()
-        candidates = np.argsort(values)[::-1][: self.candidates]
+        candidates = np.argsort(-values, kind="stable")[: self.candidates]  # ties: the first, as the greedy policy
         streams = [np.random.SeedSequence([seed, engine.turns, i]) for i in range(self.samples)]
         for action in candidates:
             values[action] = np.mean([self._rollout(engine, int(action), np.random.default_rng(s)) for s in streams])

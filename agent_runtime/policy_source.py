@@ -3,7 +3,7 @@
     checkpoints/debtor_policy.safetensors     a trained Q-network, greedy; numpy only, no torch
     RUN/best.pt                               the same from a training checkpoint (torch reads the file)
     CHECKPOINT@tree:2, @rollout:3[+fallback]  decision-time planning over the checkpoint's world model (needs torch)
-    CHECKPOINT@debtor:2, @debtor:4x16         rollouts in branches of the call over its debtor model (numpy only)
+    CHECKPOINT@debtor:2, @debtor:4x16+0.5     rollouts in branches of the call over its debtor model (numpy only)
     scripted:best_practice, scripted:linear   fixed scripts over the state vector
     constant:NAME, random                     one action always, or a uniformly random one
     registry:FOLDER                           the current version of a policy registry (agent_runtime.registry)

@@ -153,6 +153,7 @@ def main() -> None:
         + (f" --learning-starts {args.learning_starts}" if args.learning_starts is not None else "")
         + (f" --warm-start {args.warm_start}" if args.warm_start else "")
         + (" --upper-bound" if args.upper_bound else "")
+        + f" --runs {args.runs} --out {args.out}"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # OUT.json and OUT.png: appended, not with_suffix, so that a dot in OUT (results/..._real0.5) stays in the name

@@ -1,6 +1,6 @@
 """Deep Dyna-Q over the debtor model against DQN at a fixed budget of real calls, a first look (not the full study):
 
-    python -m benchmarks.debtor_dyna [--k 0 5] [--seeds 0 1 2] [--steps 3000] [--eval-calls 500]
+    python -m benchmarks.debtor_dyna [--k 0 5] [--seeds 0 1 2] [--steps 3000] [--eval-calls 500] [--planning-updates]
 
 Each run trains on the debtor simulator for --steps real steps (about five per call) with `policy.dqn.train`, K = 0
 (plain DQN) or K imagined turns per real step from `training.debtor_dyna`, and scores the final greedy policy on
@@ -25,8 +25,15 @@ from training.stats import mean_ci
 EVAL_SEED = 900_000
 
 
-def run(k: int, seed: int, steps: int, eval_calls: int) -> dict:
-    config = DDQConfig(k=k, total_steps=steps, learning_starts=200, seed=seed, eval_every_episodes=0)
+def run(k: int, seed: int, steps: int, eval_calls: int, planning_updates: bool) -> dict:
+    config = DDQConfig(
+        k=k,
+        total_steps=steps,
+        learning_starts=200,
+        seed=seed,
+        eval_every_episodes=0,
+        planning_updates=planning_updates,
+    )
     start = time.perf_counter()
     result, imagination = train_debtor_ddq(config, evaluate=greedy_evaluator(eval_calls, EVAL_SEED))
     return {
@@ -49,15 +56,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--eval-calls", type=int, default=500)
+    parser.add_argument("--planning-updates", action="store_true", help="1 + K gradient steps per real step")
     parser.add_argument("--runs", type=Path, default=Path("runs/debtor_dyna"))
     parser.add_argument("--out", type=Path, default=Path("results/debtor_dyna.json"))
     args = parser.parse_args()
     args.runs.mkdir(parents=True, exist_ok=True)
     results = []
     for k, seed in tqdm([(k, seed) for k in args.k for seed in args.seeds], desc="runs"):
-        cached = args.runs / f"k{k}-seed{seed}-steps{args.steps}-eval{args.eval_calls}.json"
+        schedule = "-plan" if args.planning_updates and k else ""
+        cached = args.runs / f"k{k}{schedule}-seed{seed}-steps{args.steps}-eval{args.eval_calls}.json"
         if not cached.exists():
-            cached.write_text(json.dumps(run(k, seed, args.steps, args.eval_calls), indent=2))
+            cached.write_text(json.dumps(run(k, seed, args.steps, args.eval_calls, args.planning_updates), indent=2))
         results.append(json.loads(cached.read_text()))
     summary = {
         f"K={k}": {
@@ -70,7 +79,8 @@ def main() -> None:
     }
     report = {
         "command": f"python -m benchmarks.debtor_dyna --k {' '.join(map(str, args.k))} --seeds "
-        f"{' '.join(map(str, args.seeds))} --steps {args.steps} --eval-calls {args.eval_calls}",
+        f"{' '.join(map(str, args.seeds))} --steps {args.steps} --eval-calls {args.eval_calls}"
+        + (" --planning-updates" if args.planning_updates else ""),
         "summary": summary,
         "runs": results,
     }

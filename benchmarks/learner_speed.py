@@ -38,6 +38,8 @@ def train(source: Path, algo: str, seed: int, episodes: int, eval_every: int, ou
             *("--episodes", str(episodes), "--eval-every", str(eval_every), "--eval-episodes", "200"),
             *("--learning-starts", "200", "--out", str(out.resolve()), "--no-progress", *ALGORITHMS[algo]),
         ]
+        if algo == "ddq" and "planning_updates" in (source / "training" / "train.py").read_text():
+            command.append("--planning-updates")  # the schedule of revisions before the flag, which always took it
         env = environment_for_child(OMP_NUM_THREADS="1", PYTHONPATH=str(source.resolve()))
         done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True)
         if done.returncode != 0:

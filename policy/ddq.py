@@ -63,6 +63,7 @@ class Imagination:
             raise ValueError(f"need k >= 0 and horizon >= 1, got k={config.k}, horizon={config.horizon}")
         self.config = config
         self.k = config.k
+        self.updates_per_real_step = 1 + config.k if config.planning_updates else 1
         self.n_actions = n_actions
         self.model = self._seeded_model(obs_size, n_actions, config) if config.k else None
         self.imagined = ReplayBuffer(config.imagined_buffer_size, obs_size)
@@ -86,7 +87,7 @@ class Imagination:
         if self.real_seen == 1 or self.real_seen % self.config.world_model_train_interval == 0:
             self.losses = self.model.fit(real, self.config.world_model_updates, self.config.batch_size, rng)
         self._imagine(real, learner, epsilon, rng)
-        return 1 + self.k if self.config.planning_updates else 1
+        return self.updates_per_real_step
 
     def _imagine(self, real: ReplayBuffer, learner: QLearner, epsilon: float, rng: np.random.Generator) -> None:
         starts, _ = real.sample_histories(self.k, self.model.window, rng)

@@ -32,7 +32,8 @@ from policy.schedules import linear_schedule
 class Imagination(Protocol):
     """Extra experience plugged into the loop (policy.ddq.Imagination: a world model's imagined transitions)."""
 
-    k: int  # extra updates per real step
+    k: int  # imagined transitions per real step
+    updates_per_real_step: int  # the multiplier of gradient_steps once imagining (1 + k with planning updates)
     imagined_steps: int
     losses: dict[str, float]
 
@@ -67,7 +68,7 @@ class DQNConfig:
     train_frequency: int = 1
     """real steps between training phases"""
     gradient_steps: int = 1
-    """gradient steps per training phase (DQN); DDQ multiplies it by 1 + K"""
+    """gradient steps per training phase (DDQ with planning updates multiplies it by 1 + K)"""
     target_update_interval: int = 250
     """real env steps between updates of the target network (as in CleanRL and SB3)"""
     tau: float = 1.0
@@ -420,13 +421,14 @@ def train_offline(
 ) -> dict[str, float]:
     """Gradient steps on a fixed buffer of logged transitions (batch RL from events).
 
-    With an imagination, every 1 + K updates count as one "real step": the world model is refit on its schedule
-    and K imagined rollouts join the imagined buffer, exactly as online. The target network follows
+    With an imagination, every `updates_per_real_step` updates (1, or 1 + K with planning updates) count as one
+    "real step": the world model is refit on its schedule and K imagined rollouts join the imagined buffer, as
+    online. The target network follows
     `target_update_interval` counted in updates. Returns the last losses.
     """
     config = learner.config
     losses: dict[str, float] = {}
-    group = 1 + (imagination.k if imagination else 0)
+    group = imagination.updates_per_real_step if imagination else 1
     for update in range(updates):
         if imagination is not None and update % group == 0:
             imagination.after_real_step(real, learner, epsilon, rng)

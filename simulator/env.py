@@ -6,6 +6,7 @@ runs the engine's DST on it, so training reads debtors exactly as live calls do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -16,12 +17,30 @@ from agent_runtime.contracts.facts import CallFacts
 from agent_runtime.contracts.reward import compute_reward
 from agent_runtime.contracts.state import STATE_SIZE
 from agent_runtime.dst.tracker import DEFAULT_CACHE_SIZE, DialogueStateTracker
-from agent_runtime.engine import DialogueEngine, Observation
-from simulator.debtor import SimulatedDebtor
+from agent_runtime.engine import Decision, DialogueEngine, Observation
+from simulator.debtor import Reply, SimulatedDebtor
 from simulator.personas import SIMULATION_EPOCH, DebtorTraits, Persona, sample_debtor
 
 ENV_ID = "debtor"
 OPENING_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class Turn:
+    decision: Decision
+    reply: Reply
+    observation: Observation
+    reward: float
+
+
+def play_turn(engine: DialogueEngine, debtor: SimulatedDebtor, action: int, state: np.ndarray) -> Turn:
+    """The agent's action in `engine`, `debtor`'s reply read by it, and the turn's reward from `state` (the state
+    before the action): one step of the env, or of an imagined branch of it."""
+    decision = engine.act(action)
+    reply = debtor.respond(decision)
+    observation = engine.observe(reply.text, hang_up=reply.hang_up)
+    reward = compute_reward(state, decision.proposed, observation.state, observation.outcome, engine.facts)
+    return Turn(decision, reply, observation, reward)
 
 
 class DebtorEnv(gym.Env):
@@ -73,10 +92,8 @@ class DebtorEnv(gym.Env):
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self.engine is None:
             raise RuntimeError("call reset() before step()")
-        decision = self.engine.act(action)
-        reply = self.debtor.respond(decision)
-        observation = self.engine.observe(reply.text, hang_up=reply.hang_up)
-        reward = compute_reward(self._state, decision.proposed, observation.state, observation.outcome, self.facts)
+        turn = play_turn(self.engine, self.debtor, action, self._state)
+        decision, reply, observation, reward = turn.decision, turn.reply, turn.observation, turn.reward
         self.transcript += [f"agent: <{decision.executed.label}>", f"debtor: {reply.text}"]
         self._state = observation.state
         info = self._info(observation)

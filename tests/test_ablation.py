@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from training.ablation import Args, cell_name, cells_of, main, parse_grid
+from training.ablation import Args, cell_name, cells_of, load_grid, main, parse_grid
 from training.curriculum_env import STAGES, WINDOW, CurriculumDebtorEnv
 from training.runner import run_jobs
 from training.train import Args as TrainArgs
@@ -22,6 +22,13 @@ def test_grid_parsing_and_cells():
     assert parse_grid("planning_updates=true,false") == {"planning_updates": [True, False]}
     with pytest.raises(ValueError, match="true or false"):
         parse_grid("planning_updates=yes")
+
+
+def test_a_toml_grid_takes_booleans(tmp_path):
+    config = tmp_path / "grid.toml"
+    config.write_text("[grid]\nalgo = ['ddq']\nplanning_updates = [true, false]\nk = 2\n")
+    grid, _ = load_grid(Args(config=config))
+    assert grid == {"algo": ["ddq"], "planning_updates": [True, False], "k": [2]}
 
 
 def test_failed_job_is_reported_others_finish_and_a_rerun_resumes(tmp_path):

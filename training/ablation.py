@@ -38,10 +38,13 @@ from training.train import Args as TrainArgs
 DEFAULT_GRID = "algo=ddq k=2,5,10 real_ratio=0.5,0.75,0.9 world_model=mlp"
 
 
-def truth(text: str) -> bool:
-    if text not in ("true", "false"):
-        raise ValueError(f"expected true or false, got {text!r}")
-    return text == "true"
+def parse_bool(value: str | bool) -> bool:
+    """`true` or `false` from --grid, or a TOML boolean."""
+    if isinstance(value, bool):
+        return value
+    if value not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value == "true"
 
 
 GRID_KEYS = {
@@ -51,7 +54,7 @@ GRID_KEYS = {
     "world_model": str,
     "horizon": int,
     "lr": float,
-    "planning_updates": truth,
+    "planning_updates": parse_bool,
 }
 
 

@@ -29,13 +29,13 @@ import numpy as np
 import torch
 
 from agent_runtime.contracts.actions import N_ACTIONS
-from agent_runtime.contracts.reward import compute_reward
 from agent_runtime.contracts.state import STATE_SIZE
 from agent_runtime.engine import DialogueEngine
 from policy.buffers import Batch, ReplayBuffer
 from policy.ddq import DDQConfig, mixed_sample
 from policy.dqn import QLearner, TrainResult, train
 from simulator.debtor import SimulatedDebtor
+from simulator.env import play_turn
 from simulator.personas import Persona
 from training.debtor_model import (
     DebtorModel,
@@ -84,7 +84,7 @@ class DebtorDynaConfig:
 class DebtorImagination:
     def __init__(self, env: RecordingDebtorEnv, config: DebtorDynaConfig):
         self.env, self.config, self.k = env, config, config.k
-        self.updates = 1 + config.k if config.planning_updates else 1
+        self.updates_per_real_step = 1 + config.k if config.planning_updates else 1
         # an engine, and with `simulated_debtor` a copy of the call's debtor at that point
         self.pool: deque[tuple[DialogueEngine, SimulatedDebtor | None]] = deque(maxlen=config.pool_size)
         self.imagined = ReplayBuffer(config.imagined_buffer_size, STATE_SIZE)
@@ -110,7 +110,7 @@ class DebtorImagination:
         if not (self.trusted and self.pool):
             return 1
         self._imagine(learner, epsilon, rng)
-        return self.updates
+        return self.updates_per_real_step
 
     def _enough_calls(self) -> bool:
         return len(self.env.calls) >= self.config.min_calls
@@ -176,7 +176,8 @@ class DebtorImagination:
                 if debtor is None:
                     step, call_so_far = imagine_step(engine, model, call_so_far, action, rng)
                 else:
-                    step = simulated_step(engine, debtor, action)
+                    turn = play_turn(engine, debtor, action, state)
+                    step = ImaginedStep(turn.observation.state, turn.reward, turn.observation.ended, turn.reply.text)
                 if len(self.members) > 1 and self._disagrees(call_so_far):
                     self.dropped_steps += 1
                     break
@@ -191,16 +192,6 @@ class DebtorImagination:
 
     def sample(self, real: ReplayBuffer, batch_size: int, rng: np.random.Generator) -> Batch:
         return mixed_sample(real, self.imagined, batch_size, self.config.real_ratio, rng)
-
-
-def simulated_step(engine: DialogueEngine, debtor: SimulatedDebtor, action: int) -> ImaginedStep:
-    """Act in `engine` (a branch) and let `debtor` (a copy) reply, as the simulator's own step does."""
-    state = engine.state()
-    decision = engine.act(action)
-    reply = debtor.respond(decision)
-    observation = engine.observe(reply.text, hang_up=reply.hang_up)
-    reward = compute_reward(state, decision.proposed, observation.state, observation.outcome, engine.facts)
-    return ImaginedStep(observation.state, reward, observation.ended, reply.text)
 
 
 def train_debtor_ddq(

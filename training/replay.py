@@ -160,7 +160,9 @@ def run(args: Args) -> RunSummary:
         learning_starts=0,
     )
     if isinstance(config, DDQConfig):
-        config = replace(config, k=args.k, real_ratio=args.real_ratio)
+        # Offline, K imagined transitions per 1 + K updates, as the replay figures were measured; one step per real
+        # step won online (docs/experiments.md, "What holds DDQ back here") and is untested on logged calls.
+        config = replace(config, k=args.k, real_ratio=args.real_ratio, planning_updates=True)
     parent = None
     if args.init is not None:
         parent, weights, _ = load_checkpoint(args.init, **CHECKPOINT_SPACES)

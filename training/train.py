@@ -103,7 +103,7 @@ class Args:
     learning_starts: Annotated[int | None, within(int, 0)] = None
     """real steps before the first gradient step (default per env)"""
     gradient_steps: Annotated[int | None, within(int, 1)] = None
-    """gradient steps per training phase (default per env; DDQ multiplies it by 1 + K)"""
+    """gradient steps per training phase (default per env; DDQ with --planning-updates multiplies it by 1 + K)"""
     planning_updates: bool = False
     """DDQ: K extra gradient steps per real step, as Peng et al. (by default the learner's own steps, on mixed
     batches: see policy.ddq.DDQConfig.planning_updates)"""
