@@ -3,7 +3,7 @@ needs? Same budget, same validation seeds, >= 5 seeds each, 95 % CIs.
 
     python -m benchmarks.ddq_vs_dqn [--seeds 0 1 2 3 4] [--episodes 1000] [--eval-every 25] [--k 5]
         [--world-model mlp|debtor|debtor:N|simulator] [--learning-starts N] [--real-ratio 0.75] [--horizon 1]
-        [--gradient-steps 1] [--planning-updates] [--warm-start CALLS] [--upper-bound] [--workers 2]
+        [--gradient-steps 1] [--planning-updates] [--refit-every N] [--warm-start CALLS] [--upper-bound] [--workers 2]
         [--out results/ddq_vs_dqn]
 
 `--world-model debtor` imagines with the debtor model (training.debtor_dyna) instead of a next-state model;
@@ -54,6 +54,9 @@ def main() -> None:
     parser.add_argument("--real-ratio", type=float, default=0.75, help="DDQ's share of real transitions in a batch")
     parser.add_argument("--horizon", type=int, default=1, help="DDQ's turns per imagined branch")
     parser.add_argument("--gradient-steps", type=int, default=1, help="every arm's gradient steps per real step")
+    parser.add_argument(
+        "--refit-every", type=int, help="DDQ's real steps between world-model refits (default: its own)"
+    )
     parser.add_argument("--planning-updates", action="store_true", help="DDQ takes K extra steps per real step")
     parser.add_argument("--warm-start", type=int, default=0, help="best-practice calls in the buffer before training")
     parser.add_argument("--upper-bound", action="store_true", help="add DQN(K): DQN with K times the real calls")
@@ -71,6 +74,7 @@ def main() -> None:
         + ("" if args.real_ratio == 0.75 else f"_real{args.real_ratio:g}")
         + ("" if args.horizon == 1 else f"_h{args.horizon}")
         + ("_plan" if args.planning_updates else "")
+        + (f"_refit{args.refit_every}" if args.refit_every else "")
         + steps
     )
     algos = {  # name -> (training.train options, real calls per counted call)
@@ -83,6 +87,7 @@ def main() -> None:
                 "real_ratio": args.real_ratio,
                 "horizon": args.horizon,
                 "planning_updates": args.planning_updates,
+                "world_model_refit_every": args.refit_every,
             }
             | common,
             1,
@@ -150,6 +155,7 @@ def main() -> None:
         + (f" --horizon {args.horizon}" if args.horizon != 1 else "")
         + (f" --gradient-steps {args.gradient_steps}" if steps else "")
         + (" --planning-updates" if args.planning_updates else "")
+        + (f" --refit-every {args.refit_every}" if args.refit_every else "")
         + (f" --learning-starts {args.learning_starts}" if args.learning_starts is not None else "")
         + (f" --warm-start {args.warm_start}" if args.warm_start else "")
         + (" --upper-bound" if args.upper_bound else "")

@@ -203,3 +203,18 @@ def test_a_warm_start_fills_the_buffer_with_the_same_script_calls_for_every_seed
     assert len(played[0]) == len(played[1]) > 55  # the same script calls whatever the training seed
     with pytest.raises(SystemExit, match="needs a debtor env"):
         refuse_bad_options(Args(env="gymnasium:CartPole-v1", steps=10, warm_start=3))
+
+
+def test_the_refit_interval_reaches_either_kind_of_world_model():
+    from policy.ddq import DDQConfig
+    from training.debtor_dyna import train_debtor_ddq
+    from training.train import Args, build_config
+
+    mlp = build_config(Args(algo="ddq", world_model="mlp", world_model_refit_every=40, episodes=1))
+    assert mlp.world_model_train_interval == 40
+    assert build_config(Args(algo="ddq", episodes=1)).world_model_train_interval == DDQConfig.world_model_train_interval
+    config = DDQConfig(total_episodes=2, eval_episodes=2, learning_starts=1, k=1)
+    _, imagination = train_debtor_ddq(config, refit_every=40, progress=False)
+    assert imagination.config.refit_every == 40
+    _, default = train_debtor_ddq(config, progress=False)
+    assert default.config.refit_every == DebtorDynaConfig.refit_every == 500

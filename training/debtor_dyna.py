@@ -199,13 +199,14 @@ def train_debtor_ddq(
     *,
     ensemble: int = 1,
     simulated_debtor: bool = False,
+    refit_every: int = DebtorDynaConfig.refit_every,
     stt_noise: float = 0.0,
     personas: tuple[Persona, ...] | None = None,
     **kwargs,
 ) -> tuple[TrainResult, DebtorImagination]:
     """`policy.dqn.train` on the debtor simulator with this imagination, DDQConfig's k, horizon and real_ratio (as
-    `policy.ddq.train_ddq` does for the next-state models) and `ensemble` debtor models (or `simulated_debtor`);
-    `kwargs` go to `train`."""
+    `policy.ddq.train_ddq` does for the next-state models) and `ensemble` debtor models refit every `refit_every`
+    real steps (or `simulated_debtor`); `kwargs` go to `train`."""
     env = RecordingDebtorEnv(stt_noise=stt_noise, personas=personas)
     dyna = DebtorDynaConfig(
         k=config.k,
@@ -213,6 +214,7 @@ def train_debtor_ddq(
         real_ratio=config.real_ratio,
         ensemble=ensemble,
         simulated_debtor=simulated_debtor,
+        refit_every=refit_every,
         planning_updates=config.planning_updates,
         seed=config.seed,
     )

@@ -104,6 +104,9 @@ class Args:
     """real steps before the first gradient step (default per env)"""
     gradient_steps: Annotated[int | None, within(int, 1)] = None
     """gradient steps per training phase (default per env; DDQ with --planning-updates multiplies it by 1 + K)"""
+    world_model_refit_every: Annotated[int | None, within(int, 1)] = None
+    """DDQ: real steps between refits of the world model (default: the model's own, 250 for the next-state models,
+    500 for the debtor model)"""
     planning_updates: bool = False
     """DDQ: K extra gradient steps per real step, as Peng et al. (by default the learner's own steps, on mixed
     batches: see policy.ddq.DDQConfig.planning_updates)"""
@@ -163,6 +166,7 @@ CONFIG_OPTIONS = {
     "eval_episodes": "eval_episodes",
     "warm_start": "warm_start_episodes",
     "gradient_steps": "gradient_steps",
+    "world_model_refit_every": "world_model_train_interval",
 }
 
 
@@ -220,6 +224,8 @@ def run(args: Args, callbacks: tuple[TrainingCallback, ...] = ()) -> RunSummary:
         if isinstance(config, DDQConfig):
             options = {"callbacks": (writer, *callbacks), "progress": args.progress, **extras}
             if (debtor_options := debtor_imagination(config.world_model)) is not None:
+                if args.world_model_refit_every is not None:
+                    debtor_options["refit_every"] = args.world_model_refit_every
                 result, imagination = train_debtor_ddq(
                     config, stt_noise=args.stt_noise, personas=args.personas, **debtor_options, **options
                 )
