@@ -55,6 +55,11 @@ class DDQConfig(DQNConfig):
     "What holds DDQ back here")"""
 
 
+def updates_per_real_step(k: int, planning_updates: bool) -> int:
+    """The multiplier of the learner's gradient steps once imagining: 1 + K with Peng et al.'s planning updates."""
+    return 1 + k if planning_updates else 1
+
+
 class Imagination:
     def __init__(self, obs_size: int, n_actions: int, config: DDQConfig):
         if not 0.0 < config.real_ratio <= 1.0:
@@ -63,7 +68,7 @@ class Imagination:
             raise ValueError(f"need k >= 0 and horizon >= 1, got k={config.k}, horizon={config.horizon}")
         self.config = config
         self.k = config.k
-        self.updates_per_real_step = 1 + config.k if config.planning_updates else 1
+        self.updates_per_real_step = updates_per_real_step(config.k, config.planning_updates)
         self.n_actions = n_actions
         self.model = self._seeded_model(obs_size, n_actions, config) if config.k else None
         self.imagined = ReplayBuffer(config.imagined_buffer_size, obs_size)

@@ -32,7 +32,7 @@ from agent_runtime.contracts.actions import N_ACTIONS
 from agent_runtime.contracts.state import STATE_SIZE
 from agent_runtime.engine import DialogueEngine
 from policy.buffers import Batch, ReplayBuffer
-from policy.ddq import DDQConfig, mixed_sample
+from policy.ddq import DDQConfig, mixed_sample, updates_per_real_step
 from policy.dqn import QLearner, TrainResult, train
 from simulator.debtor import SimulatedDebtor
 from simulator.env import play_turn
@@ -84,7 +84,7 @@ class DebtorDynaConfig:
 class DebtorImagination:
     def __init__(self, env: RecordingDebtorEnv, config: DebtorDynaConfig):
         self.env, self.config, self.k = env, config, config.k
-        self.updates_per_real_step = 1 + config.k if config.planning_updates else 1
+        self.updates_per_real_step = updates_per_real_step(config.k, config.planning_updates)
         # an engine, and with `simulated_debtor` a copy of the call's debtor at that point
         self.pool: deque[tuple[DialogueEngine, SimulatedDebtor | None]] = deque(maxlen=config.pool_size)
         self.imagined = ReplayBuffer(config.imagined_buffer_size, STATE_SIZE)
