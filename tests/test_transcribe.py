@@ -15,6 +15,7 @@ from agent_runtime.speech.whisper import (
     default_model,
     load_model,
     model_dir,
+    reading_log_likelihoods,
     transcribe,
     without_repeats,
 )
@@ -130,3 +131,12 @@ def test_long_audio_is_transcribed_whole(tmp_path, seconds):
 )
 def test_sentences_that_say_again_what_was_said_are_dropped(heard, kept):
     assert without_repeats(heard) == kept
+
+
+def test_the_words_said_are_a_likelier_reading_of_the_audio_than_other_words():
+    from agent_runtime.voice_sim import synthesise
+
+    audio = synthesise("hold on", "en-us").astype(np.float32) / 32768.0
+    said, other, longer = reading_log_likelihoods(default_model(), audio, ["Hold on.", "Okay.", "Hold on, I paid it."])
+    assert said > other + 3 and said > longer
+    assert said < 0

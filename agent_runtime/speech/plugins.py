@@ -14,7 +14,7 @@ import numpy as np
 from livekit import rtc
 from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectionError, stt, tts, utils
 
-from agent_runtime.speech.whisper import SAMPLE_RATE, transcribe
+from agent_runtime.speech.whisper import SAMPLE_RATE, reading_log_likelihoods, transcribe
 
 ESPEAK_RATE = 22_050
 
@@ -37,19 +37,27 @@ class WhisperSTT(stt.STT):
     async def _recognize_impl(
         self, buffer: utils.AudioBuffer, *, language=NOT_GIVEN, conn_options=DEFAULT_API_CONNECT_OPTIONS
     ) -> stt.SpeechEvent:
-        frame = rtc.combine_audio_frames(buffer)
-        resampler = rtc.AudioResampler(
-            input_rate=frame.sample_rate, output_rate=SAMPLE_RATE, num_channels=frame.num_channels
-        )
-        pcm = b"".join(bytes(f.data) for f in [*resampler.push(frame), *resampler.flush()])
-        audio = np.frombuffer(pcm, np.int16).astype(np.float32) / 32768.0
-        result = await asyncio.to_thread(transcribe, self._model, audio)
+        result = await asyncio.to_thread(transcribe, self._model, _whisper_audio(buffer))
         self.last_seconds, self.last_confidence = result.seconds, result.confidence
         confidence = 0.0 if result.confidence is None else result.confidence
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
             alternatives=[stt.SpeechData(language="en", text=result.text, confidence=confidence)],
         )
+
+    async def reading_log_likelihoods(self, buffer: utils.AudioBuffer, readings: list[str]) -> list[float]:
+        """Each reading's log-probability as the transcript of `buffer` (speech.whisper.reading_log_likelihoods)."""
+        return await asyncio.to_thread(reading_log_likelihoods, self._model, _whisper_audio(buffer), readings)
+
+
+def _whisper_audio(buffer: utils.AudioBuffer) -> np.ndarray:
+    """The buffer as Whisper takes it: 16 kHz float32 in [-1, 1]."""
+    frame = rtc.combine_audio_frames(buffer)
+    resampler = rtc.AudioResampler(
+        input_rate=frame.sample_rate, output_rate=SAMPLE_RATE, num_channels=frame.num_channels
+    )
+    pcm = b"".join(bytes(f.data) for f in [*resampler.push(frame), *resampler.flush()])
+    return np.frombuffer(pcm, np.int16).astype(np.float32) / 32768.0
 
 
 class EspeakTTS(tts.TTS):

@@ -155,18 +155,10 @@ def _transcribe_fitted(
     vocabulary: str | None,
     beam_size: int,
 ) -> tuple[str, float | None]:
-    import ctranslate2
-    from faster_whisper.tokenizer import Tokenizer
-
-    features = model.feature_extractor(audio.astype(np.float32))[:, :FULL_WINDOW_FRAMES]
-    seconds = features.shape[1] / FRAMES_PER_SECOND
-    window = min(FULL_WINDOW_FRAMES, max(int(min_window_seconds * FRAMES_PER_SECOND), features.shape[1]))
-    padded = np.zeros((1, features.shape[0], window), np.float32)
-    padded[0, :, : features.shape[1]] = features
-    tokenizer = Tokenizer(model.hf_tokenizer, multilingual=False, task="transcribe", language="en")
+    encoded, frames = _encode_fitted(model, audio, min_window_seconds)
+    tokenizer = _tokenizer(model)
     context = [tokenizer.sot_prev, *tokenizer.encode(" " + vocabulary)] if vocabulary else []
-    budget = max_new_tokens or int(10 + TOKENS_PER_SECOND * seconds)
-    encoded = model.model.encode(ctranslate2.StorageView.from_array(padded), to_cpu=False)
+    budget = max_new_tokens or int(10 + TOKENS_PER_SECOND * frames / FRAMES_PER_SECOND)
     (result,) = model.model.generate(
         encoded,
         [[*context, *tokenizer.sot_sequence, tokenizer.no_timestamps]],
@@ -185,6 +177,55 @@ def _transcribe_fitted(
     if not any(c.isalnum() for c in text):  # ". . ." is Whisper hearing nothing
         return "", None
     return without_repeats(text), mean_log_prob
+
+
+def reading_log_likelihoods(model, audio: np.ndarray, readings: list[str]) -> list[float]:
+    """Whisper's log-probability of each reading as the whole transcript of 16 kHz `audio` (at most 30 s), in nats:
+    each of the reading's tokens and then the end of the transcript, scored given the audio and the tokens before
+    (teacher forcing: the reading is the decoder's prompt, and its distribution at every step is read back)."""
+    import ctranslate2
+
+    encoded, _ = _encode_fitted(model, audio, MIN_WINDOW_SECONDS)
+    tokenizer = _tokenizer(model)
+    tokens = [tokenizer.encode(" " + reading.strip()) for reading in readings]
+    batch = ctranslate2.StorageView.from_array(np.repeat(np.asarray(encoded), len(readings), axis=0))
+    results = model.model.generate(
+        batch,
+        [[*tokenizer.sot_sequence, tokenizer.no_timestamps, *reading] for reading in tokens],
+        beam_size=1,
+        # CTranslate2 4.8 returns max_length // 2 steps for a prompt that carries text (measured): one past the longest
+        max_length=2 * (max(map(len, tokens)) + 2),
+        return_logits_vocab=True,
+        suppress_blank=False,  # the end may come first: an empty reading is scored too
+        suppress_tokens=[],
+    )
+    likelihoods = []
+    for reading, result in zip(tokens, results, strict=True):
+        logits = np.asarray(result.logits[0])[: len(reading) + 1]
+        if len(logits) <= len(reading):
+            raise RuntimeError(f"the decoder stopped after {len(logits)} of {len(reading) + 1} steps")
+        top = logits.max(axis=1, keepdims=True)
+        log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+        chosen = logits[np.arange(len(reading) + 1), [*reading, tokenizer.eot]]
+        likelihoods.append(float((chosen.astype(np.float64) - log_norm).sum()))
+    return likelihoods
+
+
+def _encode_fitted(model, audio: np.ndarray, min_window_seconds: float):
+    """The encoder's output for `audio` (up to 30 s) in a window fitted to it, and the audio's length in frames."""
+    import ctranslate2
+
+    features = model.feature_extractor(audio.astype(np.float32))[:, :FULL_WINDOW_FRAMES]
+    window = min(FULL_WINDOW_FRAMES, max(int(min_window_seconds * FRAMES_PER_SECOND), features.shape[1]))
+    padded = np.zeros((1, features.shape[0], window), np.float32)
+    padded[0, :, : features.shape[1]] = features
+    return model.model.encode(ctranslate2.StorageView.from_array(padded), to_cpu=True), features.shape[1]
+
+
+def _tokenizer(model):
+    from faster_whisper.tokenizer import Tokenizer
+
+    return Tokenizer(model.hf_tokenizer, multilingual=False, task="transcribe", language="en")
 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
