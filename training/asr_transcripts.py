@@ -24,7 +24,8 @@ from the training files only, never from a held-out set, in three voices: espeak
     python -m training.asr_transcripts --input /tmp/train_all.jsonl --output data/dst/train_asr_en-gb.jsonl \
         --voice espeak:en-gb
 
-and the same three for `data/dst/train_written.jsonl`, into `data/dst/train_written_asr{,_piper,_en-gb}.jsonl`.
+and the same three for `data/dst/train_written.jsonl` and `data/dst/train_written_v2.jsonl`, into
+`data/dst/train_written_asr{,_piper,_en-gb}.jsonl` and `data/dst/train_written_v2_asr{,_piper,_en-gb}.jsonl`.
 """
 
 from __future__ import annotations

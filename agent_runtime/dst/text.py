@@ -17,6 +17,8 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 _TOKEN = re.compile(r"\$|\d+(?:[.,]\d+)*|[a-z]+(?:'[a-z]+)?")
 _MONEY_WORDS = {"dollar", "dollars", "bucks", "buck", "usd"}
 _PUNCT = re.compile(r"[^\w\s'$]")
+SENTENCE_START = "<s>"
+QUESTION_MARK = "<?>"
 _MONEY_DIGITS = re.compile(r"\$\s?(\d+(?:,\d{3})*(?:\.\d+)?)|(\d+(?:,\d{3})*(?:\.\d+)?)")
 
 
@@ -50,13 +52,17 @@ def tokens(text: str) -> list[str]:
 
 
 def features(text: str) -> list[str]:
-    """Unigrams and bigrams of the normalised tokens (the analyzer of the intent classifier)."""
-    return ngrams(tokens(digits_for_number_words(clean(text))))
+    """The classifier's features of raw text (the analyzer of the intent classifier): see `ngrams`."""
+    cleaned = clean(text)
+    return ngrams(tokens(digits_for_number_words(cleaned)), asked="?" in cleaned)
 
 
-def ngrams(toks: list[str]) -> list[str]:
-    """The tokens and their bigrams: the classifier's features of tokens already normalised."""
-    return toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
+def ngrams(toks: list[str], asked: bool = False) -> list[str]:
+    """The classifier's features of tokens already normalised: the tokens, their bigrams with the utterance's start
+    among them ("<s> can", "<s> how": how a question or a request opens, which "can i" alone does not say), and a
+    question mark where the text `asked` one (recognisers write it; spoken-style text never does)."""
+    bigrams = [f"{a} {b}" for a, b in itertools.pairwise([SENTENCE_START, *toks])]
+    return toks + bigrams + ([QUESTION_MARK] if asked else [])
 
 
 def _spell_number(match: re.Match) -> str:

@@ -60,7 +60,7 @@ class DialogueStateTracker:
         if not toks:
             return DSTOutput(intent=Intent.OTHER, sentiment=0.0)
         contact = read_contact(normalised) if asking_for_debtor else None
-        intent, confidence = self.classifier.predict(ngrams(toks), cleaned)
+        intent, confidence = self.classifier.predict(ngrams(toks, asked="?" in cleaned), cleaned)
         flags = read_flags(normalised)
         ruled = self._ruled_intent(normalised, toks, flags, intent, offer_pending)
         if ruled is not None:  # a rule read it: the classifier's doubt does not apply
