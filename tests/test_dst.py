@@ -51,6 +51,10 @@ def test_every_intent_clean_and_stt_style(tracker, intent, text):
         ("i can do 60 a month, not 120", 60, Period.MONTHLY),
         ("how about 250 instead of the 400 you said", 250, None),
         ("i'd borrow from my 401k to pay 900 today", 900, Period.ONCE),
+        ("I can send 13 hundred today.", 1300, Period.ONCE),  # a recogniser's "thirteen hundred"
+        ("maybe three and a half grand if it ends this", 3500, None),
+        ("1 and a half thousand today and we are done", 1500, Period.ONCE),
+        ("we're 2 and a half months behind on rent", None, None),
     ],
 )
 def test_amounts_and_periods_in_digits_dollar_signs_and_words(tracker, text, amount, period):

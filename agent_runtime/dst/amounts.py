@@ -57,13 +57,18 @@ _PERIODS = (
 
 
 # How a recogniser writes one spoken sum in pieces (after number words became digits): "seven eighty five" ->
-# "7 85", "six hundred" -> "6-hundred" or "3 100", "seven hundred and eighty five" -> "$700 and $85".
-_DIGIT_TIMES_HUNDRED = re.compile(r"\b([1-9])(?:\s+|-)(?:hundred|100)\b")
+# "7 85", "six hundred" -> "6-hundred" or "3 100", "fifteen hundred" -> "15 hundred", "seven hundred and eighty
+# five" -> "$700 and $85", "one and a half grand" -> "1 and a half grand".
+_DIGIT_TIMES_HUNDRED = re.compile(r"\b([1-9]\d?)(?:\s+|-)(?:hundred|100)\b")
+_AND_A_HALF_THOUSAND = re.compile(
+    r"\b([1-9]|one|two|three|four|five|six|seven|eight|nine) and a half (?:grand|thousand|1000|k)\b"
+)
 _HUNDREDS_AND_REST = re.compile(r"(\$?)\b([1-9]\d?)00\s+and\s+\$?([1-9]\d?)\b(?![.,]\d|\s*cents?\b)")
 _HUNDREDS_THEN_TENS = re.compile(r"\b([1-9])\s+([1-9]\d)\b(?![.,]\d)")
 
 
 def _join_spoken_sums(text: str) -> str:
+    text = _AND_A_HALF_THOUSAND.sub(lambda m: f"{_GRAND_COUNT.get(m[1]) or int(m[1])}500", text)
     text = _DIGIT_TIMES_HUNDRED.sub(lambda m: f"{m[1]}00", text)
     text = _HUNDREDS_AND_REST.sub(lambda m: f"{m[1]}{int(m[2]) * 100 + int(m[3])}", text)
     return _HUNDREDS_THEN_TENS.sub(lambda m: f"{int(m[1]) * 100 + int(m[2])}", text)
