@@ -74,6 +74,7 @@ def test_a_bad_value_is_a_usage_error_before_anything_is_written(tmp_path, modul
         ("training.evaluate", ("--policy", "missing.pt", "--episodes", "1"), "no checkpoint at missing.pt"),
         ("training.train", ("--episodes", "1", "--env", "gymnasium:NoSuchEnv-v0"), "NoSuchEnv"),
         ("training.train", ("--env", "debtor"), "--episodes"),
+        ("training.train", ("--episodes", "1", "--world-model", "debtor", "--k", "2"), "--k, --world-model only apply"),
         ("agent_runtime", ("simulate", "--text", "--calls", "1", "--policy", "nonsense"), "nonsense"),
     ],
 )

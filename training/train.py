@@ -346,11 +346,22 @@ def debtor_imagination(world_model: str) -> dict | None:
     return {"ensemble": int(members)}
 
 
+DDQ_ONLY_OPTIONS = ("k", "real_ratio", "horizon", "world_model", "world_model_refit_every", "planning_updates")
+
+
+def options_away_from_default(args: Args, names: tuple[str, ...]) -> list[str]:
+    """The command-line spelling of each of `names` that `args` sets to something other than its default."""
+    defaults = {f.name: f.default for f in fields(Args)}
+    return [f"--{name.replace('_', '-')}" for name in names if getattr(args, name) != defaults[name]]
+
+
 def refuse_bad_options(args: Args) -> None:
     """What the option types cannot check, refused before the run folder is touched: one line, no traceback."""
     try:
         if (args.episodes is None) == (args.steps is None):
             raise ValueError("give one of --episodes and --steps")
+        if args.algo == "dqn" and (ddq_options := options_away_from_default(args, DDQ_ONLY_OPTIONS)):
+            raise ValueError(f"{', '.join(ddq_options)} only apply to --algo ddq")
         debtor = args.algo == "ddq" and debtor_imagination(args.world_model) is not None
         if args.algo == "ddq" and not debtor and args.world_model not in WORLD_MODELS:
             raise ValueError(
