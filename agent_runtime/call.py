@@ -14,6 +14,7 @@ once; once the call has ended it answers nothing and logs nothing. The turn even
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -287,5 +288,15 @@ class CallController:
     async def _log(self, event: Event) -> None:
         if self.metrics is not None:
             self.metrics.observe_event(event)
+        delivery = asyncio.ensure_future(self._deliver(event))
+        try:
+            await asyncio.shield(delivery)
+        except asyncio.CancelledError:
+            # a stop signal that lands while an event is being written waits for it: an event begun reaches every
+            # sink (a call_closed cut off here would leave its call open in the log for good)
+            await delivery
+            raise
+
+    async def _deliver(self, event: Event) -> None:
         for sink in self.sinks:
             await sink.add(event)

@@ -169,6 +169,34 @@ async def test_a_call_cancelled_between_its_last_turn_and_its_close_still_closes
     assert closed.outcome.kind is OutcomeKind.CEASE and closed.reason is None
 
 
+async def test_a_stop_signal_while_the_call_closed_event_is_written_waits_for_it(constant_call, sink):
+    """The driver cancelled while call_closed is on its way to a slow sink (a database write): the event still
+    reaches every sink, once, and then the cancellation goes on."""
+
+    class Slow(Collected):
+        def __init__(self):
+            super().__init__()
+            self.writing = asyncio.Event()
+
+        async def add(self, event) -> None:
+            if isinstance(event, CallClosed):
+                self.writing.set()
+                await asyncio.sleep(0.05)
+            await super().add(event)
+
+    slow = Slow()
+    call = constant_call(Action.EMPATHETIC_LISTENING, sinks=(slow, sink))
+    await call.open()
+    driver = asyncio.create_task(call.respond("stop calling me"))
+    await slow.writing.wait()
+    driver.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await driver
+    await call.close(OutcomeKind.INTERRUPTED, reason="stopped")
+    assert len(slow.closed()) == len(sink.closed()) == 1
+    assert sink.closed()[0].outcome.kind is OutcomeKind.CEASE
+
+
 async def test_the_words_that_cut_a_reply_short_record_how_much_of_it_was_heard(constant_call, sink):
     call = constant_call(Action.OFFER_PAYMENT_PLAN, sinks=(sink,))
     await call.open()
