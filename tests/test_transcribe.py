@@ -140,3 +140,5 @@ def test_the_words_said_are_a_likelier_reading_of_the_audio_than_other_words():
     said, other, longer = reading_log_likelihoods(default_model(), audio, ["Hold on.", "Okay.", "Hold on, I paid it."])
     assert said > other + 3 and said > longer
     assert said < 0
+    with pytest.raises(ValueError, match="needs audio"):
+        reading_log_likelihoods(default_model(), np.zeros(0, np.float32), ["Okay."])

@@ -185,6 +185,8 @@ def reading_log_likelihoods(model, audio: np.ndarray, readings: list[str]) -> li
     (teacher forcing: the reading is the decoder's prompt, and its distribution at every step is read back)."""
     import ctranslate2
 
+    if audio.size == 0 or not readings:
+        raise ValueError("scoring readings needs audio and at least one reading")
     encoded, _ = _encode_fitted(model, audio, MIN_WINDOW_SECONDS)
     tokenizer = _tokenizer(model)
     tokens = [tokenizer.encode(" " + reading.strip()) for reading in readings]
