@@ -34,6 +34,20 @@ def test_transcripts_keep_the_gold_labels_and_name_the_voice(tmp_path):
     assert [h["reference"] for h in heard] == [r["text"] for r in rows]
     assert "month" in heard[0]["text"].lower() and "calling" in heard[1]["text"].lower()
     assert all(0 < h["stt_confidence"] <= 1 for h in heard)
+    assert {h["channel"] for h in heard} == {"clean"}
+
+
+def test_transcripts_through_the_telephone_say_so_and_differ_from_clean_ones(tmp_path):
+    source = tmp_path / "in.jsonl"
+    said = {"text": "I can pay seventy five a month starting Friday", "intent": "willing"}
+    source.write_text(json.dumps(said) + "\n")
+    clean, line = tmp_path / "clean.jsonl", tmp_path / "line.jsonl"
+    assert asr_transcripts.main(["--input", str(source), "--output", str(clean)]) == 0
+    assert asr_transcripts.main(["--input", str(source), "--output", str(line), "--telephone"]) == 0
+    (heard_clean,), (heard_line,) = ([json.loads(x) for x in f.read_text().splitlines()] for f in (clean, line))
+    assert heard_line["channel"] == "telephone" and heard_line["intent"] == "willing"
+    assert "month" in heard_line["text"].lower()
+    assert heard_line["stt_confidence"] != heard_clean["stt_confidence"]  # other audio, not the clean file again
 
 
 def test_an_unknown_voice_stops_before_anything_is_written(tmp_path, capsys):

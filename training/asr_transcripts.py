@@ -25,7 +25,10 @@ from the training files only, never from a held-out set, in three voices: espeak
         --voice espeak:en-gb
 
 and the same three for `data/dst/train_written.jsonl` and `data/dst/train_written_v2.jsonl`, into
-`data/dst/train_written_asr{,_piper,_en-gb}.jsonl` and `data/dst/train_written_v2_asr{,_piper,_en-gb}.jsonl`.
+`data/dst/train_written_asr{,_piper,_en-gb}.jsonl` and `data/dst/train_written_v2_asr{,_piper,_en-gb}.jsonl`. With
+`--telephone` the audio passes a G.711 telephone line first (`simulator.channel.telephone`, what the hearing
+benchmark's telephone channel does): `data/dst/*_asr_telephone.jsonl` are the same training files in espeak-ng en-us
+through the line.
 """
 
 from __future__ import annotations
@@ -42,13 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--input", default="data/dst/heldout.jsonl")
     ap.add_argument("--output", default="data/dst/heldout_asr.jsonl")
     ap.add_argument("--voice", default="espeak:en-us", help="ENGINE:VOICE of simulator.voices")
+    ap.add_argument(
+        "--telephone", action="store_true", help="through a G.711 telephone line first (simulator.channel.telephone)"
+    )
     ap.add_argument("--cpu-threads", type=int, default=2)
     args = ap.parse_args(argv)
 
     from tqdm import tqdm
 
     from agent_runtime.speech.whisper import SAMPLE_RATE, load_model, transcribe
-    from simulator.channel import resample
+    from simulator.channel import resample, telephone
     from simulator.voices import speaker
 
     try:
@@ -64,13 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     with out_path.open("w", encoding="utf-8") as out:
         for index, row in enumerate(tqdm(rows, desc=f"asr {args.voice}", unit="utt")):
             audio, rate = speak(row["text"])
-            heard = transcribe(model, resample(audio, rate, SAMPLE_RATE))
+            audio = resample(audio, rate, SAMPLE_RATE)
+            heard = transcribe(model, telephone(audio) if args.telephone else audio)
             rec = {
                 "id": row.get("id", index),
                 "text": heard.text,
                 "stt_confidence": None if heard.confidence is None else round(heard.confidence, 4),
                 "reference": row["text"],
                 "voice": args.voice,
+                "channel": "telephone" if args.telephone else "clean",
                 "intent": row["intent"],
                 "amount": row.get("amount"),
                 "period": row.get("period"),
