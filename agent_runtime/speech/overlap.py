@@ -68,7 +68,7 @@ def holds_the_turn(text: str) -> bool:
     ("Okay, okay.", "Mm mm"), or a recogniser's note of a non-speech sound."""
     if NON_SPEECH.match(text):
         return False
-    phrases = [" ".join(_WORDS.findall(p)) for p in re.split(r"[.,!?;]+", text.lower().replace("-", " "))]
+    phrases = [" ".join(_words(p)) for p in re.split(r"[.,!?;]+", text)]
     phrases = [phrase for phrase in phrases if phrase]
     return bool(phrases) and not all(phrase in BACKCHANNELS or set(phrase.split()) <= FILLERS for phrase in phrases)
 
