@@ -34,13 +34,15 @@ from agent_runtime.speech.overlap import OverlapFilter
 log = logging.getLogger("agent_runtime.voice")
 
 # The VAD closes speech after 0.2 s of silence; the text cues read the transcript so far (speech.end_of_turn): a turn
-# that sounds finished ends MIN_DELAY after the last speech, one that stops on "and", "because", "the", ... waits up
-# to the cap. On 110 paused and 110 complete Piper utterances (benchmarks/end_of_turn.py) this keeps the complete
-# ones' latency (e2e p50 619 / p95 656 ms) and cuts premature replies in mid-sentence pauses from 77 % to 68 %
-# (mid-clause 62 -> 47 %). No offline detector reaches 2 %: v1-mini waits on many finished sentences (p95 1.2 s at
-# this cap) and still answers 46 %; only a delay near the longest pause does (13.6 % at 0.9 s, p50 1.07 s). 0.45 s
-# still bridges the 0.3 s pause between two sentences of one answer. No preemptive generation: the DST runs once
-# per turn.
+# that sounds finished ends MIN_DELAY after the last speech, one that stops on "and", "because", "the", ... or
+# without Whisper's full stop waits up to the cap. On 110 paused and 110 complete Piper utterances
+# (benchmarks/end_of_turn.py) this keeps the complete ones' latency (e2e p50 618 / p95 654 ms) and cuts premature
+# replies in mid-sentence pauses from 76 % to 55 % (mid-clause 58 -> 20 %; a pause at a clause boundary, after a
+# whole sentence, is still answered 89 % of the time). The price: 4-6 % of complete turns, those Whisper leaves
+# without a full stop, wait for the cap. The trade-off chosen: no offline detector reaches 2 %, and each step
+# towards it costs every reply. With v1-mini as well, 43 % and p95 1.18 s (it waits on many finished sentences);
+# only a delay near the longest pause gets under 20 % (19 % at 0.9 s, p50 1.07 s). 0.45 s still bridges the 0.3 s
+# pause between two sentences of one answer. No preemptive generation: the DST runs once per turn.
 # Barge-in: 0.05 s of speech pauses the agent (benchmarks/barge_in.py measures the stop, about 0.1 s after the first
 # sample); the pause ends 0.15 s after the sound if no words that hold the turn came (speech.overlap), and the reply
 # resumes. The harness, the console's page and a LiveKit room all pause.

@@ -24,6 +24,10 @@ A reply is premature when the turn is committed before the debtor's last speech 
 utterance = commit time - last speech sample + the reply stages after the commit (policy, wording, first TTS audio,
 audio output), taken from results/voice_latency.json as its e2e p50 minus the fixed 0.45 s endpointing it ran with.
 
+The text cues' price on complete turns beyond this set: the share of the DST's recognised utterances
+(data/dst/*_asr*.jsonl, every one a whole utterance) they judge unfinished, per voice and channel; each waits for
+the cap.
+
 Writes results/end_of_turn.json (every configuration's figures, each utterance's segments) and
 results/end_of_turn.png (the cap against premature % and against e2e p50/p95). Goals: premature <= 2 % on paused
 utterances; e2e p50 <= 400 ms and p95 <= 700 ms on complete ones.
@@ -45,10 +49,11 @@ import numpy as np
 from livekit import rtc
 from tqdm import tqdm
 
-from agent_runtime.speech.end_of_turn import end_of_turn_probability
+from agent_runtime.speech.end_of_turn import end_of_turn_probability, sounds_unfinished
 from agent_runtime.speech.whisper import SAMPLE_RATE, load_model, transcribe
 
 SENTENCES = Path("data/end_of_turn/sentences.txt")
+RECOGNISED_UTTERANCES = "data/dst/*_asr*.jsonl"
 PAUSE_SECONDS = (0.3, 0.8)
 LEAD_SECONDS = 0.5
 TAIL_SECONDS = 3.0  # longer than the longest cap: every turn ends inside the utterance's audio
@@ -190,6 +195,18 @@ def build_test_set(texts: list[str], voice, seed: int) -> list[Utterance]:
             )
         )
     return utterances
+
+
+def complete_turns_judged_unfinished(pattern: str = RECOGNISED_UTTERANCES) -> dict[str, dict]:
+    """Per voice (and channel): how many whole recognised utterances the text cues judge unfinished."""
+    counts: dict[str, list[int]] = {}
+    for path in sorted(Path().glob(pattern)):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            heard = counts.setdefault("/".join(filter(None, (row["voice"], row.get("channel")))), [0, 0])
+            heard[0] += 1
+            heard[1] += sounds_unfinished(row["text"])
+    return {key: {"utterances": n, "unfinished_pct": round(100 * late / n, 1)} for key, (n, late) in counts.items()}
 
 
 # -- the replay ------------------------------------------------------------------------------------------------
@@ -451,6 +468,7 @@ def main() -> None:
         "fixed_silence_now": fixed_now | {"goals_met": meets(fixed_now)},
         "best_per_detector": {d: row | {"goals_met": meets(row)} for d, row in per_detector.items()},
         "default_in_turn_handling": chosen | {"goals_met": meets(chosen)},
+        "complete_turns_waiting_the_cap": complete_turns_judged_unfinished(),
         "best_by_rule": best([r for r in headline if r["detector"] != "none"]),
         "configurations": rows,
         "utterances": [
@@ -474,7 +492,8 @@ def main() -> None:
     }
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     plot(headline, chosen, args.out.with_suffix(".png"))
-    summary = {k: report[k] for k in ("fixed_silence_now", "best_per_detector", "default_in_turn_handling")}
+    shown = ("fixed_silence_now", "best_per_detector", "default_in_turn_handling", "complete_turns_waiting_the_cap")
+    summary = {k: report[k] for k in shown}
     print(json.dumps(summary, indent=1))
 
 

@@ -1,5 +1,6 @@
 """End-of-turn detection: the text cues, the detectors in livekit's turn handling, and the paused-utterance test set."""
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -28,6 +29,8 @@ from benchmarks import end_of_turn as bench
         "My husband handles the",
         "Honestly I'm",
         "So what I can do is um",
+        "I'm moving to.",  # a full stop does not finish a sentence that ends on a preposition
+        "i'm caring for my father full time so i",
     ],
 )
 def test_a_transcript_that_stops_where_no_sentence_ends_is_unfinished(said):
@@ -37,16 +40,38 @@ def test_a_transcript_that_stops_where_no_sentence_ends_is_unfinished(said):
 @pytest.mark.parametrize(
     "said",
     [
-        "I lost my job last month.",
+        "If you can take",  # tiny.en on "If you can take | fifty off": sentence case, no full stop
+        "I can start with a small",
+        "I get paid every other Friday, so the payments",
+        "I don't have...",  # speech that trails off
+        "I'll pay the f-",  # a word cut short
+        "I'm not sure this debt is even mine\u2026",
         "I can pay fifty dollars a month",
+    ],
+)
+def test_a_sentence_case_transcript_without_a_closing_mark_or_trailing_off_is_unfinished(said):
+    assert sounds_unfinished(said)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "I lost my job last month.",
+        "I can pay fifty dollars a month.",
         "Yes, I can.",
-        "No, I don't",
+        "No, I don't.",
         "I think so.",
         "What is this about?",
-        "Hold on",
+        "Hold on!",
         "Sure, it's 8 3 9 1 8.",  # a ZIP code read digit by digit, as tiny.en writes it
-        "I can do $50",
+        "I can do $50.",
+        'I said, "I\'m done."',
+        # tiny.en's other style, all lower case without punctuation: only the words can tell
+        "no thanks",
+        "what are my options here",
+        "i can do $50",
         "",
+        "...",
     ],
 )
 def test_a_finished_sentence_an_elliptical_answer_or_a_question_is_finished(said):
@@ -124,3 +149,17 @@ def test_every_sentence_of_the_test_set_can_be_cut_both_ways():
     texts = bench.sentences()
     assert len(texts) >= 100
     assert all(kinds["clause"] and kinds["mid_clause"] for kinds in map(bench.word_boundaries, texts))
+
+
+def test_the_price_on_complete_turns_is_counted_per_voice_and_channel(tmp_path, monkeypatch):
+    rows = [
+        {"voice": "piper:joe", "text": "No thanks"},  # sentence case without a full stop: waits for the cap
+        {"voice": "piper:joe", "text": "No thanks."},
+        {"voice": "espeak:en-us", "channel": "telephone", "text": "I can pay."},
+    ]
+    (tmp_path / "train_asr_x.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    monkeypatch.chdir(tmp_path)
+    assert bench.complete_turns_judged_unfinished("*_asr*.jsonl") == {
+        "piper:joe": {"utterances": 2, "unfinished_pct": 50.0},
+        "espeak:en-us/telephone": {"utterances": 1, "unfinished_pct": 0.0},
+    }

@@ -4,11 +4,15 @@ livekit-agents ends a turn `min_delay` after the last speech when its turn detec
 `max_delay` (the cap on the longest wait) when the detector's probability falls under its `unlikely_threshold`.
 Two offline detectors plug into that rule:
 
-- `TextCueTurnDetector` reads the recogniser's transcript of the turn so far. A sentence cannot end on a
-  conjunction ("and", "but", "because"), a preposition, an article, a subject pronoun, a pronoun-verb contraction
-  ("I'm", "we'll") or a filler ("um"), so a transcript ending on one is unfinished; anything else counts as finished,
-  and so does a question (Whisper writes its "?"). Elliptical answers that end on an auxiliary ("yes I can", "I don't")
-  or on a particle ("hold on") are complete English, so those words are not cues.
+- `TextCueTurnDetector` reads the recogniser's transcript of the turn so far. Whisper writes in one of two styles:
+  mostly sentence case, where it closes a sentence spoken to its end with ".", "?" or "!", marks speech that trails
+  off with "..." and a word cut short with "-" ("I'll pay the f-"); sometimes all lower case without punctuation. A
+  transcript in sentence case without a closing mark, or one that trails off, is unfinished. So is one that ends,
+  even with a full stop, where no sentence can end: on a conjunction ("and", "but", "because"), a preposition, an
+  article, a subject pronoun, a pronoun-verb contraction ("I'm", "we'll") or a filler ("um"). A question is
+  finished. Elliptical answers that end on an auxiliary ("yes I can", "I don't") or on a particle ("hold on") are
+  complete English, so those words are not cues. The price: Whisper leaves the full stop off some complete sentences
+  ("No thanks"), and those wait for the cap (`benchmarks/end_of_turn.py` counts them in the DST's transcripts).
 - `audio_turn_detector()`: livekit's `v1-mini` audio model (livekit-local-inference, weights inside the wheel, run
   in process). The version is passed explicitly: left to choose, livekit picks its cloud model when LiveKit
   credentials are set. Its weights are under the LiveKit Model License: free to use, but only together with the
@@ -40,6 +44,8 @@ SO_COMPLETES = {"think", "guess", "hope", "suppose", "believe", "said", "told", 
 # a pronoun fused with its verb ("I'm", "we'll", "that's") always has more to come
 CONTRACTION = re.compile(r"^(i|you|we|they|he|she|it|that|there|what|let)'(m|re|ve|ll|d|s)$")
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # numbers are words: "it's 5 4 9 7 3" ends on "3", not on "it's"
+CLOSED = re.compile(r"[.?!][\"')\]]*$")
+TRAILING_OFF = re.compile(r"(\.\.\.|\u2026|-)[\"')\]]*$")
 
 FINISHED_PROBABILITY = 0.95
 UNFINISHED_PROBABILITY = 0.05
@@ -47,13 +53,14 @@ UNLIKELY_THRESHOLD = 0.5
 
 
 def sounds_unfinished(transcript: str) -> bool:
-    """Whether the transcript stops where no sentence can end (see the module notes)."""
-    text = transcript.strip().lower().replace("\u2019", "'")
-    if not text or text.endswith("?"):
-        return False
+    """Whether the transcript is of a sentence not yet finished (see the module notes)."""
+    said = transcript.strip()
+    text = said.lower().replace("\u2019", "'")
     words = WORD.findall(text)
-    if not words:
+    if not words or text.endswith("?"):
         return False
+    if TRAILING_OFF.search(text) or (said[0].isupper() and not CLOSED.search(text)):
+        return True
     last = words[-1]
     if last == "so" and len(words) > 1 and words[-2] in SO_COMPLETES:
         return False
