@@ -28,6 +28,7 @@ from agent_runtime.speech.plugins import EspeakTTS, WhisperSTT
 from agent_runtime.speech.whisper import SAMPLE_RATE
 from agent_runtime.voice import TURN_HANDLING, VoiceCall
 from simulator.calls import describe_turn
+from simulator.voices import espeak_wav
 
 FRAME = SAMPLE_RATE // 50
 SLICE = SAMPLE_RATE // 100  # the paced loudspeaker plays 10 ms at a time
@@ -39,10 +40,9 @@ SPEECH_THRESHOLD = 300  # int16 amplitude above which a sample counts as speech 
 def synthesise(text: str, voice: str = DEBTOR_VOICE) -> np.ndarray:
     """espeak-ng speech as 16 kHz mono int16, leading and trailing silence cut so that the end of the buffer is the
     last speech sample (the start of every latency measurement)."""
-    wav = subprocess.run(["espeak-ng", "-v", voice, "--stdout", " " + text], capture_output=True, check=True).stdout
     raw = subprocess.run(  # -D: sox dithers a resampled 16-bit output with fresh noise each run, unless told not to
         ["sox", "-D", "-t", "wav", "-", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "signed", "-b", "16", "-c1", "-"],
-        input=wav,
+        input=espeak_wav(voice, text),
         capture_output=True,
         check=True,
     ).stdout

@@ -35,16 +35,21 @@ def _espeak_voice_names() -> frozenset[str]:
     return frozenset(names - {""})
 
 
-def _espeak(voice: str) -> Callable[[str], tuple[np.ndarray, int]]:
+def _check_espeak_voice(voice: str) -> None:
     # espeak-ng speaks an unknown voice with its default one, without a word: a typo would measure another voice.
     if voice.partition("+")[0].lower() not in _espeak_voice_names():
         raise ValueError(f"espeak-ng has no voice {voice!r} (`espeak-ng --voices` lists them)")
 
-    def speak(text: str) -> tuple[np.ndarray, int]:
-        wav = subprocess.run(["espeak-ng", "-v", voice, "--stdout", " " + text], capture_output=True, check=True)
-        return _wav_samples(wav.stdout)
 
-    return speak
+def espeak_wav(voice: str, text: str) -> bytes:
+    """espeak-ng's WAV file of `text` in `voice` (22,050 Hz); ValueError for a voice espeak-ng does not have."""
+    _check_espeak_voice(voice)
+    return subprocess.run(["espeak-ng", "-v", voice, "--stdout", " " + text], capture_output=True, check=True).stdout
+
+
+def _espeak(voice: str) -> Callable[[str], tuple[np.ndarray, int]]:
+    _check_espeak_voice(voice)
+    return lambda text: _wav_samples(espeak_wav(voice, text))
 
 
 def _flite(voice: str) -> Callable[[str], tuple[np.ndarray, int]]:
