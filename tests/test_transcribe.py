@@ -72,6 +72,13 @@ def test_synthesised_speech_is_the_same_every_time():
     assert np.array_equal(synthesise(text), synthesise(text))
 
 
+def test_synthesis_in_a_voice_espeak_lacks_is_refused_not_spoken_in_its_default_voice():
+    from agent_runtime.voice_sim import synthesise
+
+    with pytest.raises(ValueError, match="espeak-ng has no voice 'en-xx'"):
+        synthesise("I can pay.", "en-xx")
+
+
 def test_fitted_window_hears_speech_and_nothing_in_silence_noise_or_hum():
     from agent_runtime.voice_sim import synthesise
 
