@@ -53,6 +53,7 @@ class FlatAdam:
         self.flat, self.lr, self.betas, self.eps = flat, lr, betas, eps
         self.exp_avg = torch.zeros_like(flat.values)
         self.exp_avg_sq = torch.zeros_like(flat.values)
+        self.denominator = torch.empty_like(flat.values)  # reused: no allocation per step
         self.steps = 0
 
     @torch.no_grad()
@@ -63,5 +64,5 @@ class FlatAdam:
         self.exp_avg.lerp_(grads, 1 - beta1)
         self.exp_avg_sq.mul_(beta2).addcmul_(grads, grads, value=1 - beta2)
         step_size = (self.lr / (1 - beta1**self.steps)) * -1
-        denominator = self.exp_avg_sq.sqrt().div_((1 - beta2**self.steps) ** 0.5).add_(self.eps)
-        self.flat.values.addcdiv_(self.exp_avg, denominator, value=step_size)
+        torch.sqrt(self.exp_avg_sq, out=self.denominator).div_((1 - beta2**self.steps) ** 0.5).add_(self.eps)
+        self.flat.values.addcdiv_(self.exp_avg, self.denominator, value=step_size)
