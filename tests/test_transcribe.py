@@ -149,3 +149,20 @@ def test_the_words_said_are_a_likelier_reading_of_the_audio_than_other_words():
     assert said < 0
     with pytest.raises(ValueError, match="needs audio"):
         reading_log_likelihoods(default_model(), np.zeros(0, np.float32), ["Okay."])
+
+
+def test_scoring_reuses_the_encoding_its_recognition_made_and_keeps_only_the_last_few():
+    from agent_runtime.speech import whisper
+    from agent_runtime.voice_sim import synthesise
+
+    model = default_model()
+    audio = synthesise("mm hmm", "en-us").astype(np.float32) / 32768.0
+    heard = transcribe(model, audio).text
+    kept = whisper._encodings[model]
+    assert len(kept) >= 1  # the recognition's encoding is there for the scoring
+    scored = reading_log_likelihoods(model, audio, [heard, "Uh-huh."])
+    kept.clear()  # encoded afresh: the same scores, to the last bit
+    assert reading_log_likelihoods(model, audio, [heard, "Uh-huh."]) == scored
+    for seconds in range(1, whisper.ENCODINGS_KEPT + 3):
+        transcribe(model, audio[: seconds * 1_600])
+    assert len(kept) == whisper.ENCODINGS_KEPT

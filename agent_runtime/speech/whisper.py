@@ -20,6 +20,9 @@ macro-F1 in 10 (en-us 0.812 -> 0.826; telephone 0.700 -> 0.730), for 10-17 ms an
 hum it makes Whisper hear the prompt's words ("I can't pay, I'm not paying, ..."), confidently enough to pass the
 no-speech rule, and an agent must never hear a refusal nobody said (`benchmarks.hearing --vocabulary` measures it).
 
+The encoder's output of the last few audio buffers is kept (`_encode_fitted`): scoring readings of a transcript's
+audio (`reading_log_likelihoods`, the barge-in filter's question) reuses the encoding its recognition made.
+
 Audio over 30 s (a file is decoded first, so the same rule holds) takes faster-whisper's long-form path: speech is
 found with its Silero VAD and decoded window after window, each window continuing where the timestamps Whisper
 predicts say the last one stopped. Without timestamps each window's decoding may stop early and the rest of that
@@ -28,8 +31,12 @@ window is lost: a 35 s file gave only its last sentence, a 59 s file gave nothin
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -213,15 +220,33 @@ def reading_log_likelihoods(model, audio: np.ndarray, readings: list[str]) -> li
     return likelihoods
 
 
+ENCODINGS_KEPT = 4  # per model: the buffers a turn's recognition and its scoring share, across concurrent calls
+_encodings: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> OrderedDict(audio key -> encoding)
+_encodings_lock = threading.Lock()  # recognition runs in worker threads
+
+
 def _encode_fitted(model, audio: np.ndarray, min_window_seconds: float):
-    """The encoder's output for `audio` (up to 30 s) in a window fitted to it, and the audio's length in frames."""
+    """The encoder's output for `audio` (up to 30 s) in a window fitted to it, and the audio's length in frames;
+    kept for the model's last ENCODINGS_KEPT buffers."""
     import ctranslate2
 
-    features = model.feature_extractor(audio.astype(np.float32))[:, :FULL_WINDOW_FRAMES]
+    samples = audio.astype(np.float32)
+    key = (min_window_seconds, hashlib.blake2b(samples.tobytes(), digest_size=16).digest())
+    with _encodings_lock:
+        kept = _encodings.setdefault(model, OrderedDict())
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    features = model.feature_extractor(samples)[:, :FULL_WINDOW_FRAMES]
     window = min(FULL_WINDOW_FRAMES, max(int(min_window_seconds * FRAMES_PER_SECOND), features.shape[1]))
     padded = np.zeros((1, features.shape[0], window), np.float32)
     padded[0, :, : features.shape[1]] = features
-    return model.model.encode(ctranslate2.StorageView.from_array(padded), to_cpu=True), features.shape[1]
+    encoding = model.model.encode(ctranslate2.StorageView.from_array(padded), to_cpu=True), features.shape[1]
+    with _encodings_lock:
+        kept[key] = encoding
+        while len(kept) > ENCODINGS_KEPT:
+            kept.popitem(last=False)
+    return encoding
 
 
 def _tokenizer(model):
