@@ -24,8 +24,8 @@ from the training files only, never from a held-out set, in three voices: espeak
     python -m training.asr_transcripts --input /tmp/train_all.jsonl --output data/dst/train_asr_en-gb.jsonl \
         --voice espeak:en-gb
 
-and the same three for `data/dst/train_written.jsonl` and `data/dst/train_written_v2.jsonl`, into
-`data/dst/train_written_asr{,_piper,_en-gb}.jsonl` and `data/dst/train_written_v2_asr{,_piper,_en-gb}.jsonl`. With
+and the same three for `data/dst/train_written.jsonl`, `train_written_v2.jsonl` and `train_written_v3.jsonl`, into
+`data/dst/train_written{,_v2,_v3}_asr{,_piper,_en-gb}.jsonl`. With
 `--telephone` the audio passes a G.711 telephone line first (`simulator.channel.telephone`, what the hearing
 benchmark's telephone channel does): `data/dst/*_asr_telephone.jsonl` are the same training files in espeak-ng en-us
 through the line.

@@ -1,11 +1,11 @@
 """Train the DST's intent classifier: `python -m training.train_dst [--c 4.0] [--seed 0]`.
 
 Training data: every `data/dst/train*.jsonl` (hand-written utterances, clean and STT-style, answers to offers,
-utterances written by two more authors in a caller's words (`train_written.md`, `train_written_v2.md`), and those
-spoken by three voices and transcribed by tiny.en: `training.asr_transcripts`) plus every debtor template of the
-simulator, each also in STT style. The held-out files `data/dst/heldout*.jsonl` are never read here.
+utterances written by three more authors in a caller's words (`train_written.md`, `train_written_v2.md`,
+`train_written_v3.md`), and those spoken by three voices and transcribed by tiny.en: `training.asr_transcripts`)
+plus every debtor template of the simulator, each also in STT style. The held-out files `data/dst/heldout*.jsonl` are never read here.
 Two heads are trained on the same utterances and weights: one over word n-grams, one over the sentence encoder's
-embedding (`agent_runtime.dst.encoder`; about 20,000 utterances to encode, several minutes on one core, shown with a
+embedding (`agent_runtime.dst.encoder`; about 25,000 utterances to encode, several minutes on one core, shown with a
 progress bar). Writes `runs/dst/intent_model.npz` and prints the n-gram head's cross-validated macro-F1 on the
 training data. The model the runtime ships, `agent_runtime/dst/intent_model.npz`, is replaced only when named:
 `--out agent_runtime/dst/intent_model.npz`.
