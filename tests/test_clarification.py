@@ -139,7 +139,7 @@ async def test_a_request_to_stop_is_honoured_however_it_was_heard(constant_call)
 
 
 async def test_a_sentence_the_classifier_doubts_is_asked_for_again(constant_call, tracker):
-    said = "so basically"
+    said = "so my point"
     assert tracker.read(said).confidence < 0.5 and tracker.read(said).question is None
     call = await offered(constant_call)
     reply = await call.respond(said)
@@ -157,7 +157,7 @@ async def test_the_engines_questions_give_no_transitions(constant_call, facts):
     sink = Events()
     call = constant_call(Action.OFFER_PAYMENT_PLAN, sinks=(sink,))
     await call.open()
-    for line in ("what are my options?", "so basically", "okay, that works", "yes"):
+    for line in ("what are my options?", "so my point", "okay, that works", "yes"):
         await call.respond(line)
     assert call.engine.outcome.kind is OutcomeKind.COMMITMENT
     transitions = call_transitions(sink.events)

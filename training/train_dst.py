@@ -3,7 +3,8 @@
 Training data: every `data/dst/train*.jsonl` (hand-written utterances, clean and STT-style, answers to offers,
 utterances written by three more authors in a caller's words (`train_written.md`, `train_written_v2.md`,
 `train_written_v3.md`), and those spoken by three voices and transcribed by tiny.en: `training.asr_transcripts`)
-plus every debtor template of the simulator, each also in STT style. The held-out files `data/dst/heldout*.jsonl` are never read here.
+plus every debtor template of the simulator, each also in STT style. The held-out files `data/dst/heldout*.jsonl`
+are never read here.
 Two heads are trained on the same utterances and weights: one over word n-grams, one over the sentence encoder's
 embedding (`agent_runtime.dst.encoder`; about 25,000 utterances to encode, several minutes on one core, shown with a
 progress bar). Writes `runs/dst/intent_model.npz` and prints the n-gram head's cross-validated macro-F1 on the
