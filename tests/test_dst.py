@@ -50,6 +50,9 @@ def test_every_intent_clean_and_stt_style(tracker, intent, text):
         ("30 weekly works for me", 30, Period.WEEKLY),
         ("i can do 60 a month, not 120", 60, Period.MONTHLY),
         ("how about 250 instead of the 400 you said", 250, None),
+        ("I can't do 200 a month, no way, but 75 a month I could manage.", 75, Period.MONTHLY),
+        ("i cant afford the 900 you want", None, None),
+        ("i can't pay more than 150 a month", 150, Period.MONTHLY),
         ("i'd borrow from my 401k to pay 900 today", 900, Period.ONCE),
         ("I can send 13 hundred today.", 1300, Period.ONCE),  # a recogniser's "thirteen hundred"
         ("maybe three and a half grand if it ends this", 3500, None),

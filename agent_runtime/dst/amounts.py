@@ -15,8 +15,11 @@ _NOT_MONEY_AFTER = re.compile(
     r"percent|am|pm|o'?clock|st|nd|rd|th|jobs?|people|calls?)\b|%|of (?:the|this|next) month)"
 )
 _RETIREMENT_PLAN = re.compile(r"\b401\s*\(?k\)?")  # a savings account, not $401,000
-# A sum named only to be turned down: "40 a month, not 200", "150 instead of 300".
-_REJECTED_BEFORE = re.compile(r"\b(?:not|instead of|rather than)\s+(?:the\s+)?\$?\s*$")
+# A sum named only to be turned down: "40 a month, not 200", "150 instead of 300", "I can't do 200, but 75".
+_REJECTED_BEFORE = re.compile(
+    r"\b(?:not|instead of|rather than|(?:can'?t|cannot|can not|couldn'?t|won'?t) (?:do|pay|afford|manage))"
+    r"\s+(?:the\s+)?\$?\s*$"
+)
 # text2num leaves small numbers before "grand" as words ("two grand").
 _GRAND_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|a couple(?: of)?|a few) grand\b")
 _GRAND_COUNT = {
