@@ -230,8 +230,8 @@ def _encode_fitted(model, audio: np.ndarray, min_window_seconds: float):
     kept for the model's last ENCODINGS_KEPT buffers."""
     import ctranslate2
 
-    samples = audio.astype(np.float32)
-    key = (min_window_seconds, hashlib.blake2b(samples.tobytes(), digest_size=16).digest())
+    samples = np.ascontiguousarray(audio, dtype=np.float32)  # no copy of float32 audio: it is hashed in place
+    key = (min_window_seconds, hashlib.blake2b(samples, digest_size=16).digest())
     with _encodings_lock:
         kept = _encodings.setdefault(model, OrderedDict())
         if key in kept:
