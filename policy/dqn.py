@@ -161,10 +161,15 @@ class QLearner:
         )
         if self.config.advantage_learning:
             target = target - self.action_gap_penalty(obs, actions)
-        predicted = self.q_network(obs).gather(1, actions).squeeze(1)
-        loss = F.smooth_l1_loss(predicted, target)
-        self.online.zero_grad()
-        loss.backward()
+        with torch.no_grad():
+            layer_inputs: list[torch.Tensor] = []
+            q = self.q_network(obs, layer_inputs)
+            predicted = q.gather(1, actions).squeeze(1)
+            loss = F.smooth_l1_loss(predicted, target)
+            # the gradient of the mean Huber loss (beta 1) as ATen computes it, bit for bit, through the gather,
+            # then the network's own backward
+            loss_grad = torch.clamp(predicted - target, -1.0, 1.0).mul_(1.0 / len(predicted))
+            self.q_network.backward(layer_inputs, torch.zeros_like(q).scatter_(1, actions, loss_grad.unsqueeze(1)))
         self.online.clip_grad_norm(self.config.max_grad_norm)
         self.optimizer.step()
         self.updates += 1

@@ -18,13 +18,19 @@ def _steps(network: QNetwork, step, batches) -> None:
         step(loss)
 
 
-@pytest.mark.parametrize("max_norm", [10.0, 0.05])  # 0.05: the clip scales every step
-def test_flat_adam_with_clipping_matches_torch_optim_adam_bit_for_bit(max_norm):
+@pytest.mark.parametrize(
+    "max_norm, dead_inputs",
+    [(10.0, False), (0.05, False), (10.0, True)],  # 0.05: the clip scales every step
+)
+def test_flat_adam_with_clipping_matches_torch_optim_adam_bit_for_bit(max_norm, dead_inputs):
     torch.manual_seed(0)
     reference = QNetwork(6, 3, (32, 32))
     flat_network = copy.deepcopy(reference)
     initial = copy.deepcopy(reference.state_dict())
     batches = [(torch.randn(16, 6), torch.randn(16) * 5) for _ in range(200)]
+    if dead_inputs:  # inputs that are always 0: their first-layer weights get gradients and moments of exactly 0
+        for obs, _ in batches:
+            obs[:, :2] = 0.0
 
     optimizer = torch.optim.Adam(reference.parameters(), lr=3e-3, foreach=True)
 
@@ -45,6 +51,8 @@ def test_flat_adam_with_clipping_matches_torch_optim_adam_bit_for_bit(max_norm):
 
     _steps(reference, torch_step, batches)
     _steps(flat_network, flat_step, batches)
+    if dead_inputs:
+        assert bool((adam.exp_avg_sq == 0).any())
     for expected, actual in zip(reference.state_dict().values(), flat_network.state_dict().values(), strict=True):
         assert torch.equal(expected, actual)
     assert not torch.equal(flat_network.state_dict()["net.0.weight"], initial["net.0.weight"])
@@ -88,3 +96,30 @@ def test_training_flushes_subnormals_only_while_it_runs():
     with subnormals_flushed(), subnormals_flushed():
         pass
     assert sys.float_info.min / 2 > 0.0
+
+
+@pytest.mark.parametrize("hidden", [(32, 32), (16,)])
+def test_the_networks_own_backward_gives_autograds_gradients_bit_for_bit(hidden):
+    torch.manual_seed(2)
+    network = QNetwork(5, 3, hidden)
+    flat = FlatParameters(network)
+    obs, actions, target = torch.randn(50, 5), torch.randint(0, 3, (50, 1)), torch.randn(50) * 3  # 1/50 rounds
+
+    flat.zero_grad()
+    F.smooth_l1_loss(network(obs).gather(1, actions).squeeze(1), target).backward()
+    autograd_grads = flat.grads.clone()
+
+    flat.grads.fill_(float("nan"))  # backward must overwrite every gradient, not add to it
+    with torch.no_grad():
+        layer_inputs: list[torch.Tensor] = []
+        q = network(obs, layer_inputs)
+        predicted = q.gather(1, actions).squeeze(1)
+        loss_grad = torch.clamp(predicted - target, -1.0, 1.0).mul_(1.0 / len(predicted))
+        network.backward(layer_inputs, torch.zeros_like(q).scatter_(1, actions, loss_grad.unsqueeze(1)))
+    assert torch.equal(flat.grads, autograd_grads)
+    assert bool((autograd_grads != 0).any())
+
+
+def test_flat_adam_refuses_an_eps_too_small_for_its_zero_moment_shortcut():
+    with pytest.raises(ValueError, match="eps"):
+        FlatAdam(FlatParameters(QNetwork(2, 2, (4,))), lr=1e-3, eps=1e-14)
