@@ -110,6 +110,22 @@ def seed_everything(seed: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- ALGO LOGIC
+@torch.no_grad()
+def td_loss_gradients(
+    network: QNetwork, obs: torch.Tensor, actions: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean Huber loss (beta 1) of Q(obs, actions) against `target`, and Q(obs, actions); the loss's gradient
+    is written into the network's `.grad`s, bit for bit what autograd would write (tests/test_flat.py)."""
+    layer_inputs: list[torch.Tensor] = []
+    q = network(obs, layer_inputs)
+    predicted = q.gather(1, actions).squeeze(1)
+    loss = F.smooth_l1_loss(predicted, target)
+    # the loss's gradient as ATen computes it, back through the gather, then the network's own backward
+    loss_grad = torch.clamp(predicted - target, -1.0, 1.0).mul_(1.0 / len(predicted))
+    network.backward(layer_inputs, torch.zeros_like(q).scatter_(1, actions, loss_grad.unsqueeze(1)))
+    return loss, predicted
+
+
 class QLearner:
     """The online and target Q-networks and one double-DQN gradient step."""
 
@@ -161,19 +177,11 @@ class QLearner:
         )
         if self.config.advantage_learning:
             target = target - self.action_gap_penalty(obs, actions)
-        with torch.no_grad():
-            layer_inputs: list[torch.Tensor] = []
-            q = self.q_network(obs, layer_inputs)
-            predicted = q.gather(1, actions).squeeze(1)
-            loss = F.smooth_l1_loss(predicted, target)
-            # the gradient of the mean Huber loss (beta 1) as ATen computes it, bit for bit, through the gather,
-            # then the network's own backward
-            loss_grad = torch.clamp(predicted - target, -1.0, 1.0).mul_(1.0 / len(predicted))
-            self.q_network.backward(layer_inputs, torch.zeros_like(q).scatter_(1, actions, loss_grad.unsqueeze(1)))
+        loss, predicted = td_loss_gradients(self.q_network, obs, actions, target)
         self.online.clip_grad_norm(self.config.max_grad_norm)
         self.optimizer.step()
         self.updates += 1
-        return {"losses/td_loss": loss.item(), "losses/q_values": predicted.detach().mean().item()}
+        return {"losses/td_loss": loss.item(), "losses/q_values": predicted.mean().item()}
 
 
 # ------------------------------------------------------------------------------------------- TRAINING LOOP
