@@ -42,6 +42,7 @@ from agent_runtime.contracts.outcome import OutcomeKind, OutcomeSummary
 from agent_runtime.contracts.stages import LatencyStage
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.engine import DialogueEngine
+from agent_runtime.expectation import DebtorBelief
 from agent_runtime.exploration import NO_EXPLORATION, Exploration
 from agent_runtime.nlg import TemplateNLG
 from agent_runtime.policy_source import CallPolicy, PolicySource
@@ -110,10 +111,13 @@ class CallController:
     _owed_notices: list[str] = field(default_factory=list, init=False)
     _opened: bool = field(default=False, init=False)
     _closed: bool = field(default=False, init=False)
+    _belief: DebtorBelief | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.engine = DialogueEngine(self.facts, self.tracker, self.today, verify=self.verify, confirm=self.confirm)
         self._policy = self.policy.new_call(self.seed)
+        if self.policy.expectation is not None:  # what this call has shown of its debtor, for what it expects
+            self._belief = DebtorBelief(self.policy.expectation)
         if (attach := getattr(self._policy, "attach", None)) is not None:  # a policy that plans in the call's engine
             attach(lambda: self.engine)
         self._explore_rng = np.random.default_rng([self.seed, EXPLORATION_STREAM])
@@ -183,11 +187,14 @@ class CallController:
         else:
             greedy, values = self._policy.act(observation.state)
             action, propensity = self.exploration.choose(greedy, values, observation.state, self._explore_rng)
+            if self._belief is not None:
+                self._belief.update(self.engine)
+                self._belief.turn(observation.state, action, self.engine)
             decision = self.engine.act(action)
             proposed, executed, rule, terms = decision.proposed, decision.executed, decision.guard_rule, decision.terms
             q_values = values.tolist() if values is not None else None
             if self.policy.expectation is not None:  # the model learned replies to the proposal (the guard's is fixed)
-                expected = self.policy.expectation.expect(observation.state, int(proposed))
+                expected = self.policy.expectation.expect(observation.state, int(proposed), self._belief)
             reading = observation.reading
             supervisor = Flag.ASKS_SUPERVISOR in reading.flags
             answer = self.nlg.answer(self.facts, reading.question, self._last_reply, supervisor)

@@ -31,7 +31,7 @@ from agent_runtime.contracts.expectation import AMOUNT_RANGES, INTENT_CLASSES, N
 from agent_runtime.contracts.guard import GuardRule
 from agent_runtime.contracts.reward import compute_reward
 from agent_runtime.engine import Decision, DialogueEngine, Observation
-from agent_runtime.expectation import DebtorExpectation
+from agent_runtime.expectation import DebtorBelief, DebtorExpectation
 
 SILENCE = INTENT_CLASSES.index(NO_WORDS)
 SENTIMENT_CHANGE = (-0.2, 0.0, 0.2)  # an imagined reply's sentiment against the last one, per class (down, same, up)
@@ -71,28 +71,43 @@ Replier = Callable[[DialogueEngine, np.ndarray, int, Decision], Observation]
 """(branch, state before the action, the action, the engine's decision) -> the observation of the debtor's reply"""
 
 
-def model_replies(expectation: DebtorExpectation) -> Callable[[np.random.Generator], Replier]:
-    """Replies sampled from a debtor model, one random stream per rollout."""
+Replies = Callable[[np.random.Generator, DebtorBelief | None], Replier]
+"""a model of the debtor: for a rollout's random stream and the call's belief about its debtor (if any), its replies"""
 
-    def replier(rng: np.random.Generator) -> Replier:
+
+def model_replies(expectation: DebtorExpectation) -> Replies:
+    """Replies sampled from a debtor model, one random stream per rollout. A mixture of kinds of debtor draws one
+    kind per rollout from the call's belief and holds it: the imagined debtor stays one debtor for the whole call."""
+
+    def replier(rng: np.random.Generator, belief: DebtorBelief | None) -> Replier:
+        kind = 0
+        if expectation.components > 1:
+            weights = np.exp(expectation.log_prior if belief is None else belief.log_weights)
+            kind = min(int(np.searchsorted(weights.cumsum(), rng.random() * weights.sum())), len(weights) - 1)
+
         def reply(branch: DialogueEngine, state: np.ndarray, action: int, decision: Decision) -> Observation:
-            act = sample_act(expectation.probabilities(state, action), rng)
-            reading, hang_up = imagined_reading(act, branch, decision.terms, rng)
-            observation = branch.observe("", hang_up=hang_up, imagined=reading)
-            if observation.guard_rule is GuardRule.CONFIRM_TERMS:  # a live call reads the terms back: they agree
-                observation = branch.observe("", imagined=reading.model_copy(update={"amount": None}))
-            return observation
+            odds = {part: np.exp(values[kind]) for part, values in expectation.log_probabilities(state, action).items()}
+            return enter_act(branch, sample_act(odds, rng), decision, rng)
 
         return reply
 
     return replier
 
 
+def enter_act(branch: DialogueEngine, act: dict[str, int], decision: Decision, rng: np.random.Generator) -> Observation:
+    """The observation of an imagined act entered into `branch` as the DST's reading."""
+    reading, hang_up = imagined_reading(act, branch, decision.terms, rng)
+    observation = branch.observe("", hang_up=hang_up, imagined=reading)
+    if observation.guard_rule is GuardRule.CONFIRM_TERMS:  # a live call reads the terms back: they agree
+        observation = branch.observe("", imagined=reading.model_copy(update={"amount": None}))
+    return observation
+
+
 @dataclass
 class DebtorPlanner:
     q_values: Callable[[np.ndarray], np.ndarray]
-    replies: Callable[[np.random.Generator], Replier]
-    """a model of the debtor: for a rollout's random stream, its replies (`model_replies` of a checkpoint)"""
+    replies: Replies
+    """a model of the debtor (`model_replies` of a checkpoint)"""
     gamma: float
     horizon: int = 2
     """imagined replies per rollout before the Q-network's value takes over"""
@@ -103,19 +118,23 @@ class DebtorPlanner:
     margin: float = 0.0
     """planned gain over the Q-network's choice (also planned) that another candidate needs to be taken"""
 
-    def plan(self, engine: DialogueEngine, seed: int = 0) -> tuple[int, np.ndarray]:
+    def plan(self, engine: DialogueEngine, seed: int = 0, belief: DebtorBelief | None = None) -> tuple[int, np.ndarray]:
         """(the chosen action, the action values: planned for the candidates, the Q-network's for the rest); the
-        call itself is not touched."""
+        call itself is not touched. `belief`: what the call has shown of its debtor, for a mixture of kinds."""
         values = np.asarray(self.q_values(engine.state()), dtype=np.float64).copy()
         candidates = np.argsort(-values, kind="stable")[: self.candidates]  # ties: the first, as the greedy policy
         streams = [np.random.SeedSequence([seed, engine.turns, i]) for i in range(self.samples)]
         for action in candidates:
-            values[action] = np.mean([self._rollout(engine, int(action), np.random.default_rng(s)) for s in streams])
+            values[action] = np.mean(
+                [self._rollout(engine, int(action), np.random.default_rng(s), belief) for s in streams]
+            )
         greedy, best = int(candidates[0]), int(candidates[np.argmax(values[candidates])])
         return (best if values[best] > values[greedy] + self.margin else greedy), values
 
-    def _rollout(self, engine: DialogueEngine, action: int, rng: np.random.Generator) -> float:
-        branch, reply = engine.branch(), self.replies(rng)
+    def _rollout(
+        self, engine: DialogueEngine, action: int, rng: np.random.Generator, belief: DebtorBelief | None
+    ) -> float:
+        branch, reply = engine.branch(), self.replies(rng, belief)
         total, discount = 0.0, 1.0
         for _ in range(self.horizon):
             state = branch.state()
@@ -134,19 +153,29 @@ class DebtorPlanner:
 
 class DebtorPlanningPolicy:
     """One call's policy that plans in branches of that call's engine, which `attach` hands it when the call opens
-    (a getter: a simulator's engine changes with every call)."""
+    (a getter: a simulator's engine changes with every call). With the checkpoint's `expectation`, it keeps a belief
+    about the call's debtor (a mixture's kinds of debtor) and plans with it."""
 
-    def __init__(self, planner: DebtorPlanner, seed: int):
-        self.planner, self.seed = planner, seed
+    def __init__(self, planner: DebtorPlanner, seed: int, expectation: DebtorExpectation | None = None):
+        self.planner, self.seed, self.expectation = planner, seed, expectation
         self.engine_of: Callable[[], DialogueEngine] | None = None
+        self.belief = DebtorBelief(expectation) if expectation is not None else None
 
     def attach(self, engine_of: Callable[[], DialogueEngine]) -> None:
         self.engine_of = engine_of
 
     def reset(self) -> None:
-        """Nothing to forget: every decision plans from the engine as it is."""
+        """Forget the last call's debtor: every decision plans from the engine as it is."""
+        if self.expectation is not None:
+            self.belief = DebtorBelief(self.expectation)
 
     def act(self, state: np.ndarray) -> tuple[int, np.ndarray]:
         if self.engine_of is None:
             raise RuntimeError("planning over the debtor model needs the call's engine: attach it first")
-        return self.planner.plan(self.engine_of(), self.seed)
+        engine = self.engine_of()
+        if self.belief is None:
+            return self.planner.plan(engine, self.seed)
+        self.belief.update(engine)
+        action, values = self.planner.plan(engine, self.seed, self.belief)
+        self.belief.turn(state, action, engine)
+        return action, values

@@ -205,4 +205,4 @@ def _debtor_planning_source(spec: str, path: str, version: str, planner_spec: st
     planner = DebtorPlanner(
         greedy.q_values, model_replies(expectation), gamma, horizon=horizon, samples=samples, margin=margin
     )
-    return PolicySource(spec, version, lambda seed: DebtorPlanningPolicy(planner, seed), expectation)
+    return PolicySource(spec, version, lambda seed: DebtorPlanningPolicy(planner, seed, expectation), expectation)

@@ -1,16 +1,19 @@
 """Planning over the debtor model against the same checkpoint's greedy Q-network, paired on held-out calls:
 
     python -m benchmarks.debtor_planning [--checkpoint checkpoints/debtor_policy.pt] [--horizons 1 2 12]
-        [--samples 8] [--margins 0] [--models "debtor model" "simulated debtor"] [--calls 500] [--seed 1000000]
+        [--samples 8] [--margins 0] [--models "debtor model" "simulated debtor" "simulated debtor's acts"]
+        [--calls 500] [--seed 1000000]
 
 Every call seed is played by the checkpoint's greedy policy and by rollout planners (agent_runtime.debtor_planning)
-of each horizon, twice: over the checkpoint's debtor model (what `CHECKPOINT@debtor:H` runs) and over the simulated
+of each horizon over each model: the checkpoint's debtor model (what `CHECKPOINT@debtor:H` runs), the simulated
 debtor itself (a copy of the call's debtor with fresh luck per rollout: a perfect model, which tells the model's part
-from the planner's). The same seed is the same debtor for every policy, so differences are paired. Reported: success
-and mean return overall and per persona, the paired difference from greedy with its 95 % CI, and the time per
-decision (p50, p95; one process, one thread). `--margins` runs each planner with each margin (the planned gain another
-action needs over the Q-network's own choice; choose one on validation seeds, `--seed 900000`, before the held-out
-ones). Writes results/debtor_planning.json.
+from the planner's) and the simulated debtor's acts (its replies as the debtor model's classes, entered as the
+model's are: a perfect model of the act, which tells what the act and its rendering lose). The same seed is the same
+debtor for every policy, so differences are paired. Reported: success and mean return overall and per persona, the
+paired difference from greedy with its 95 % CI, and the time per decision (p50, p95; one process, one thread).
+`--margins` runs each planner with each margin (the planned gain another action needs over the Q-network's own
+choice; choose one on validation seeds, `--seed 900000`, before the held-out ones). Writes
+results/debtor_planning.json.
 """
 
 from __future__ import annotations
@@ -23,27 +26,52 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_runtime.debtor_planning import DebtorPlanner, DebtorPlanningPolicy, Replier
+from agent_runtime.contracts.expectation import act_labels
+from agent_runtime.debtor_planning import DebtorPlanner, DebtorPlanningPolicy, Replier, enter_act
 from agent_runtime.engine import Decision, DialogueEngine
+from agent_runtime.expectation import DebtorBelief
 from agent_runtime.policy_source import load_policy
 from simulator.env import DebtorEnv
 from training.evaluate import evaluate_timed
 from training.runs import EVAL_SEED_START
 from training.stats import mean_ci
 
-MODELS = ("debtor model", "simulated debtor")
+MODELS = ("debtor model", "simulated debtor", "simulated debtor's acts")
 
 
 def simulator_replies(env: DebtorEnv):
     """The call's simulated debtor as the model: copied at the start of every rollout, with the rollout's luck."""
 
-    def replier(rng: np.random.Generator) -> Replier:
+    def replier(rng: np.random.Generator, belief: DebtorBelief | None) -> Replier:
         debtor = copy.deepcopy(env.debtor)
         debtor.rng = rng
 
         def reply(branch: DialogueEngine, state: np.ndarray, action: int, decision: Decision):
             said = debtor.respond(decision)
             return branch.observe(said.text, hang_up=said.hang_up)
+
+        return reply
+
+    return replier
+
+
+def simulator_acts(env: DebtorEnv):
+    """The simulated debtor reduced to what the debtor model predicts: its reply, read by the DST in a probe branch,
+    becomes the model's act classes and enters the branch as the model's acts do (a reading without flags, the
+    sentiment moved by its class, a sum drawn from its bucket). A perfect model of the act: where it falls short of
+    the simulated debtor, the act and its rendering lose what planning needs; where it does not, the model does."""
+
+    def replier(rng: np.random.Generator, belief: DebtorBelief | None) -> Replier:
+        debtor = copy.deepcopy(env.debtor)
+        debtor.rng = rng
+
+        def reply(branch: DialogueEngine, state: np.ndarray, action: int, decision: Decision):
+            said = debtor.respond(decision)
+            readings = branch.history.readings
+            probe = branch.branch().observe(said.text, hang_up=said.hang_up)
+            last = readings[-1].sentiment if readings else 0.0
+            act = act_labels(probe.reading, last, decision.terms, branch.facts.balance, probe.ended)
+            return enter_act(branch, act, decision, rng)
 
         return reply
 
@@ -95,14 +123,19 @@ def main() -> None:
     env = DebtorEnv()
     greedy_policy = load_policy(args.checkpoint).new_call(0)
     greedy = play(greedy_policy, env, args.calls, args.seed)
-    planned = load_policy(f"{args.checkpoint}@debtor:1").new_call(0).planner  # the checkpoint's model, Q and gamma
+    planning = load_policy(f"{args.checkpoint}@debtor:1").new_call(0)
+    planned = planning.planner  # the checkpoint's model, Q and gamma
     results = {"greedy": summary(greedy, greedy)}
-    models = {"debtor model": planned.replies, "simulated debtor": simulator_replies(env)}
+    models = {
+        "debtor model": planned.replies,
+        "simulated debtor": simulator_replies(env),
+        "simulated debtor's acts": simulator_acts(env),
+    }
     for horizon, margin, model in itertools.product(args.horizons, args.margins, args.models):
         planner = DebtorPlanner(
             planned.q_values, models[model], planned.gamma, horizon=horizon, samples=args.samples, margin=margin
         )
-        policy = DebtorPlanningPolicy(planner, seed=0)
+        policy = DebtorPlanningPolicy(planner, seed=0, expectation=planning.expectation)
         policy.attach(lambda: env.engine)
         name = f"rollouts of {horizon}, {model}" + (f", margin {margin:g}" if margin else "")
         results[name] = summary(play(policy, env, args.calls, args.seed), greedy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 
 from agent_runtime.contracts.actions import N_ACTIONS, Action
 from agent_runtime.contracts.dst import INTENTS, DSTOutput, Intent, Period
+from agent_runtime.contracts.expectation import act_labels
 from agent_runtime.contracts.offers import OfferKind, OfferTerms
 from agent_runtime.contracts.outcome import OutcomeKind
 from agent_runtime.contracts.state import STATE_SIZE
@@ -19,10 +21,10 @@ from simulator.env import DebtorEnv
 from training.debtor_model import (
     HEADS,
     NO_WORDS,
+    Call,
     DebtorModel,
     FitConfig,
     Padded,
-    act_labels,
     collect_calls,
     evaluate,
     fit,
@@ -141,3 +143,64 @@ def test_the_recurrent_encoder_reads_only_the_call_so_far():
     with torch.no_grad():
         before, after = model(call)["intent"], model(later_changed)["intent"]
     assert torch.equal(before[:, :3], after[:, :3]) and not torch.equal(before[:, 3:], after[:, 3:])
+
+
+def two_kinds_of_debtor(calls: int, seed: int) -> list[Call]:
+    """Calls whose states and actions say nothing of the debtor, where one kind always stalls and the other always
+    asks: which kind a call has is hidden, yet its first reply shows it."""
+    rng = np.random.default_rng(seed)
+    made = []
+    for _ in range(calls):
+        intent = INTENTS.index(Intent.STALL if rng.random() < 0.5 else Intent.QUESTION)
+        turns = int(rng.integers(3, 7))
+        labels = {head: np.zeros(turns, np.int64) for head in HEADS}
+        labels["intent"][:] = intent
+        labels["sentiment"][:] = 1
+        made.append(Call(np.zeros((turns, STATE_SIZE), np.float32), rng.integers(N_ACTIONS, size=turns), labels))
+    return made
+
+
+def test_a_mixture_learns_the_kind_of_debtor_from_the_acts_so_far():
+    train, heldout = two_kinds_of_debtor(300, 0), Padded.of(two_kinds_of_debtor(100, 1))
+    config = FitConfig(epochs=40, lr=0.03, hidden=8, seed=0)
+    per_turn_model, mixture = fit(train, config), fit(train, replace(config, components=2))
+    with torch.no_grad():
+        per_turn = evaluate(per_turn_model.filtered_logits(heldout), heldout)["nll"]["intent"]
+        filtered = mixture.filtered_logits(heldout)["intent"]
+    assert per_turn > 0.6  # a coin flip at every turn: log 2 = 0.69
+    first, later = filtered[:, 0], filtered[:, 1:][heldout.mask[:, 1:]]
+    labels_later = heldout.labels["intent"][:, 1:][heldout.mask[:, 1:]]
+    assert torch.exp(first).max(dim=-1).values.max() < 0.7  # before any reply the kinds are a coin flip
+    assert torch.exp(later.gather(1, labels_later[:, None])).min() > 0.9  # after one, the call's kind is known
+    assert evaluate(mixture.filtered_logits(heldout), heldout)["nll"]["intent"] < per_turn - 0.4
+    with pytest.raises(ValueError, match="depends on the acts so far"):
+        mixture.sample(heldout.inputs[:1], np.random.default_rng(0))
+
+
+def test_the_runtime_belief_follows_the_model_turn_by_turn_in_a_simulated_call():
+    """The runtime's numpy reader and per-call belief give, at every turn of a real engine's call, what the trained
+    mixture gives for that call as the trainer records it: the acts are read the same way on both sides."""
+    from agent_runtime.expectation import DebtorBelief, DebtorExpectation
+    from training.debtor_model import RecordingDebtorEnv
+
+    def choose(state, rng):
+        return int(rng.integers(N_ACTIONS))
+
+    mixture = fit(collect_calls(60, 0, choose), FitConfig(epochs=2, hidden=8, components=3, seed=0))
+    expectation = DebtorExpectation({k: v.numpy() for k, v in mixture.state_dict().items()}, "test")
+    env, rng = RecordingDebtorEnv(), np.random.default_rng(5)
+    for seed in range(3):
+        state, _ = env.reset(seed=50 + seed)
+        belief, predicted, ended = DebtorBelief(expectation), [], False
+        while not ended:
+            action = choose(state, rng)
+            belief.update(env.engine)
+            predicted.append(expectation.probabilities(state, action, belief)["intent"])
+            belief.turn(state, action, env.engine)
+            state, _, terminated, truncated, _ = env.step(action)
+            ended = terminated or truncated
+        with torch.no_grad():
+            filtered = torch.exp(mixture.filtered_logits(Padded.of(env.calls[-1:]))["intent"][0]).numpy()
+        assert len(predicted) == len(filtered) > 1
+        assert np.allclose(np.array(predicted), filtered, atol=1e-5)
+        assert not np.allclose(belief.log_weights, expectation.log_prior)  # the replies moved the belief

@@ -8,7 +8,11 @@ import pytest
 
 from agent_runtime.contracts.actions import N_ACTIONS, Action
 from agent_runtime.contracts.dst import DSTOutput, Intent
+from agent_runtime.contracts.expectation import ACT_CLASSES, INTENT_CLASSES, NO_WORDS
 from agent_runtime.contracts.outcome import OutcomeKind
+from agent_runtime.contracts.state import STATE_SIZE
+from agent_runtime.debtor_planning import model_replies
+from agent_runtime.expectation import DebtorBelief, DebtorExpectation
 from agent_runtime.policy_source import load_policy
 from simulator.env import DebtorEnv
 from training.baselines import make_policy
@@ -108,3 +112,70 @@ def test_a_branch_copies_every_container_of_the_history_and_shares_the_frozen_re
         if isinstance(value, list | set | dict):
             assert getattr(branch.history, item.name) is not value, item.name
     assert branch.facts is env.engine.facts and branch.tracker is env.engine.tracker
+
+
+def two_kinds(first: Intent, second: str) -> DebtorExpectation:
+    """A mixture sure of its two kinds of debtor: the first always says `first`, the second `second` (an intent
+    class)."""
+    hidden, width = 2, STATE_SIZE + N_ACTIONS
+    weights = {"encoder.0.weight": np.zeros((hidden, width)), "encoder.0.bias": np.zeros(hidden), "prior": np.zeros(2)}
+    for part, classes in ACT_CLASSES.items():
+        bias = np.zeros((2, len(classes)))
+        if part == "intent":
+            bias[:] = -30.0
+            bias[0, INTENT_CLASSES.index(first.value)] = bias[1, INTENT_CLASSES.index(second)] = 0.0
+        if part == "ends":
+            bias[:, 1] = -30.0  # only a reply without words ends the call
+        weights[f"heads.{part}.weight"] = np.zeros((2 * len(classes), hidden + N_ACTIONS))
+        weights[f"heads.{part}.bias"] = bias.ravel()
+    return DebtorExpectation(weights, "two kinds")
+
+
+def test_a_rollout_over_a_mixture_holds_one_kind_of_debtor_drawn_from_the_calls_belief():
+    env = DebtorEnv()
+    state, _ = env.reset(seed=2)
+    expectation = two_kinds(Intent.WILLING, NO_WORDS)
+    replies, listen = model_replies(expectation), int(Action.EMPATHETIC_LISTENING)
+
+    def rollout(seed: int, belief: DebtorBelief | None) -> str:
+        branch, reply = env.engine.branch(), replies(np.random.default_rng(seed), belief)
+        first = reply(branch, state, listen, branch.act(listen))
+        if first.ended:
+            return "left"
+        second = reply(branch, branch.state(), listen, branch.act(listen))
+        assert not second.ended and second.reading.intent is Intent.WILLING  # the willing debtor stays willing
+        return "willing"
+
+    kinds = [rollout(seed, None) for seed in range(200)]
+    assert 60 < kinds.count("left") < 140  # the kinds drawn as often as the prior says: evenly
+    believed = DebtorBelief(expectation)
+    believed.log_weights = np.log([0.999, 0.001])
+    assert [rollout(seed, believed) for seed in range(50)].count("willing") >= 48
+    assert env.engine.turns == 0  # the call itself never moved
+
+
+def test_a_checkpoint_with_a_mixture_plans_and_logs_what_it_expects_in_a_live_call(tmp_path):
+    import asyncio
+
+    from agent_runtime.contracts.events import TurnEvent
+    from agent_runtime.events.store import read_events
+    from agent_runtime.simulate import options, run
+    from policy.checkpoint import load_checkpoint, save_checkpoint
+    from policy.metadata import WorldModelMetadata
+    from training.debtor_model import FitConfig, collect_calls, fit
+
+    mixture = fit(collect_calls(40, 0, lambda state, rng: int(rng.integers(N_ACTIONS))), FitConfig(2, components=3))
+    metadata, q_state, _ = load_checkpoint(COMMITTED)
+    metadata = metadata.model_copy(update={"world_model": WorldModelMetadata.of(mixture)})
+    path = save_checkpoint(tmp_path / "mixture.pt", metadata, q_state, mixture.state_dict())
+    assert load_policy(str(path)).expectation.components == 3
+    env = DebtorEnv()
+    state, _ = env.reset(seed=11)
+    planned = make_policy(f"{path}@debtor:2x4", env, seed=3).act(state)
+    again = make_policy(f"{path}@debtor:2x4", env, seed=3).act(state)
+    assert planned[0] == again[0] and np.array_equal(planned[1], again[1])
+    asyncio.run(run(options(calls=2, text=True, policy=f"{path}@debtor:1", out=tmp_path / "calls")))
+    decided = [e for e in read_events(tmp_path / "calls" / "events.db") if isinstance(e, TurnEvent) and e.q_values]
+    expected = [e.expected_reply for e in decided]
+    assert len(decided) > 2 and all(x is not None and x.model == "mixture.pt@debtor:1" for x in expected)
+    assert len({x.ends for x in expected}) > 1

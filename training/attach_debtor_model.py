@@ -1,14 +1,16 @@
 """Fit a debtor model on a policy's own calls and attach it to a copy of the policy's checkpoint.
 
     python -m training.attach_debtor_model --checkpoint RUN/checkpoint.pt --out OUT.pt [--calls 3000
-        --heldout-calls 1000 --epsilon 0.3 --seed 0]
+        --heldout-calls 1000 --epsilon 0.3 --components 1 --seed 0]
 
 The calls come from the debtor simulator with the checkpoint's greedy policy acting, a uniformly random action instead
 with probability --epsilon (training.debtor_model.exploring); training calls are seeded from --seed, the held-out
-ones from the diagnostic range (training.runs), so neither touches the validation or evaluation seeds. The model is
-attached only where its held-out NLL beats the class frequencies per action. The Q-network is copied unchanged, so the
-policy acts exactly as before; its turns now record what it expects to hear (`expected_reply`), and
-`OUT.pt@debtor:D` plans over the model (agent_runtime.debtor_planning). Writes OUT.pt and its .safetensors twin.
+ones from the diagnostic range (training.runs), so neither touches the validation or evaluation seeds. --components K
+fits a mixture of K kinds of debtor (training.debtor_model), which the runtime reads with a belief per call. The model
+is attached only where its held-out NLL (each turn given the acts before it) beats the class frequencies per action.
+The Q-network is copied unchanged, so the policy acts exactly as before; its turns now record what it expects to hear
+(`expected_reply`), and `OUT.pt@debtor:D` plans over the model (agent_runtime.debtor_planning). Writes OUT.pt and its
+.safetensors twin.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Args:
     heldout_calls: Annotated[int, within(int, 10)] = 1000
     epsilon: Annotated[float, within(float, 0, 1)] = 0.3
     """share of uniformly random actions in the calls the model learns from"""
+    components: Annotated[int, within(int, 1)] = 1
+    """kinds of debtor: 1 for one per-turn model, more for a mixture with one kind per call"""
     seed: Seed = 0
 
 
@@ -44,14 +48,15 @@ def main(args: Args) -> dict:
     choose = exploring(str(args.checkpoint), args.epsilon, args.seed)
     train = collect_calls(args.calls, args.seed, choose)
     heldout = Padded.of(collect_calls(args.heldout_calls, DIAGNOSTIC_SEED_START + args.seed, choose))
-    model = fit(train, FitConfig(seed=args.seed))
+    model = fit(train, FitConfig(components=args.components, seed=args.seed))
     with torch.no_grad():
-        model_nll = evaluate(model(heldout.inputs), heldout)["nll_total"]
+        model_nll = evaluate(model.filtered_logits(heldout), heldout)["nll_total"]
     frequency_nll = evaluate(frequency_logits(train, heldout, per_action=True), heldout)["nll_total"]
     report = {
         "calls": args.calls,
         "heldout_calls": args.heldout_calls,
         "epsilon": args.epsilon,
+        "components": args.components,
         "seed": args.seed,
         "heldout_nll": round(model_nll, 4),
         "frequency_per_action_nll": round(frequency_nll, 4),

@@ -16,6 +16,13 @@ same heads on the current state and action (NLL 2.62 vs 2.55 nats, intent calibr
 training calls; `python -m benchmarks.debtor_model`), so the current state is the default and the GRU stays an option
 for logged calls whose states say less.
 
+What the state does not carry is how this debtor reacts: the same words and actions so far go with debtors whose
+anger, patience and means differ, and a per-turn model averages over them. `components=K` makes the model a mixture of
+K kinds of debtor, one kind per call: each kind has its own heads, the call's kind is a latent with a learned prior,
+fit by the call's marginal likelihood, and at any turn the belief over kinds is Bayes' rule on the acts so far
+(`filtered_logits`). A planner draws a kind once per imagined call and holds it, where a per-turn model lets the
+imagined debtor drift between kinds from one reply to the next.
+
 An imagined reply is rendered as text, from the simulator's templates for the sampled intent (and sum), and read by
 the engine as a real reply is: the DST, the termination rule, the state builder and the shared reward all run
 unchanged, so an imagined state is a state the policy can meet, with the flags, periods and sentiment the DST reads in
@@ -37,14 +44,8 @@ from torch import nn
 
 from agent_runtime.contracts import expectation
 from agent_runtime.contracts.actions import N_ACTIONS
-from agent_runtime.contracts.dst import INTENTS, DSTOutput, Intent
-from agent_runtime.contracts.expectation import (
-    ACT_CLASSES,
-    AMOUNT_EDGES,
-    AMOUNT_RANGES,
-    INTENT_CLASSES,
-    SENTIMENT_STEP,
-)
+from agent_runtime.contracts.dst import INTENTS, Intent
+from agent_runtime.contracts.expectation import ACT_CLASSES, AMOUNT_RANGES, INTENT_CLASSES, act_labels
 from agent_runtime.contracts.offers import OfferKind, OfferTerms
 from agent_runtime.contracts.reward import compute_reward
 from agent_runtime.contracts.state import STATE_SIZE
@@ -65,21 +66,6 @@ class Call:
     states: np.ndarray  # (turns, STATE_SIZE) float32
     actions: np.ndarray  # (turns,) int64
     labels: dict[str, np.ndarray]  # head -> (turns,) int64
-
-
-def act_labels(
-    reading: DSTOutput | None, previous_sentiment: float, terms: OfferTerms | None, balance: float, ended: bool
-) -> dict[str, int]:
-    """The debtor's act in a reply, as the model's classes."""
-    if reading is None:
-        return {"intent": NO_WORDS, "amount": 0, "sentiment": 1, "ends": int(ended)}
-    amount = 0
-    if reading.amount is not None:
-        reference = terms.instalment if terms is not None else balance
-        amount = 1 + int(np.searchsorted(AMOUNT_EDGES, reading.amount / max(reference, 1.0), side="right"))
-    change = reading.sentiment - previous_sentiment
-    sentiment = 0 if change <= -SENTIMENT_STEP else 2 if change >= SENTIMENT_STEP else 1
-    return {"intent": INTENTS.index(reading.intent), "amount": amount, "sentiment": sentiment, "ends": int(ended)}
 
 
 class RecordingDebtorEnv(DebtorEnv):
@@ -167,33 +153,87 @@ class Padded:
 
 class DebtorModel(nn.Module):
     """Per agent turn, logits of each head of the debtor's next act, from the current state and action, or from the
-    whole call so far (`recurrent`)."""
+    whole call so far (`recurrent`); with `components` > 1, per kind of debtor (a mixture with one kind per call)."""
 
     kind = expectation.DEBTOR_MODEL_KIND
     predicts = "act"  # policy.metadata.WorldModelMetadata: the debtor's next act, not the next state
 
-    def __init__(self, hidden: int = 64, recurrent: bool = False):
+    def __init__(self, hidden: int = 64, recurrent: bool = False, components: int = 1):
         super().__init__()
-        self.hidden, self.recurrent = hidden, recurrent
+        if components < 1 or (recurrent and components > 1):
+            raise ValueError(f"a debtor model has 1 or more kinds of debtor, and a recurrent one 1 (got {components})")
+        self.hidden, self.recurrent, self.components = hidden, recurrent, components
         width = STATE_SIZE + N_ACTIONS
         self.encoder = (
             nn.GRU(width, hidden, batch_first=True) if recurrent else nn.Sequential(nn.Linear(width, hidden), nn.Tanh())
         )
-        self.heads = nn.ModuleDict({head: nn.Linear(hidden + N_ACTIONS, size) for head, size in HEADS.items()})
+        self.heads = nn.ModuleDict(
+            {head: nn.Linear(hidden + N_ACTIONS, size * components) for head, size in HEADS.items()}
+        )
+        if components > 1:
+            self.prior = nn.Parameter(torch.zeros(components))  # logits of how common each kind is
 
     @property
     def hyperparameters(self) -> dict:
-        return {"hidden": self.hidden, "recurrent": self.recurrent}
+        mixture = {"components": self.components} if self.components > 1 else {}
+        return {"hidden": self.hidden, "recurrent": self.recurrent, **mixture}
 
     def forward(self, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per head, logits (..., classes), or (..., components, classes) for a mixture."""
         encoded = self.encoder(inputs)[0] if self.recurrent else self.encoder(inputs)
         # the action again beside the encoding: the reply depends on it most, and the heads should not need to dig
         features = torch.cat([encoded, inputs[..., STATE_SIZE:]], dim=-1)
-        return {head: layer(features) for head, layer in self.heads.items()}
+        logits = {head: layer(features) for head, layer in self.heads.items()}
+        if self.components == 1:
+            return logits
+        return {head: values.unflatten(-1, (self.components, HEADS[head])) for head, values in logits.items()}
+
+    def act_log_likelihoods(self, batch: Padded) -> torch.Tensor:
+        """(calls, turns, components): the log-probability of each real turn's act (all heads) under each kind of
+        debtor; 0 on padding."""
+        total = torch.zeros(())
+        for head, values in self.forward(batch.inputs).items():
+            log_probabilities = F.log_softmax(values, dim=-1).view(*batch.mask.shape, self.components, HEADS[head])
+            labels = batch.labels[head][..., None, None].expand(*batch.mask.shape, self.components, 1)
+            total = total + log_probabilities.gather(-1, labels)[..., 0]
+        return total * batch.mask[..., None]
+
+    def call_log_likelihood(self, batch: Padded) -> torch.Tensor:
+        """(calls,): log p(the call's acts), the kind of debtor summed out."""
+        return torch.logsumexp(F.log_softmax(self.prior, dim=0) + self.act_log_likelihoods(batch).sum(dim=1), dim=-1)
+
+    def joint_nll(self, batch: Padded, *, hold_kind: bool = True) -> float:
+        """Mean negative log-likelihood (nats) of each real turn's whole act given the call's acts before it: the kind
+        of debtor held across the call and believed by Bayes' rule (`hold_kind`), or drawn afresh at every turn (a
+        mixture that knows nothing of the call's debtor but how its parts go together). A per-turn model: the sum of
+        its heads' NLL either way."""
+        with torch.no_grad():
+            turns = self.act_log_likelihoods(batch)
+            if self.components == 1:
+                return -(turns.sum() / batch.mask.sum()).item()
+            prior = F.log_softmax(self.prior, dim=0)
+            belief = prior.expand_as(turns)
+            if hold_kind:
+                before = torch.cat([torch.zeros_like(turns[:, :1]), turns.cumsum(dim=1)[:, :-1]], dim=1)
+                belief = torch.log_softmax(prior + before, dim=-1)
+            return -((torch.logsumexp(belief + turns, dim=-1) * batch.mask).sum() / batch.mask.sum()).item()
+
+    def filtered_logits(self, batch: Padded) -> dict[str, torch.Tensor]:
+        """Per head, (calls, turns, classes) log-probabilities of each turn's act given the call's acts before it:
+        the kinds weighted by Bayes' rule on those acts (a per-turn model: its logits)."""
+        logits = self.forward(batch.inputs)
+        if self.components == 1:
+            return logits
+        before = self.act_log_likelihoods(batch).cumsum(dim=1)
+        before = torch.cat([torch.zeros_like(before[:, :1]), before[:, :-1]], dim=1)
+        belief = torch.log_softmax(F.log_softmax(self.prior, dim=0) + before, dim=-1)[..., None]
+        return {head: torch.logsumexp(belief + F.log_softmax(v, dim=-1), dim=-2) for head, v in logits.items()}
 
     def sample(self, inputs: torch.Tensor, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Sampled acts (never the argmax: that turns a 30 % yes into a certain no) for the last turn of each call in
         `inputs` (calls, turns, width)."""
+        if self.components > 1:
+            raise ValueError("a mixture's next act depends on the acts so far, which imagination here does not keep")
         with torch.no_grad():
             logits = self.forward(inputs)
         draws = {}
@@ -210,21 +250,27 @@ class FitConfig:
     batch_size: int = 64
     lr: float = 3e-3
     hidden: int = 64
+    components: int = 1
+    """kinds of debtor (a mixture, one kind per call); 1: one per-turn model"""
     seed: int = 0
 
 
 def fit(calls: Sequence[Call], config: FitConfig, *, recurrent: bool = False) -> DebtorModel:
-    """A debtor model fit on `calls` by the summed cross-entropy of its heads, seeded."""
+    """A debtor model fit on `calls` by the summed cross-entropy of its heads (a mixture: by the calls' likelihood,
+    per turn), seeded."""
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    model = DebtorModel(config.hidden, recurrent)
+    model = DebtorModel(config.hidden, recurrent, config.components)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     padded = Padded.of(calls)  # once: a call's padding at its end changes none of its real turns' outputs
     for _ in range(config.epochs):
         order = torch.from_numpy(rng.permutation(len(calls)))
         for start in range(0, len(order), config.batch_size):
             batch = padded.take(order[start : start + config.batch_size])
-            loss = sum(head_nll(model(batch.inputs), batch).values())
+            if model.components == 1:
+                loss = sum(head_nll(model(batch.inputs), batch).values())
+            else:
+                loss = -model.call_log_likelihood(batch).sum() / batch.mask.sum()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

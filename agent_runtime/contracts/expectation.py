@@ -11,11 +11,13 @@ that learns them, the runtime that reads them out of a checkpoint and the turn e
 
 from __future__ import annotations
 
+import bisect
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent_runtime.contracts.dst import INTENTS
+from agent_runtime.contracts.dst import INTENTS, DSTOutput
+from agent_runtime.contracts.offers import OfferTerms
 
 DEBTOR_MODEL_KIND = "debtor"  # the world-model kind a checkpoint's metadata names for a debtor model
 NO_WORDS = "no_words"
@@ -32,6 +34,22 @@ ACT_CLASSES: dict[str, tuple[str, ...]] = {
     "sentiment": SENTIMENT_CLASSES,
     "ends": ENDS_CLASSES,
 }
+
+
+def act_labels(
+    reading: DSTOutput | None, previous_sentiment: float, terms: OfferTerms | None, balance: float, ended: bool
+) -> dict[str, int]:
+    """The debtor's act in a reply, as the class index of each part (`reading` None: a reply without words)."""
+    if reading is None:
+        return {"intent": INTENT_CLASSES.index(NO_WORDS), "amount": 0, "sentiment": 1, "ends": int(ended)}
+    amount = 0
+    if reading.amount is not None:
+        reference = terms.instalment if terms is not None else balance
+        amount = 1 + bisect.bisect_right(AMOUNT_EDGES, reading.amount / max(reference, 1.0))
+    change = reading.sentiment - previous_sentiment
+    sentiment = 0 if change <= -SENTIMENT_STEP else 2 if change >= SENTIMENT_STEP else 1
+    return {"intent": INTENTS.index(reading.intent), "amount": amount, "sentiment": sentiment, "ends": int(ended)}
+
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
