@@ -21,7 +21,11 @@ anger, patience and means differ, and a per-turn model averages over them. `comp
 K kinds of debtor, one kind per call: each kind has its own heads, the call's kind is a latent with a learned prior,
 fit by the call's marginal likelihood, and at any turn the belief over kinds is Bayes' rule on the acts so far
 (`filtered_logits`). A planner draws a kind once per imagined call and holds it, where a per-turn model lets the
-imagined debtor drift between kinds from one reply to the next.
+imagined debtor drift between kinds from one reply to the next. Measured (15,000 training calls,
+`python -m benchmarks.debtor_model --train-calls 15000 --components 4 8`): the whole act's NLL falls from 2.38 to 2.11
+nats with 8 kinds, but by as much with the kind drawn afresh each turn (2.11): the gain is how an act's parts go
+together, not what the call shows of its debtor, and each part alone is predicted worse (2.48 summed). Planning over
+it gains nothing either, so one per-turn model stays the default.
 
 An imagined reply is rendered as text, from the simulator's templates for the sampled intent (and sum), and read by
 the engine as a real reply is: the DST, the termination rule, the state builder and the shared reward all run
