@@ -30,9 +30,8 @@ class DebtorExpectation:
         mixture of kinds of debtor, `prior`)."""
         self.model = model
         self.encoder = _linear(weights, "encoder.0")
-        prior = np.asarray(weights.get("prior", np.zeros(1)), np.float64)
-        self.log_prior = prior - prior.max() - np.log(np.exp(prior - prior.max()).sum())
-        self.components = len(prior)
+        self.log_prior = _log_softmax(np.asarray(weights.get("prior", np.zeros(1)), np.float64))
+        self.components = len(self.log_prior)
         self.heads = {part: _linear(weights, f"heads.{part}") for part in ACT_CLASSES}
         for part, (matrix, _) in self.heads.items():
             if matrix.shape[1] != len(ACT_CLASSES[part]) * self.components:
@@ -63,9 +62,7 @@ class DebtorExpectation:
         features = np.concatenate([encoded, one_hot])
         odds = {}
         for part, (matrix, bias) in self.heads.items():
-            logits = (features @ matrix + bias).astype(np.float64).reshape(self.components, -1)
-            logits -= logits.max(axis=1, keepdims=True)
-            odds[part] = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+            odds[part] = _log_softmax((features @ matrix + bias).astype(np.float64).reshape(self.components, -1))
         return odds
 
     def probabilities(
@@ -111,8 +108,13 @@ class DebtorBelief:
         terms = history.offers[-1] if len(history.offers) > offers else None
         act = act_labels(reading, sentiment, terms, engine.facts.balance, engine.ended)
         odds = self.expectation.log_probabilities(state, action)
-        self.log_weights = self.log_weights + sum(odds[part][:, act[part]] for part in odds)
-        self.log_weights -= self.log_weights.max() + np.log(np.exp(self.log_weights - self.log_weights.max()).sum())
+        self.log_weights = _log_softmax(self.log_weights + sum(odds[part][:, act[part]] for part in odds))
+
+
+def _log_softmax(values: np.ndarray) -> np.ndarray:
+    """Log-probabilities from log-weights along the last axis."""
+    shifted = values - values.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _linear(weights: Mapping[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ import matplotlib
 import torch
 
 from agent_runtime.policy_source import DEFAULT_POLICY
+from benchmarks.command_line import command_line
 from training.debtor_model import FitConfig, Padded, collect_calls, evaluate, exploring, fit, frequency_logits
 
 matplotlib.use("Agg")
@@ -64,12 +65,7 @@ def main() -> None:
         results[name] = evaluate(frequency_logits(train, batch, per_action=per_action), batch)
         results[name]["nll_joint"] = results[name]["nll_total"]  # independent parts: the joint is the sum
     report = {
-        "command": "python -m benchmarks.debtor_model "
-        + " ".join(
-            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in vars(args).items()
-            if k != "out" and v != []
-        ),
+        "command": command_line("benchmarks.debtor_model", args, leave_out=("out",)),
         "train_calls": len(train),
         "train_turns": int(sum(len(c.actions) for c in train)),
         "heldout_calls": len(heldout),

@@ -61,14 +61,14 @@ def simulator_acts(env: DebtorEnv):
     sentiment moved by its class, a sum drawn from its bucket). A perfect model of the act: where it falls short of
     the simulated debtor, the act and its rendering lose what planning needs; where it does not, the model does."""
 
+    words = simulator_replies(env)
+
     def replier(rng: np.random.Generator, belief: DebtorBelief | None) -> Replier:
-        debtor = copy.deepcopy(env.debtor)
-        debtor.rng = rng
+        said = words(rng, belief)
 
         def reply(branch: DialogueEngine, state: np.ndarray, action: int, decision: Decision):
-            said = debtor.respond(decision)
             readings = branch.history.readings
-            probe = branch.branch().observe(said.text, hang_up=said.hang_up)
+            probe = said(branch.branch(), state, action, decision)
             last = readings[-1].sentiment if readings else 0.0
             act = act_labels(probe.reading, last, decision.terms, branch.facts.balance, probe.ended)
             return enter_act(branch, act, decision, rng)

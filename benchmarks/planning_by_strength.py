@@ -25,6 +25,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from benchmarks.command_line import command_line
+
 VALIDATION_SEED = 900_000
 ROWS = {
     "debtor model": "rollouts of 12, debtor model",
@@ -80,12 +82,8 @@ def main() -> None:
         gains = ", ".join(f"{name} {row[name]['mean']:+.3f}" for name in ROWS)
         print(f"{budget:>5} calls: greedy {row['greedy_success']:.3f}; {gains}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    command = " ".join(
-        f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in vars(args).items()
-    )
-    args.out.write_text(
-        json.dumps({"command": f"python -m benchmarks.planning_by_strength {command}", "rows": table}, indent=2) + "\n"
-    )
+    report = {"command": command_line("benchmarks.planning_by_strength", args), "rows": table}
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
     plot(table, args.out.with_suffix(".png"))
 
 

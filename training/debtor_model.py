@@ -192,11 +192,11 @@ class DebtorModel(nn.Module):
             return logits
         return {head: values.unflatten(-1, (self.components, HEADS[head])) for head, values in logits.items()}
 
-    def act_log_likelihoods(self, batch: Padded) -> torch.Tensor:
+    def act_log_likelihoods(self, batch: Padded, logits: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """(calls, turns, components): the log-probability of each real turn's act (all heads) under each kind of
-        debtor; 0 on padding."""
+        debtor; 0 on padding. `logits`: the model's output for `batch`, where the caller has it already."""
         total = torch.zeros(())
-        for head, values in self.forward(batch.inputs).items():
+        for head, values in (self.forward(batch.inputs) if logits is None else logits).items():
             log_probabilities = F.log_softmax(values, dim=-1).view(*batch.mask.shape, self.components, HEADS[head])
             labels = batch.labels[head][..., None, None].expand(*batch.mask.shape, self.components, 1)
             total = total + log_probabilities.gather(-1, labels)[..., 0]
@@ -205,6 +205,12 @@ class DebtorModel(nn.Module):
     def call_log_likelihood(self, batch: Padded) -> torch.Tensor:
         """(calls,): log p(the call's acts), the kind of debtor summed out."""
         return torch.logsumexp(F.log_softmax(self.prior, dim=0) + self.act_log_likelihoods(batch).sum(dim=1), dim=-1)
+
+    def _belief_before_each_turn(self, turns: torch.Tensor) -> torch.Tensor:
+        """(calls, turns, components): the log-belief over kinds of debtor before each turn, by Bayes' rule on the
+        acts before it (`turns`: `act_log_likelihoods`)."""
+        before = torch.cat([torch.zeros_like(turns[:, :1]), turns.cumsum(dim=1)[:, :-1]], dim=1)
+        return torch.log_softmax(F.log_softmax(self.prior, dim=0) + before, dim=-1)
 
     def joint_nll(self, batch: Padded, *, hold_kind: bool = True) -> float:
         """Mean negative log-likelihood (nats) of each real turn's whole act given the call's acts before it: the kind
@@ -215,11 +221,9 @@ class DebtorModel(nn.Module):
             turns = self.act_log_likelihoods(batch)
             if self.components == 1:
                 return -(turns.sum() / batch.mask.sum()).item()
-            prior = F.log_softmax(self.prior, dim=0)
-            belief = prior.expand_as(turns)
-            if hold_kind:
-                before = torch.cat([torch.zeros_like(turns[:, :1]), turns.cumsum(dim=1)[:, :-1]], dim=1)
-                belief = torch.log_softmax(prior + before, dim=-1)
+            belief = (
+                self._belief_before_each_turn(turns) if hold_kind else F.log_softmax(self.prior, dim=0).expand_as(turns)
+            )
             return -((torch.logsumexp(belief + turns, dim=-1) * batch.mask).sum() / batch.mask.sum()).item()
 
     def filtered_logits(self, batch: Padded) -> dict[str, torch.Tensor]:
@@ -228,9 +232,7 @@ class DebtorModel(nn.Module):
         logits = self.forward(batch.inputs)
         if self.components == 1:
             return logits
-        before = self.act_log_likelihoods(batch).cumsum(dim=1)
-        before = torch.cat([torch.zeros_like(before[:, :1]), before[:, :-1]], dim=1)
-        belief = torch.log_softmax(F.log_softmax(self.prior, dim=0) + before, dim=-1)[..., None]
+        belief = self._belief_before_each_turn(self.act_log_likelihoods(batch, logits))[..., None]
         return {head: torch.logsumexp(belief + F.log_softmax(v, dim=-1), dim=-2) for head, v in logits.items()}
 
     def sample(self, inputs: torch.Tensor, rng: np.random.Generator) -> dict[str, np.ndarray]:
