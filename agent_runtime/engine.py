@@ -174,7 +174,8 @@ class DialogueEngine:
         return Observation(reading, self.state(), outcome is not None, outcome, rule)
 
     def _contact_step(self, reading: DSTOutput, text: str) -> tuple[GuardRule, Outcome | None]:
-        if reading.intent is Intent.CEASE:  # whoever asks, this number is not called again
+        # whoever asks, this number is not called again; a recorded greeting asks nothing, whatever its words read as
+        if reading.intent is Intent.CEASE and reading.contact is not Contact.VOICEMAIL:
             follow_ups = (FollowUp.DO_NOT_CALL,)
             return GuardRule.DO_NOT_CALL, Outcome(kind=OutcomeKind.CEASE, do_not_contact=True, follow_ups=follow_ups)
         if self.phase is ContactPhase.ASKING_IDENTIFIER:

@@ -64,6 +64,8 @@ def test_the_identifier_on_file_must_be_confirmed(engine_with_zip, tracker, fact
         ("there's no one here by that name", GuardRule.DO_NOT_CALL, OutcomeKind.WRONG_NUMBER, FollowUp.DO_NOT_CALL),
         ("hi you've reached sam, please leave a message after the tone", GuardRule.VOICEMAIL, OutcomeKind.VOICEMAIL,
          FollowUp.CALLBACK),
+        # the greeting's second sentence alone (endpointing split it): the DST reads a cease in it, yet it is a machine
+        ("Please leave a message after the tone.", GuardRule.VOICEMAIL, OutcomeKind.VOICEMAIL, FollowUp.CALLBACK),
         ("stop calling this number", GuardRule.DO_NOT_CALL, OutcomeKind.CEASE, FollowUp.DO_NOT_CALL),
     ],
 )  # fmt: skip
