@@ -67,6 +67,42 @@ def test_amounts_and_periods_in_digits_dollar_signs_and_words(tracker, text, amo
 
 
 @pytest.mark.parametrize(
+    ("text", "amount", "period"),
+    [
+        # how people say sums
+        ("fifteen every two weeks its all i can swing", 15, Period.BIWEEKLY),
+        ("all i have is five a week", 5, Period.WEEKLY),
+        ("Twelve fifty in one payment today.", 1250, Period.ONCE),
+        ("One fifteen, sorry, one ten a month. One ten.", 110, Period.MONTHLY),
+        ("Two hundred, no wait, two fifty a month. Two fifty.", 250, Period.MONTHLY),
+        ("sixty two dollars and fifty cents a month", 62.5, Period.MONTHLY),
+        ("twelve dollars fifty a week ok", 12.5, Period.WEEKLY),
+        ("a buck fifty a month fine", 150, Period.MONTHLY),
+        ("$300 today and $85 next Tuesday, and that's the full amount.", 385, Period.ONCE),
+        ("Three hundred a month is too much. Could we try two hundred instead?", 200, Period.MONTHLY),
+        ("one eighty today on my card, the one ending in 4471", 180, Period.ONCE),
+        # how a recogniser mishears them
+        ("alright to hundred on friday then", 200, Period.ONCE),
+        ("yes for hundred today to close it out", 400, Period.ONCE),
+        ("take the free hundred out of the checking", 300, None),
+        ("Can I pay for the a week instead?", 40, Period.WEEKLY),
+        ("Could you work with a brand?", 1000, None),
+        ("Okay 35 memory month I paid.", 35, Period.MONTHLY),
+        ("I offer you 120 months, what do you think?", 120, Period.MONTHLY),
+        # and what stays as it was
+        ("$200 now and $100 next month", None, Period.MONTHLY),  # two sums: unclear
+        ("can i spread it over 60 months", None, None),
+        ("i bought a brand new car for 20 grand", 20000, None),
+        ("i paid for the week already", None, None),
+        ("we fell behind 2 months ago", None, None),
+    ],
+)
+def test_spoken_and_misheard_sums(tracker, text, amount, period):
+    reading = tracker.read(text)
+    assert (reading.amount, reading.period) == (amount, period)
+
+
+@pytest.mark.parametrize(
     ("text", "flag"),
     [
         ("talk to my attorney", Flag.MENTIONS_ATTORNEY),

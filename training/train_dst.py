@@ -1,6 +1,7 @@
 """Train the DST's intent classifier: `python -m training.train_dst [--c 4.0] [--seed 0]`.
 
 Training data: every `data/dst/train*.jsonl` (hand-written utterances, clean and STT-style, answers to offers,
+answering machines' greetings (`train_voicemail.jsonl`: other, never a request to stop calls),
 utterances written by three more authors in a caller's words (`train_written.md`, `train_written_v2.md`,
 `train_written_v3.md`), and those spoken by three voices and transcribed by tiny.en: `training.asr_transcripts`)
 plus every debtor template of the simulator, each also in STT style. The held-out files `data/dst/heldout*.jsonl`

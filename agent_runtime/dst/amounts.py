@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from agent_runtime.contracts.dst import Period
+from agent_runtime.dst.text import digits_for_number_words
 
 _NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(k\b|grand\b)?"
 _AMOUNT = re.compile(rf"\$\s*{_NUMBER}|{_NUMBER}")
@@ -15,10 +16,24 @@ _NOT_MONEY_AFTER = re.compile(
     r"percent|am|pm|o'?clock|st|nd|rd|th|jobs?|people|calls?)\b|%|of (?:the|this|next) month)"
 )
 _RETIREMENT_PLAN = re.compile(r"\b401\s*\(?k\)?")  # a savings account, not $401,000
-# A sum named only to be turned down: "40 a month, not 200", "150 instead of 300", "I can't do 200, but 75".
+# A sum named only to be turned down: "40 a month, not 200", "150 instead of 300", "I can't do 200, but 75",
+# "300 a month is too much", "fifty a week? not happening".
 _REJECTED_BEFORE = re.compile(
     r"\b(?:not|instead of|rather than|(?:can'?t|cannot|can not|couldn'?t|won'?t) (?:do|pay|afford|manage))"
     r"\s+(?:the\s+)?\$?\s*$"
+)
+_REJECTED_AFTER = re.compile(
+    r"(?:\s*(?:dollars?|bucks?))?(?:\s*(?:a|per|every|each) (?:week|month))?[?.!,]?\s*(?:is |'s |are )?"
+    r"(?:too much|too high|not happening|out of the question|no way)"
+)
+# Digits that name a card, not a sum: "the one ending in 4471".
+_NOT_MONEY_BEFORE = re.compile(r"(?:ending (?:in|with)|last (?:four|4) (?:digits )?(?:are|is)?)\s*$")
+# When the speaker corrects a sum, the one they settle on counts: "two hundred, no wait, two fifty".
+_CORRECTION = re.compile(r"\b(?:no|sorry|wait|i mean|actually|make it|let'?s say|scratch that)\b")
+# A payoff said in two pieces is one sum: "$700 today and $85 friday, that's everything" -> 785.
+_WHOLE_PAYOFF = re.compile(
+    r"\b(?:that'?s|that is|which is|makes?) (?:the )?(?:whole thing|everything|all of it|full amount|total)|"
+    r"\bwhole thing (?:paid|done)"
 )
 # text2num leaves small numbers before "grand" as words ("two grand").
 _GRAND_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|a couple(?: of)?|a few) grand\b")
@@ -28,7 +43,11 @@ _GRAND_COUNT = {
     "a couple of": 2,
     "a few": 3,
 }
-_MONEY_AFTER = re.compile(r"\s*(?:dollars?|bucks?|usd)\b")
+# A small number said with a payment period is money: "fifteen every two weeks", "five a week".
+_MONEY_AFTER = re.compile(
+    r"\s*(?:dollars?|bucks?|usd\b|(?:a|per|each|every) (?:week|month)\b|every (?:two|2|other) weeks?\b|"
+    r"(?:weekly|monthly)\b)"
+)
 _MONEY_BEFORE = re.compile(
     r"(?:pay|paying|do|afford|manage|send|put down|give|offer|about|maybe|like|only|around|just|"
     r"have|got|spare|make|at most|up to|over|under|of)\s+$"
@@ -37,7 +56,7 @@ _MONEY_BEFORE = re.compile(
 _COUPLE = re.compile(r"\b(?:a )?couple (?:of )?(?:hundred|100)\b")
 _FEW = re.compile(r"\b(?:a )?few (?:hundred|100)\b")
 _A_HUNDRED = re.compile(r"\ba hundred\b")
-_A_THOUSAND = re.compile(r"\ba thousand\b")
+_A_THOUSAND = re.compile(r"\ba (?:thousand|grand)\b")
 
 _PERIODS = (
     (
@@ -67,14 +86,62 @@ _AND_A_HALF_THOUSAND = re.compile(
     r"\b([1-9]|one|two|three|four|five|six|seven|eight|nine) and a half (?:grand|thousand|1000|k)\b"
 )
 _HUNDREDS_AND_REST = re.compile(r"(\$?)\b([1-9]\d?)00\s+and\s+\$?([1-9]\d?)\b(?![.,]\d|\s*cents?\b)")
-_HUNDREDS_THEN_TENS = re.compile(r"\b([1-9])\s+([1-9]\d)\b(?![.,]\d)")
+# "twelve seventy five" -> "12 75" -> 1275, "one ten" -> "1 10" -> 110, "a buck fifty" -> 150.
+_HUNDREDS_THEN_TENS = re.compile(r"\b([1-9]\d?|one)\s+([1-9]\d)\b(?![.,]\d)")
+_A_BUCK = re.compile(r"\ba buck (\d\d)\b")
+# "sixty two dollars and fifty cents" -> "62 dollars and 50 cents" -> 62.50; "twelve dollars fifty" -> 12.50.
+_DOLLARS_AND_CENTS = re.compile(
+    r"\b(\d+) (?:dollars?|bucks?) (?:and )?(\d\d)\b(?! ?(?:days?|weeks?|months?|years?|hours?|%|percent))(?: cents?\b)?"
+)
 
 
 def _join_spoken_sums(text: str) -> str:
     text = _AND_A_HALF_THOUSAND.sub(lambda m: f"{_GRAND_COUNT.get(m[1]) or int(m[1])}500", text)
+    text = _DOLLARS_AND_CENTS.sub(lambda m: f"{m[1]}.{m[2]} dollars", text)
+    text = _A_BUCK.sub(lambda m: f"1{m[1]}", text)
     text = _DIGIT_TIMES_HUNDRED.sub(lambda m: f"{m[1]}00", text)
     text = _HUNDREDS_AND_REST.sub(lambda m: f"{m[1]}{int(m[2]) * 100 + int(m[3])}", text)
-    return _HUNDREDS_THEN_TENS.sub(lambda m: f"{int(m[1]) * 100 + int(m[2])}", text)
+    return _HUNDREDS_THEN_TENS.sub(lambda m: f"{_hundreds(m[1]) * 100 + int(m[2])}", text)
+
+
+def _hundreds(said: str) -> int:
+    return 1 if said == "one" else int(said)
+
+
+# How a recogniser mishears number words, mended before they become digits: "two hundred" -> "to hundred",
+# "four hundred" -> "for hundred", "three hundred" -> "free hundred", "forty a week" -> "for the a week",
+# "a grand" -> "a brand", "a month" -> "amongst", "every week" -> "memory week", "forty" -> "4d". Each slip is ungrammatical as heard, so mending it cannot misread a well-formed sentence.
+_MISHEARD_WORDS = (
+    (re.compile(r"\bamongst\b"), "a month"),
+    (re.compile(r"\bmemory(?= (?:week|month|other|two|\d))"), "every"),
+    (re.compile(r"\b4d\b"), "forty"),
+    (re.compile(r"\bto hundred\b"), "two hundred"),
+    (re.compile(r"\bfor hundred\b"), "four hundred"),
+    (re.compile(r"\bfree hundred\b"), "three hundred"),
+    (re.compile(r"\bfor the(?= (?:a|every|each|per)\b)"), "forty"),
+    (re.compile(r"\b(a|one|two|three|four|five|six|seven|eight|nine|ten) brand\b(?! new)"), r"\1 grand"),
+)
+# "a hundred twenty a month" heard as "120 months": a sum that large is no count of months after these words.
+_MONTHS = re.compile(r"(\S+ )?\b(\d+(?:\.\d+)?) months\b")
+_DURATION_WORDS = frozenset("for over in within after last past next about than the those these of".split())
+MIN_MONTHS_AS_MONEY = 50
+
+
+def _month_sum(match: re.Match) -> str:
+    word = (match[1] or "").strip()
+    if float(match[2]) < MIN_MONTHS_AS_MONEY or word in _DURATION_WORDS:
+        return match[0]
+    return f"{match[1] or ''}{match[2]} a month"
+
+
+def amount_text(cleaned: str, normalised: str) -> str:
+    """The text amounts and periods are read from: `normalised` (the cleaned text with number words as digits)
+    once the recogniser's slips on numbers are mended (`_MISHEARD_WORDS`, "120 months")."""
+    mended = cleaned
+    for slip, meant in _MISHEARD_WORDS:
+        mended = slip.sub(meant, mended)
+    text = normalised if mended == cleaned else digits_for_number_words(mended)
+    return _MONTHS.sub(_month_sum, text) if "months" in text else text
 
 
 def _expand_vague_amounts(text: str) -> str:
@@ -108,30 +175,45 @@ def read_amount(text: str) -> AmountReading:
     if not _MAY_HAVE_NUMBER.search(text):
         return AmountReading(None, False)
     text = _join_spoken_sums(_expand_vague_amounts(_RETIREMENT_PLAN.sub("retirement plan", text)))
-    found: list[float] = []
+    said: list[tuple[float, int, int]] = []  # (sum, start, end) in the order said
     unclear = False
     for match in _AMOUNT.finditer(text):
         raw = match.group(1) or match.group(3)
         suffix = match.group(2) or match.group(4)
-        after = text[match.end() : match.end() + 24]
+        after = text[match.end() : match.end() + 40]
         dollar_sign = match.group(1) is not None
         if not dollar_sign and _NOT_MONEY_AFTER.match(after):
             continue
         value = float(raw.replace(",", ""))
         if suffix:
             value *= 1000
-        before = text[max(0, match.start() - 16) : match.start()]
-        if _REJECTED_BEFORE.search(before):
+        before = text[max(0, match.start() - 24) : match.start()]
+        if _REJECTED_BEFORE.search(before) or _NOT_MONEY_BEFORE.search(before) or _REJECTED_AFTER.match(after):
             continue
         money_like = dollar_sign or suffix or _MONEY_AFTER.match(after) or _MONEY_BEFORE.search(before)
         if not (money_like or value >= 20):
             continue
         if _NEGATIVE_BEFORE.search(before) or _POWER_OF_TEN_AFTER.match(after) or not 0 < value <= MAX_AMOUNT:
             unclear = True
-        elif value not in found:
-            found.append(value)
+        else:
+            said.append((value, match.start(), match.end()))
+    found = _settled_sums(text, said)
     unclear = unclear or len(found) > 1
     return AmountReading(None if unclear or not found else found[0], unclear)
+
+
+def _settled_sums(text: str, said: list[tuple[float, int, int]]) -> list[float]:
+    """The distinct sums the speaker settles on: a correction drops every sum before it, and a payoff said in two
+    pieces is their total."""
+    found: list[float] = []
+    for i, (value, start, _) in enumerate(said):
+        if i and _CORRECTION.search(text, said[i - 1][2], start):
+            found.clear()
+        if value not in found:
+            found.append(value)
+    if len(found) == 2 and _WHOLE_PAYOFF.search(text, said[-1][2]):
+        return [sum(found)]
+    return found
 
 
 _RECURRING_CUES = ("week", "month", "fortnight", "pay", " mo")

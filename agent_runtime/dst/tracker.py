@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 
 from agent_runtime.contracts.dst import DST_SCHEMA_VERSION, DSTOutput, Flag, Intent
-from agent_runtime.dst.amounts import parse_period, read_amount
+from agent_runtime.dst.amounts import amount_text, parse_period, read_amount
 from agent_runtime.dst.classifier import IntentClassifier, default_classifier
 from agent_runtime.dst.contact import read_contact, read_question
 from agent_runtime.dst.flags import read_flags
@@ -65,12 +65,13 @@ class DialogueStateTracker:
         ruled = self._ruled_intent(normalised, toks, flags, intent, offer_pending)
         if ruled is not None:  # a rule read it: the classifier's doubt does not apply
             intent, confidence = ruled, 1.0
-        said = read_amount(normalised)
+        money_text = amount_text(cleaned, normalised)
+        said = read_amount(money_text)
         return DSTOutput(
             intent=intent,
             sentiment=sentiment(toks),
             amount=said.amount,
-            period=parse_period(normalised, said.amount),
+            period=parse_period(money_text, said.amount),
             amount_unclear=said.unclear,
             flags=flags,
             confidence=confidence,
