@@ -9,7 +9,7 @@ from agent_runtime.dst.text import to_stt_style
 
 INTENT_EXAMPLES = {
     Intent.COMMIT: ["ok i'll pay fifty on friday", "deal, set it up", "alright put me down for that plan"],
-    Intent.WILLING: ["what are my options", "is there some kind of payment plan", "how can i pay this"],
+    Intent.WILLING: ["what are my options", "is there some kind of payment plan", "could we work something out"],
     Intent.HARDSHIP: [
         "i lost my job last month",
         "my wife is in the hospital and the bills keep coming",
@@ -81,6 +81,13 @@ def test_amounts_and_periods_in_digits_dollar_signs_and_words(tracker, text, amo
         ("$300 today and $85 next Tuesday, and that's the full amount.", 385, Period.ONCE),
         ("Three hundred a month is too much. Could we try two hundred instead?", 200, Period.MONTHLY),
         ("one eighty today on my card, the one ending in 4471", 180, Period.ONCE),
+        ("Let's do the three hundred today. The card starts with 4147.", 300, Period.ONCE),
+        ("Could we do one-seventy-five a month instead of the two-fifty?", 175, Period.MONTHLY),
+        ("I can pay two hundred fifty one time, but not more.", 250, Period.ONCE),
+        ("What about half a grand and we're done?", 500, None),
+        ("Four hundred down today and the last two sixty on the thirtieth, and we're square.", 660, Period.ONCE),
+        ("Very well, 2000, paid on the 28, in full and final settlement.", 2000, Period.ONCE),
+        ("could i start with twenty every other week", 20, Period.BIWEEKLY),
         # how a recogniser mishears them
         ("alright to hundred on friday then", 200, Period.ONCE),
         ("yes for hundred today to close it out", 400, Period.ONCE),
@@ -89,6 +96,8 @@ def test_amounts_and_periods_in_digits_dollar_signs_and_words(tracker, text, amo
         ("Could you work with a brand?", 1000, None),
         ("Okay 35 memory month I paid.", 35, Period.MONTHLY),
         ("I offer you 120 months, what do you think?", 120, Period.MONTHLY),
+        ("8-5 every 2 weeks on payday, yes", 85, Period.BIWEEKLY),
+        ("ok yeah too hundred a month works for me", 200, Period.MONTHLY),
         # and what stays as it was
         ("$200 now and $100 next month", None, Period.MONTHLY),  # two sums: unclear
         ("can i spread it over 60 months", None, None),

@@ -19,21 +19,27 @@ _RETIREMENT_PLAN = re.compile(r"\b401\s*\(?k\)?")  # a savings account, not $401
 # A sum named only to be turned down: "40 a month, not 200", "150 instead of 300", "I can't do 200, but 75",
 # "300 a month is too much", "fifty a week? not happening".
 _REJECTED_BEFORE = re.compile(
-    r"\b(?:not|instead of|rather than|(?:can'?t|cannot|can not|couldn'?t|won'?t) (?:do|pay|afford|manage))"
-    r"\s+(?:the\s+)?\$?\s*$"
+    r"\b(?:(?:not|instead of|rather than)\s+(?:the\s+)?|"
+    r"(?:can'?t|cannot|can not|couldn'?t|won'?t) (?:do|pay|afford|manage)\s+(?:the\s+|a\s+)?)\$?\s*$"
 )
 _REJECTED_AFTER = re.compile(
     r"(?:\s*(?:dollars?|bucks?))?(?:\s*(?:a|per|every|each) (?:week|month))?[?.!,]?\s*(?:is |'s |are )?"
     r"(?:too much|too high|not happening|out of the question|no way)"
 )
 # Digits that name a card, not a sum: "the one ending in 4471".
-_NOT_MONEY_BEFORE = re.compile(r"(?:ending (?:in|with)|last (?:four|4) (?:digits )?(?:are|is)?)\s*$")
+_NOT_MONEY_BEFORE = re.compile(
+    r"(?:ending (?:in|with)|(?:card|number) (?:starts?|starting|begins?) with|last (?:four|4) (?:digits )?(?:are|is)?)"
+    r"\s*$"
+)
+# A day of the month said without its ordinal: "paid on the 28".
+_DATE_BEFORE = re.compile(r"\b(?:on|by|before|after|from) the\s*$")
+LAST_DAY = 31
 # When the speaker corrects a sum, the one they settle on counts: "two hundred, no wait, two fifty".
 _CORRECTION = re.compile(r"\b(?:no|sorry|wait|i mean|actually|make it|let'?s say|scratch that)\b")
 # A payoff said in two pieces is one sum: "$700 today and $85 friday, that's everything" -> 785.
 _WHOLE_PAYOFF = re.compile(
     r"\b(?:that'?s|that is|which is|makes?) (?:the )?(?:whole thing|everything|all of it|full amount|total)|"
-    r"\bwhole thing (?:paid|done)"
+    r"\bwhole thing (?:paid|done)|\bwe'?re (?:square|even|done)\b|\bpaid off\b"
 )
 # text2num leaves small numbers before "grand" as words ("two grand").
 _GRAND_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|a couple(?: of)?|a few) grand\b")
@@ -57,6 +63,7 @@ _COUPLE = re.compile(r"\b(?:a )?couple (?:of )?(?:hundred|100)\b")
 _FEW = re.compile(r"\b(?:a )?few (?:hundred|100)\b")
 _A_HUNDRED = re.compile(r"\ba hundred\b")
 _A_THOUSAND = re.compile(r"\ba (?:thousand|grand)\b")
+_HALF_A_THOUSAND = re.compile(r"\bhalf a (?:thousand|grand)\b")
 
 _PERIODS = (
     (
@@ -89,6 +96,8 @@ _HUNDREDS_AND_REST = re.compile(r"(\$?)\b([1-9]\d?)00\s+and\s+\$?([1-9]\d?)\b(?!
 # "twelve seventy five" -> "12 75" -> 1275, "one ten" -> "1 10" -> 110, "a buck fifty" -> 150.
 _HUNDREDS_THEN_TENS = re.compile(r"\b([1-9]\d?|one)\s+([1-9]\d)\b(?![.,]\d)")
 _A_BUCK = re.compile(r"\ba buck (\d\d)\b")
+# "eighty five" -> "8-5", "three twelve" -> "3-12".
+_DASHED_DIGITS = re.compile(r"\b([1-9])-(\d{1,2})\b")
 # "sixty two dollars and fifty cents" -> "62 dollars and 50 cents" -> 62.50; "twelve dollars fifty" -> 12.50.
 _DOLLARS_AND_CENTS = re.compile(
     r"\b(\d+) (?:dollars?|bucks?) (?:and )?(\d\d)\b(?! ?(?:days?|weeks?|months?|years?|hours?|%|percent))(?: cents?\b)?"
@@ -97,6 +106,7 @@ _DOLLARS_AND_CENTS = re.compile(
 
 def _join_spoken_sums(text: str) -> str:
     text = _AND_A_HALF_THOUSAND.sub(lambda m: f"{_GRAND_COUNT.get(m[1]) or int(m[1])}500", text)
+    text = _DASHED_DIGITS.sub(r"\1\2", text)
     text = _DOLLARS_AND_CENTS.sub(lambda m: f"{m[1]}.{m[2]} dollars", text)
     text = _A_BUCK.sub(lambda m: f"1{m[1]}", text)
     text = _DIGIT_TIMES_HUNDRED.sub(lambda m: f"{m[1]}00", text)
@@ -110,13 +120,24 @@ def _hundreds(said: str) -> int:
 
 # How a recogniser mishears number words, mended before they become digits: "two hundred" -> "to hundred",
 # "four hundred" -> "for hundred", "three hundred" -> "free hundred", "forty a week" -> "for the a week",
-# "a grand" -> "a brand", "a month" -> "amongst", "every week" -> "memory week", "forty" -> "4d". Each slip is ungrammatical as heard, so mending it cannot misread a well-formed sentence.
+# "a grand" -> "a brand", "a month" -> "amongst", "every week" -> "memory week", "forty" -> "4d". Each slip is
+# ungrammatical as heard, so mending it cannot misread a well-formed sentence.
+_NUMBER_WORD = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)"
+)
 _MISHEARD_WORDS = (
+    # "one-twenty-five", "two-fifty": text2num reads number words joined by hyphens as one unknown word.
+    (re.compile(rf"\b({_NUMBER_WORD})-(?={_NUMBER_WORD}\b)"), r"\1 "),
+    # "two hundred fifty one time": text2num would read "fifty one" as 51.
+    (re.compile(r"\bone time\b"), "once"),
+    (re.compile(r"\bhunn?e?rd\b"), "hundred"),
+    (re.compile(r"\bfitty\b"), "fifty"),
     (re.compile(r"\bamongst\b"), "a month"),
     (re.compile(r"\bmemory(?= (?:week|month|other|two|\d))"), "every"),
     (re.compile(r"\b4d\b"), "forty"),
-    (re.compile(r"\bto hundred\b"), "two hundred"),
-    (re.compile(r"\bfor hundred\b"), "four hundred"),
+    (re.compile(r"\bt(?:o|oo) hundred\b"), "two hundred"),
+    (re.compile(r"\bfor(?:e)? hundred\b"), "four hundred"),
     (re.compile(r"\bfree hundred\b"), "three hundred"),
     (re.compile(r"\bfor the(?= (?:a|every|each|per)\b)"), "forty"),
     (re.compile(r"\b(a|one|two|three|four|five|six|seven|eight|nine|ten) brand\b(?! new)"), r"\1 grand"),
@@ -148,6 +169,7 @@ def _expand_vague_amounts(text: str) -> str:
     text = _GRAND_WORDS.sub(lambda m: f"{_GRAND_COUNT[m[1]] * 1000}", text)
     text = _COUPLE.sub("200", text)
     text = _FEW.sub("300", text)
+    text = _HALF_A_THOUSAND.sub("500", text)
     text = _A_THOUSAND.sub("1000", text)
     return _A_HUNDRED.sub("100", text)
 
@@ -189,6 +211,8 @@ def read_amount(text: str) -> AmountReading:
             value *= 1000
         before = text[max(0, match.start() - 24) : match.start()]
         if _REJECTED_BEFORE.search(before) or _NOT_MONEY_BEFORE.search(before) or _REJECTED_AFTER.match(after):
+            continue
+        if not dollar_sign and value <= LAST_DAY and _DATE_BEFORE.search(before):
             continue
         money_like = dollar_sign or suffix or _MONEY_AFTER.match(after) or _MONEY_BEFORE.search(before)
         if not (money_like or value >= 20):
