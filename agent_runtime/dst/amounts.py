@@ -118,10 +118,10 @@ def _hundreds(said: str) -> int:
     return 1 if said == "one" else int(said)
 
 
-# How a recogniser mishears number words, mended before they become digits: "two hundred" -> "to hundred",
-# "four hundred" -> "for hundred", "three hundred" -> "free hundred", "forty a week" -> "for the a week",
-# "a grand" -> "a brand", "a month" -> "amongst", "every week" -> "memory week", "forty" -> "4d". Each slip is
-# ungrammatical as heard, so mending it cannot misread a well-formed sentence.
+# Number words as people spell them and as a recogniser mishears them, mended before they become digits. The slips
+# ("two hundred" -> "to hundred", "four hundred" -> "for hundred", "three hundred" -> "free hundred", "forty a week"
+# -> "for the a week", "a grand" -> "a brand", "a month" -> "amongst", "every week" -> "memory week", "forty" -> "4d")
+# are each ungrammatical as heard, so mending one cannot misread a well-formed sentence.
 _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
     r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand)"
@@ -193,7 +193,8 @@ def read_amount(text: str) -> AmountReading:
     engine reads agreed terms back before booking them). Strict otherwise: a sum said as money that is zero,
     negative, written as a power of ten or over a million is not an amount, and two different sums in one utterance
     ("$200 now and $100 next month") are not one; either makes the reading unclear, so the engine asks instead of
-    acting on a guess."""
+    acting on a guess. Two sums are one where the speaker corrects the first ("two hundred, no wait, two fifty": 250)
+    or closes a payoff in two pieces ("$700 today and $85 friday, that's everything": 785)."""
     if not _MAY_HAVE_NUMBER.search(text):
         return AmountReading(None, False)
     text = _join_spoken_sums(_expand_vague_amounts(_RETIREMENT_PLAN.sub("retirement plan", text)))
