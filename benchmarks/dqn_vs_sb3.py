@@ -290,7 +290,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sb3-python", help="an interpreter with stable-baselines3 (default: skip SB3)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--presets", nargs="+", choices=sorted(BUDGETS), default=["project", "rlzoo"])
+    parser.add_argument(
+        "--presets", nargs="+", choices=sorted(BUDGETS), help="default: project rlzoo; with --variant: project"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=Path, default=Path("runs/dqn_vs_sb3"))
     parser.add_argument("--out", type=Path, default=Path("results/dqn_vs_sb3.json"))
@@ -298,7 +300,7 @@ def main() -> None:
         "--variant",
         action="append",
         metavar="FIELD=VALUE[,FIELD=VALUE]",
-        help="instead of the presets: a variant of the project's preset (DQNConfig fields, JSON values, e.g. "
+        help="instead of the presets: a variant of each preset named (DQNConfig fields, JSON values, e.g. "
         "double_q=false or tau=1.0,target_update_interval=1000), the project's DQN only; repeat for several",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: train one run (JSON) and save it
@@ -313,10 +315,12 @@ def main() -> None:
     interpreters = {"project": sys.executable}
     if sb3_available(args.sb3_python):
         interpreters["sb3"] = args.sb3_python
+    args.presets = args.presets or (["project"] if args.variant else ["project", "rlzoo"])
     presets = {name: (BUDGETS[name], preset_config(name)) for name in args.presets}
-    if args.variant:  # variants of the project's preset, for the project's DQN only
+    if args.variant:  # variants of the presets, for the project's DQN only
         presets = {
-            f"project[{variant}]": (BUDGETS["project"], preset_config("project") | parse_variant(variant))
+            f"{name}[{variant}]": (BUDGETS[name], preset_config(name) | parse_variant(variant))
+            for name in args.presets
             for variant in args.variant
         }
         interpreters = {"project": sys.executable}
