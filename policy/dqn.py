@@ -106,7 +106,9 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
+    # the same switch as torch.use_deterministic_algorithms(True), which also imports torch._inductor to set its
+    # config: 1.5-2 s at the start of every run, for a compiler nothing here uses
+    torch.set_deterministic_debug_mode("error")
 
 
 # ---------------------------------------------------------------------------------------------- ALGO LOGIC

@@ -130,6 +130,8 @@ def test_training_is_deterministic_under_a_seed(algo):
     for a, b in zip(_debtor_weights(first), _debtor_weights(second), strict=True):
         np.testing.assert_array_equal(a, b)
 
+    assert torch.are_deterministic_algorithms_enabled() and not torch.is_deterministic_algorithms_warn_only_enabled()
+
 
 def test_trains_on_a_generic_gymnasium_env():
     result = train(lambda: gym.make("CartPole-v1"), DQNConfig(seed=0, total_steps=300, **SMALL))
