@@ -5,7 +5,8 @@ import sys
 import pytest
 
 from agent_runtime.contracts.dst import Flag, Intent, Period
-from agent_runtime.dst.text import to_stt_style
+from agent_runtime.dst.amounts import read_money
+from agent_runtime.dst.text import clean, digits_for_number_words, to_stt_style
 
 INTENT_EXAMPLES = {
     Intent.COMMIT: ["ok i'll pay fifty on friday", "deal, set it up", "alright put me down for that plan"],
@@ -106,9 +107,51 @@ def test_amounts_and_periods_in_digits_dollar_signs_and_words(tracker, text, amo
         ("we fell behind 2 months ago", None, None),
     ],
 )
-def test_spoken_and_misheard_sums(tracker, text, amount, period):
+def test_spoken_and_misheard_sums(text, amount, period):
+    cleaned = clean(text)
+    said, said_period = read_money(cleaned, digits_for_number_words(cleaned))  # the reader, whatever the intent
+    assert (said.amount, said_period) == (amount, period)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("i'm living on about six hundred dollars a month", Intent.HARDSHIP),
+        ("i paid that off in 2019 i have the letter", Intent.DISPUTE),
+        ("the balance is wrong i owed four hundred not eleven hundred", Intent.DISPUTE),
+    ],
+)
+def test_a_sum_outside_an_offer_is_a_fact_not_an_amount(tracker, text, intent):
     reading = tracker.read(text)
-    assert (reading.amount, reading.period) == (amount, period)
+    assert reading.intent is intent
+    assert (reading.amount, reading.period, reading.amount_unclear) == (None, None, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "not_intent", "amount"),
+    [
+        ("if i paid 600 to settle would that be reported as settled", Intent.DISPUTE, 600),
+        ("eleven hundred paid in full friday and we never talk again deal", Intent.DISPUTE, 1100),
+        ("if i paid like twenty five a week would you stop calling", Intent.CEASE, 25),
+    ],
+)
+def test_a_payment_offered_is_no_dispute_and_no_request_to_stop(tracker, text, not_intent, amount):
+    reading = tracker.read(text)
+    assert reading.intent is not not_intent and reading.amount == amount
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("i already paid this", Intent.DISPUTE),
+        ("that account was paid in full years ago", Intent.DISPUTE),
+        ("i paid it off last year", Intent.DISPUTE),
+        ("stop calling me", Intent.CEASE),
+        ("can you stop calling me", Intent.CEASE),
+    ],
+)
+def test_past_payments_and_requests_to_stop_are_still_read(tracker, text, intent):
+    assert tracker.read(text).intent is intent
 
 
 @pytest.mark.parametrize(

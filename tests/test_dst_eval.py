@@ -26,9 +26,9 @@ def test_an_intent_model_named_with_model_is_the_one_scored(tmp_path):
     args = Args(heldout=heldout, heldout_asr=tmp_path / "none.jsonl", model=tmp_path / "model.npz")
     report = main(args)
     assert report["clean"]["accuracy"] == 0.5 and "real_asr" not in report
-    assert report["clean"]["amount_recall"] == 1.0  # amounts are the parser's, whatever the model
+    assert report["clean"]["amount_recall"] == 0.0  # an amount is read only where the intent offers one
     shipped = main(Args(heldout=heldout, heldout_asr=tmp_path / "none.jsonl"))
-    assert shipped["clean"]["accuracy"] > 0.5
+    assert shipped["clean"]["accuracy"] > 0.5 and shipped["clean"]["amount_recall"] == 1.0
 
 
 def test_the_encoder_gate_decides_how_often_the_second_head_is_asked(tmp_path, monkeypatch):
@@ -43,3 +43,17 @@ def test_the_encoder_gate_decides_how_often_the_second_head_is_asked(tmp_path, m
         asked.clear()
         main(Args(heldout=heldout, heldout_asr=tmp_path / "none.jsonl", encoder_gate=gate))
         assert len(asked) == times, gate
+
+
+def test_training_reads_retired_held_out_sets_and_never_the_others(tmp_path):
+    from training.train_dst import RETIRED_HELDOUT, training_files
+
+    names = ["train.jsonl", "train_asr.jsonl", "heldout.jsonl", "heldout_asr.jsonl", "heldout_v4.jsonl"]
+    names += ["heldout_v99.jsonl", "heldout_v99_asr.jsonl"]  # a set not yet measured
+    names += [f"{name}{suffix}.jsonl" for name in RETIRED_HELDOUT for suffix in ("", "_asr", "_asr_telephone")]
+    for name in names:
+        (tmp_path / name).write_text("")
+    read = {path.name for path in training_files(tmp_path)}
+    assert {"train.jsonl", "train_asr.jsonl", "heldout_v6.jsonl", "heldout_v6_asr_telephone.jsonl"} <= read
+    assert not read & {"heldout.jsonl", "heldout_asr.jsonl", "heldout_v4.jsonl", "heldout_v99.jsonl"}
+    assert not any(name.startswith("heldout_v99") for name in read)

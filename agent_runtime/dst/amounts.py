@@ -246,6 +246,13 @@ _ANY_PERIOD = re.compile("|".join(f"(?P<{period.value}>{pattern.pattern})" for p
 _PERIOD_RANK = {period.value: rank for rank, (period, _) in enumerate(_PERIODS)}
 
 
+def read_money(cleaned: str, normalised: str) -> tuple[AmountReading, Period | None]:
+    """The sum said and how often it would be paid, whatever the utterance's intent."""
+    money_text = amount_text(cleaned, normalised)
+    said = read_amount(money_text)
+    return said, parse_period(money_text, said.amount)
+
+
 def parse_period(text: str, amount: float | None) -> Period | None:
     """How often the stated amount would be paid; 'once' only counts when an amount was stated.
 

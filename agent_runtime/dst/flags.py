@@ -19,8 +19,11 @@ FLAG_PATTERNS: dict[Flag, re.Pattern[str]] = {
         r"someone opened|never opened"
     ),
     Flag.ALREADY_PAID: re.compile(
-        r"(?:already|i) (?:paid|settled|payed)|paid (?:it|that|this) (?:off|already)|"
-        r"was paid off|paid in full|have (?:a |the )?receipt"
+        # "i paid" after "if" or "when" is a payment offered, and "paid in full" without "was" or "is" a payment
+        # to come ("eleven hundred paid in full friday")
+        r"already (?:paid|settled|payed)|(?<!if )(?<!when )(?<!once )(?<!after )\bi (?:paid|settled|payed)|"
+        r"paid (?:it|that|this) (?:off|already)|was paid off|"
+        r"(?:was|were|been|is|its|it's|thats|that's) paid in full|have (?:a |the )?receipt"
     ),
     Flag.ASKS_VALIDATION: re.compile(
         r"\bprove\b|\bproof\b|validat|verif|in writing|written (?:notice|proof)|"

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 
 from agent_runtime.contracts.dst import DST_SCHEMA_VERSION, DSTOutput, Flag, Intent
-from agent_runtime.dst.amounts import amount_text, parse_period, read_amount
+from agent_runtime.dst.amounts import AmountReading, read_money
 from agent_runtime.dst.classifier import IntentClassifier, default_classifier
 from agent_runtime.dst.contact import read_contact, read_question
 from agent_runtime.dst.flags import read_flags
@@ -17,11 +17,27 @@ DEFAULT_CACHE_SIZE = 65_536
 
 # Contact-stopping requests are legally binding, so a clear phrase wins over the classifier.
 _CEASE = re.compile(
+    # "would you stop calling if i paid", "you'll stop calling once i'm on the plan": a question about what paying
+    # brings, not a request (the classifier reads it)
+    r"(?<!would you )(?<!will you )(?<!you'll )(?<!youll )(?<!you will )"
     r"(?:stop|quit|cease|no more) (?:calling|contacting|phoning|ringing|bothering)|"
     r"(?:do not|dont|don't|never) (?:call|contact|phone|ring) (?:me|here|this number|again)|"
     r"(?:remove|take|delete) (?:me|my (?:number|name|info))|lose my number|off (?:your|the) (?:list|call list)|"
     r"cease and desist|do not contact|contact me (?:only )?in writing|(?:only )?in writing only"
 )
+# The intents that carry a sum said as an offer; elsewhere a sum is a fact (income, rent, the balance, a year, a past
+# payment: the labelling conventions), and acting on it as an offer would misquote the debtor. Hardship, a stall or
+# small talk still offer a sum said as one ("the most i could do is 15 a month") or on its own ("785 dollars a
+# month", the answer to the agent's question about the amount).
+_OFFER_INTENTS = frozenset({Intent.COMMIT, Intent.WILLING, Intent.QUESTION})
+_MAY_OFFER_INTENTS = frozenset({Intent.HARDSHIP, Intent.STALL, Intent.OTHER})
+_CAN_PAY = re.compile(
+    r"\bi (?:can|could|might|may) (?:\w+ )?(?:pay|do|manage|spare|afford|send|give|swing|handle|scrape)\b|"
+    r"(?:cant|can't|cannot|couldnt|couldn't) (?:pay|do|afford|manage) (?:more than|over|much more than)|"
+    r"\b(?:most|all|max|maximum|best) (?:i|that i|we) (?:can|could)|\bable to (?:pay|do|send|manage)\b"
+)
+BARE_SUM_TOKENS = 5
+_NOTHING_SAID = AmountReading(None, False)
 _HARD_DISPUTE_FLAGS = frozenset({Flag.WRONG_PERSON, Flag.IDENTITY_THEFT, Flag.ALREADY_PAID, Flag.MENTIONS_BANKRUPTCY})
 # Short answers to a pending offer ("yeah ok", "sure", "nope"): a head word, then only filler words.
 _AFFIRM_HEADS = frozenset(
@@ -65,13 +81,15 @@ class DialogueStateTracker:
         ruled = self._ruled_intent(normalised, toks, flags, intent, offer_pending)
         if ruled is not None:  # a rule read it: the classifier's doubt does not apply
             intent, confidence = ruled, 1.0
-        money_text = amount_text(cleaned, normalised)
-        said = read_amount(money_text)
+        offers = intent in _OFFER_INTENTS or (
+            intent in _MAY_OFFER_INTENTS and (len(toks) <= BARE_SUM_TOKENS or _CAN_PAY.search(normalised) is not None)
+        )
+        said, period = read_money(cleaned, normalised) if offers else (_NOTHING_SAID, None)
         return DSTOutput(
             intent=intent,
             sentiment=sentiment(toks),
             amount=said.amount,
-            period=parse_period(money_text, said.amount),
+            period=period,
             amount_unclear=said.unclear,
             flags=flags,
             confidence=confidence,
