@@ -195,3 +195,15 @@ def test_a_simulated_debtor_corrects_a_misheard_amount_read_back_and_confirms_th
     assert (again.amount, again.period, correction.intent) == (190.0, Period.MONTHLY, Intent.REFUSE)
     right = misheard.model_copy(update={"instalment": 190.0, "n_payments": 7})
     assert debtor.confirm(right).intent is Intent.COMMIT
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["i make like four hundred every week but i send money to my mother too", "we're living on six hundred a month"],
+)
+async def test_an_income_is_not_taken_for_the_debtors_offer(constant_call, said):
+    call = await offered(constant_call)
+    reply = await call.respond(said)
+    assert call.engine.history.stated_amount is None
+    assert "$400 weekly" not in reply.text and "$600 monthly" not in reply.text
+    assert "$100 monthly for 12 payments" in reply.text  # the ladder's plan for a hardship, not the income
