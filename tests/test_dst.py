@@ -148,6 +148,7 @@ def test_a_payment_offered_is_no_dispute_and_no_request_to_stop(tracker, text, n
         ("i paid it off last year", Intent.DISPUTE),
         ("stop calling me", Intent.CEASE),
         ("can you stop calling me", Intent.CEASE),
+        ("would you stop calling me", Intent.CEASE),  # asked without a condition: a request
     ],
 )
 def test_past_payments_and_requests_to_stop_are_still_read(tracker, text, intent):

@@ -19,8 +19,8 @@ FLAG_PATTERNS: dict[Flag, re.Pattern[str]] = {
         r"someone opened|never opened"
     ),
     Flag.ALREADY_PAID: re.compile(
-        # "i paid" after "if" or "when" is a payment offered, and "paid in full" without "was" or "is" a payment
-        # to come ("eleven hundred paid in full friday")
+        # "i paid" after "if", "when", "once" or "after" is a payment offered, and "paid in full" without "was", "is"
+        # or "that's" a payment to come ("eleven hundred paid in full friday")
         r"already (?:paid|settled|payed)|(?<!if )(?<!when )(?<!once )(?<!after )\bi (?:paid|settled|payed)|"
         r"paid (?:it|that|this) (?:off|already)|was paid off|"
         r"(?:was|were|been|is|its|it's|thats|that's) paid in full|have (?:a |the )?receipt"

@@ -17,14 +17,16 @@ DEFAULT_CACHE_SIZE = 65_536
 
 # Contact-stopping requests are legally binding, so a clear phrase wins over the classifier.
 _CEASE = re.compile(
-    # "would you stop calling if i paid", "you'll stop calling once i'm on the plan": a question about what paying
-    # brings, not a request (the classifier reads it)
-    r"(?<!would you )(?<!will you )(?<!you'll )(?<!youll )(?<!you will )"
     r"(?:stop|quit|cease|no more) (?:calling|contacting|phoning|ringing|bothering)|"
     r"(?:do not|dont|don't|never) (?:call|contact|phone|ring) (?:me|here|this number|again)|"
     r"(?:remove|take|delete) (?:me|my (?:number|name|info))|lose my number|off (?:your|the) (?:list|call list)|"
     r"cease and desist|do not contact|contact me (?:only )?in writing|(?:only )?in writing only"
 )
+# "would you stop calling if i paid", "you'll stop calling once i'm on the plan": a question about what paying brings,
+# not a request, so the classifier reads it ("would you stop calling me", with no condition, is still the rule's)
+_STOP_IF = r"(?:(?:would|will) you|you'?ll|you will) stop (?:calling|contacting)"
+_CONDITION = r"\b(?:if|once|when|after)\b"
+_ASKS_WHAT_PAYING_BRINGS = re.compile(rf"{_STOP_IF}.*{_CONDITION}|{_CONDITION}.*{_STOP_IF}")
 # The intents that carry a sum said as an offer; elsewhere a sum is a fact (income, rent, the balance, a year, a past
 # payment: the labelling conventions), and acting on it as an offer would misquote the debtor. Hardship, a stall or
 # small talk still offer a sum said as one ("the most i could do is 15 a month") or on its own ("785 dollars a
@@ -102,7 +104,9 @@ class DialogueStateTracker:
         normalised: str, toks: list[str], flags: frozenset[Flag], intent: Intent, offer_pending: bool
     ) -> Intent | None:
         """The intent where a rule decides it: a clear cease phrase, a hard dispute, a short yes or no to an offer."""
-        if _CEASE.search(normalised) or Flag.WRITTEN_ONLY in flags:
+        if (
+            _CEASE.search(normalised) and not _ASKS_WHAT_PAYING_BRINGS.search(normalised)
+        ) or Flag.WRITTEN_ONLY in flags:
             return Intent.CEASE
         if flags & _HARD_DISPUTE_FLAGS and intent is not Intent.CEASE:
             return Intent.DISPUTE
