@@ -19,11 +19,14 @@ FLAG_PATTERNS: dict[Flag, re.Pattern[str]] = {
         r"someone opened|never opened"
     ),
     Flag.ALREADY_PAID: re.compile(
-        # "i paid" after "if", "when", "once" or "after" is a payment offered, and "paid in full" without "was", "is"
-        # or "that's" a payment to come ("eleven hundred paid in full friday")
-        r"already (?:paid|settled|payed)|(?<!if )(?<!when )(?<!once )(?<!after )\bi (?:paid|settled|payed)|"
-        r"paid (?:it|that|this) (?:off|already)|was paid off|"
-        r"(?:was|were|been|is|its|it's|thats|that's) paid in full|have (?:a |the )?receipt"
+        # "if i paid" is a payment offered ("if i paid 600 to settle"); "paid in full" is a claim only with who paid
+        # or what is paid ("we paid in full", "it was paid in full"), not as the name of a status or a payment to come
+        # ("reported as paid in full", "eleven hundred paid in full friday")
+        r"already (?:paid|settled|payed)|(?<!if )\bi (?:paid|settled|payed)|"
+        r"(?<!if i )paid (?:it|that|this) (?:off|already)|was paid off|"
+        r"(?<!if )\b(?:we|he|she|they|husband|wife|mom|mother|dad|father|son|daughter|was|were|been|is|its|it's|"
+        r"thats|that's)(?: already)? paid in full|"
+        r"have (?:a |the )?receipt"
     ),
     Flag.ASKS_VALIDATION: re.compile(
         r"\bprove\b|\bproof\b|validat|verif|in writing|written (?:notice|proof)|"

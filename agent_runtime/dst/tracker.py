@@ -22,23 +22,35 @@ _CEASE = re.compile(
     r"(?:remove|take|delete) (?:me|my (?:number|name|info))|lose my number|off (?:your|the) (?:list|call list)|"
     r"cease and desist|do not contact|contact me (?:only )?in writing|(?:only )?in writing only"
 )
-# "would you stop calling if i paid", "you'll stop calling once i'm on the plan": a question about what paying brings,
-# not a request, so the classifier reads it ("would you stop calling me", with no condition, is still the rule's)
-_STOP_IF = r"(?:(?:would|will) you|you'?ll|you will) stop (?:calling|contacting)"
-_CONDITION = r"\b(?:if|once|when|after)\b"
-_ASKS_WHAT_PAYING_BRINGS = re.compile(rf"{_STOP_IF}.*{_CONDITION}|{_CONDITION}.*{_STOP_IF}")
+# "would you stop calling if i paid", "if i paid 25 a week would you stop calling": a question about what paying
+# brings, not a request, so that span is left to the classifier; any other request in the utterance, and "when will
+# you stop calling" or "would you stop calling after six", are still the rule's
+_PAYING = r"(?:(?:i|we) (?:pay|paid|send|sent|settle|set up|sign up|get on|am on|are on|make)|i'?m on|we'?re on)"
+_STOP_ASKED = r"(?:(?:would|will) you|you'?ll) stop (?:calling|contacting)(?: me| here)?"
+_ASKS_WHAT_PAYING_BRINGS = re.compile(
+    rf"{_STOP_ASKED} (?:if|once|when|after) {_PAYING}\b|\bif {_PAYING}\b[^.?!]*?{_STOP_ASKED}"
+)
 # The intents that carry a sum said as an offer; elsewhere a sum is a fact (income, rent, the balance, a year, a past
 # payment: the labelling conventions), and acting on it as an offer would misquote the debtor. Hardship, a stall or
-# small talk still offer a sum said as one ("the most i could do is 15 a month") or on its own ("785 dollars a
-# month", the answer to the agent's question about the amount).
+# small talk still offer a sum said as what one can pay ("the most i could do is 15 a month") or on its own ("785
+# dollars a month", the answer to the agent's question about the amount).
 _OFFER_INTENTS = frozenset({Intent.COMMIT, Intent.WILLING, Intent.QUESTION})
 _MAY_OFFER_INTENTS = frozenset({Intent.HARDSHIP, Intent.STALL, Intent.OTHER})
 _CAN_PAY = re.compile(
-    r"\bi (?:can|could|might|may) (?:\w+ )?(?:pay|do|manage|spare|afford|send|give|swing|handle|scrape)\b|"
+    r"\bi (?:can|could|might|may) (?!(?:not|never|barely|hardly|even|no) )(?:\w+ )?"
+    r"(?:pay|do|manage|spare|afford|send|give|swing|handle|scrape)\b|"
     r"(?:cant|can't|cannot|couldnt|couldn't) (?:pay|do|afford|manage) (?:more than|over|much more than)|"
     r"\b(?:most|all|max|maximum|best) (?:i|that i|we) (?:can|could)|\bable to (?:pay|do|send|manage)\b"
 )
+# A refusal carries a sum only where it corrects a misheard one or counters ("no, i said 190 a month", "no that's too
+# much, i can do 50 a month"); "fifty a week? not happening" turns the sum down.
+_CORRECTS = re.compile(r"\bi (?:said|meant)\b|\bthat'?s (?:wrong|not what i said)")
+# A short utterance is a sum on its own ("785 dollars a month", "about 200") unless it says what the sum is
 BARE_SUM_TOKENS = 5
+_FACT_WORDS = frozenset(
+    "make makes making made earn earns earning earned get gets getting got rent owe owed have has had left bills "
+    "income check paycheck account bank balance old years".split()
+)
 _NOTHING_SAID = AmountReading(None, False)
 _HARD_DISPUTE_FLAGS = frozenset({Flag.WRONG_PERSON, Flag.IDENTITY_THEFT, Flag.ALREADY_PAID, Flag.MENTIONS_BANKRUPTCY})
 # Short answers to a pending offer ("yeah ok", "sure", "nope"): a head word, then only filler words.
@@ -83,10 +95,8 @@ class DialogueStateTracker:
         ruled = self._ruled_intent(normalised, toks, flags, intent, offer_pending)
         if ruled is not None:  # a rule read it: the classifier's doubt does not apply
             intent, confidence = ruled, 1.0
-        offers = intent in _OFFER_INTENTS or (
-            intent in _MAY_OFFER_INTENTS and (len(toks) <= BARE_SUM_TOKENS or _CAN_PAY.search(normalised) is not None)
-        )
-        said, period = read_money(cleaned, normalised) if offers else (_NOTHING_SAID, None)
+        offered = self._offers_a_sum(intent, normalised, toks)
+        said, period = read_money(cleaned, normalised) if offered else (_NOTHING_SAID, None)
         return DSTOutput(
             intent=intent,
             sentiment=sentiment(toks),
@@ -100,13 +110,21 @@ class DialogueStateTracker:
         )
 
     @staticmethod
+    def _offers_a_sum(intent: Intent, normalised: str, toks: list[str]) -> bool:
+        if intent in _OFFER_INTENTS:
+            return True
+        said_as_payable = _CAN_PAY.search(normalised) is not None
+        if intent is Intent.REFUSE:
+            return said_as_payable or _CORRECTS.search(normalised) is not None
+        on_its_own = len(toks) <= BARE_SUM_TOKENS and not _FACT_WORDS.intersection(toks)
+        return intent in _MAY_OFFER_INTENTS and (said_as_payable or on_its_own)
+
+    @staticmethod
     def _ruled_intent(
         normalised: str, toks: list[str], flags: frozenset[Flag], intent: Intent, offer_pending: bool
     ) -> Intent | None:
         """The intent where a rule decides it: a clear cease phrase, a hard dispute, a short yes or no to an offer."""
-        if (
-            _CEASE.search(normalised) and not _ASKS_WHAT_PAYING_BRINGS.search(normalised)
-        ) or Flag.WRITTEN_ONLY in flags:
+        if _CEASE.search(_ASKS_WHAT_PAYING_BRINGS.sub(" ", normalised)) or Flag.WRITTEN_ONLY in flags:
             return Intent.CEASE
         if flags & _HARD_DISPUTE_FLAGS and intent is not Intent.CEASE:
             return Intent.DISPUTE
