@@ -6,9 +6,10 @@ answered the phone (`contact`, read while the agent asks for the debtor) and the
 answered from the call facts by the wording, not by the policy. dst.v3 adds `amount_unclear`: a sum was said as money
 but cannot be taken as an amount (zero, negative, written as a power of ten, over a million, or two different sums
 in one utterance), so the engine asks rather than acting on a guess; `amount` is then None. An amount (clear or
-unclear) is read only where it is offered: on commit, willing or question, and on hardship, a stall or small talk
-where it is said as what one can pay or on its own; elsewhere a sum is a fact, not an offer (income, rent, the
-balance, a past payment, a year), as the labelling conventions of the held-out sets have it.
+unclear) is read only where it is offered: on commit, willing or question; on hardship, a stall or small talk where
+it is said as what one can pay or on its own; on a refusal that corrects or counters with it. Elsewhere a sum is a
+fact, not an offer (income, rent, the balance, a past payment, a year), as the labelling conventions of the held-out
+sets have it.
 """
 
 from __future__ import annotations
