@@ -186,6 +186,9 @@ class AmountReading:
     unclear: bool  # a sum was said as money but cannot be taken: zero, negative, 1e308, too large, or two sums
 
 
+NOTHING_SAID = AmountReading(None, False)
+
+
 def read_amount(text: str) -> AmountReading:
     """The money amount in normalised text (number words already turned into digits).
 
@@ -196,7 +199,7 @@ def read_amount(text: str) -> AmountReading:
     acting on a guess. Two sums are one where the speaker corrects the first ("two hundred, no wait, two fifty": 250)
     or closes a payoff in two pieces ("$700 today and $85 friday, that's everything": 785)."""
     if not _MAY_HAVE_NUMBER.search(text):
-        return AmountReading(None, False)
+        return NOTHING_SAID
     text = _join_spoken_sums(_expand_vague_amounts(_RETIREMENT_PLAN.sub("retirement plan", text)))
     said: list[tuple[float, int, int]] = []  # (sum, start, end) in the order said
     unclear = False

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 
 from agent_runtime.contracts.dst import DST_SCHEMA_VERSION, DSTOutput, Flag, Intent
-from agent_runtime.dst.amounts import AmountReading, read_money
+from agent_runtime.dst.amounts import NOTHING_SAID, read_money
 from agent_runtime.dst.classifier import IntentClassifier, default_classifier
 from agent_runtime.dst.contact import read_contact, read_question
 from agent_runtime.dst.flags import read_flags
@@ -51,7 +51,6 @@ _FACT_WORDS = frozenset(
     "make makes making made earn earns earning earned get gets getting got rent owe owed have has had left bills "
     "income check paycheck account bank balance old years".split()
 )
-_NOTHING_SAID = AmountReading(None, False)
 _HARD_DISPUTE_FLAGS = frozenset({Flag.WRONG_PERSON, Flag.IDENTITY_THEFT, Flag.ALREADY_PAID, Flag.MENTIONS_BANKRUPTCY})
 # Short answers to a pending offer ("yeah ok", "sure", "nope"): a head word, then only filler words.
 _AFFIRM_HEADS = frozenset(
@@ -96,7 +95,7 @@ class DialogueStateTracker:
         if ruled is not None:  # a rule read it: the classifier's doubt does not apply
             intent, confidence = ruled, 1.0
         offered = self._offers_a_sum(intent, normalised, toks)
-        said, period = read_money(cleaned, normalised) if offered else (_NOTHING_SAID, None)
+        said, period = read_money(cleaned, normalised) if offered else (NOTHING_SAID, None)
         return DSTOutput(
             intent=intent,
             sentiment=sentiment(toks),
@@ -124,7 +123,9 @@ class DialogueStateTracker:
         normalised: str, toks: list[str], flags: frozenset[Flag], intent: Intent, offer_pending: bool
     ) -> Intent | None:
         """The intent where a rule decides it: a clear cease phrase, a hard dispute, a short yes or no to an offer."""
-        if _CEASE.search(_ASKS_WHAT_PAYING_BRINGS.sub(" ", normalised)) or Flag.WRITTEN_ONLY in flags:
+        # the question about what paying brings is cut out only where a request was found at all
+        asks_to_stop = _CEASE.search(normalised) and _CEASE.search(_ASKS_WHAT_PAYING_BRINGS.sub(" ", normalised))
+        if asks_to_stop or Flag.WRITTEN_ONLY in flags:
             return Intent.CEASE
         if flags & _HARD_DISPUTE_FLAGS and intent is not Intent.CEASE:
             return Intent.DISPUTE
