@@ -112,11 +112,12 @@ class DialogueStateTracker:
     def _offers_a_sum(intent: Intent, normalised: str, toks: list[str]) -> bool:
         if intent in _OFFER_INTENTS:
             return True
-        said_as_payable = _CAN_PAY.search(normalised) is not None
         if intent is Intent.REFUSE:
-            return said_as_payable or _CORRECTS.search(normalised) is not None
+            return _CAN_PAY.search(normalised) is not None or _CORRECTS.search(normalised) is not None
+        if intent not in _MAY_OFFER_INTENTS:  # hostile, dispute, cease: no pattern to run
+            return False
         on_its_own = len(toks) <= BARE_SUM_TOKENS and not _FACT_WORDS.intersection(toks)
-        return intent in _MAY_OFFER_INTENTS and (said_as_payable or on_its_own)
+        return on_its_own or _CAN_PAY.search(normalised) is not None
 
     @staticmethod
     def _ruled_intent(
