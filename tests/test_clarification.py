@@ -32,6 +32,8 @@ from telemetry.metrics import RuntimeMetrics
         ("pay -50 dollars", None, True),
         ("i could maybe do $700 and $85 a month", 785.0, False),  # tiny.en's "785": one sum written in pieces
         ("i can do seven eighty five a month", 785.0, False),
+        ("i can do twelve seventy five to settle", 1275.0, False),
+        ("could i do like seventy no eighty eighty five a month", None, True),  # a correction, not 8,085
         ("i'll pay my 6-hundred in one go", 600.0, False),
         ("i can pay 100 and 20 cents", None, True),  # cents are not part of the hundreds: asked, not read as 120
         ("i can do $200 now and $100 next month", None, True),  # two sums are not one
