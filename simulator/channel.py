@@ -8,6 +8,8 @@ and need scipy (the `train` extra).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.signal import butter, resample_poly, sosfilt
 
@@ -18,6 +20,7 @@ TELEPHONE_BAND_HZ = (300.0, 3_400.0)
 BAND_FILTER_ORDER = 4
 MU = 255.0
 CODE_LEVELS = 256  # G.711 sends 8 bits a sample
+NOISE_SNR_DB = 15.0
 
 
 def resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -56,3 +59,13 @@ def with_noise(audio: np.ndarray, snr_db: float, seed: int | tuple[int, ...]) ->
     speech_power = float(np.mean(audio**2)) or 1e-12
     noise *= np.sqrt(speech_power / 10 ** (snr_db / 10) / float(np.mean(noise**2)))
     return (audio + noise).astype(np.float32)
+
+
+# Each channel takes 16 kHz audio and the utterance's noise seed; "telephone+noise" is noise at the caller's end.
+CHANNELS: dict[str, Callable[[np.ndarray, int | tuple[int, ...]], np.ndarray]] = {
+    "clean": lambda audio, seed: audio,
+    "telephone": lambda audio, seed: telephone(audio),
+    "telephone+noise": lambda audio, seed: telephone(with_noise(audio, NOISE_SNR_DB, seed)),
+    "noisy": lambda audio, seed: with_noise(audio, NOISE_SNR_DB, seed),
+}
+NOISY_CHANNELS = {"telephone+noise", "noisy"}

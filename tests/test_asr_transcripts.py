@@ -50,6 +50,19 @@ def test_transcripts_through_the_telephone_say_so_and_differ_from_clean_ones(tmp
     assert heard_line["stt_confidence"] != heard_clean["stt_confidence"]  # other audio, not the clean file again
 
 
+def test_noisy_transcripts_repeat_for_a_seed_and_change_with_it(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"text": "I can pay seventy five a month starting Friday", "intent": "willing"}) + "\n")
+    runs = {name: tmp_path / f"{name}.jsonl" for name in ("seed1", "seed1_again", "seed2")}
+    for name, seed in (("seed1", "1"), ("seed1_again", "1"), ("seed2", "2")):
+        noisy = ["--channel", "telephone+noise", "--seed", seed]
+        assert asr_transcripts.main(["--input", str(source), "--output", str(runs[name]), *noisy]) == 0
+    heard = {name: json.loads(path.read_text()) for name, path in runs.items()}
+    assert heard["seed1"]["channel"] == "telephone+noise" and heard["seed1"]["intent"] == "willing"
+    assert heard["seed1"] == heard["seed1_again"]
+    assert heard["seed1"]["stt_confidence"] != heard["seed2"]["stt_confidence"]  # other noise, other audio
+
+
 def test_an_unknown_voice_stops_before_anything_is_written(tmp_path, capsys):
     out = tmp_path / "out.jsonl"
     with pytest.raises(SystemExit):

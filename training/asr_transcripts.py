@@ -25,10 +25,10 @@ from the training files only, never from a held-out set, in three voices: espeak
         --voice espeak:en-gb
 
 and the same three for `data/dst/train_written.jsonl`, `train_written_v2.jsonl` and `train_written_v3.jsonl`, into
-`data/dst/train_written{,_v2,_v3}_asr{,_piper,_en-gb}.jsonl`. With
-`--telephone` the audio passes a G.711 telephone line first (`simulator.channel.telephone`, what the hearing
-benchmark's telephone channel does): `data/dst/*_asr_telephone.jsonl` are the same training files in espeak-ng en-us
-through the line.
+`data/dst/train_written{,_v2,_v3}_asr{,_piper,_en-gb}.jsonl`. `--channel` passes the audio through one of the
+hearing benchmark's channels first (`simulator.channel.CHANNELS`; `--telephone` is `--channel telephone`): a G.711
+telephone line, pink noise at 15 dB SNR (seeded by `--seed` and the utterance's place in the file), or both.
+`data/dst/*_asr_telephone.jsonl` are the training files in espeak-ng en-us through the line.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+from simulator.channel import CHANNELS
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,15 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", default="data/dst/heldout_asr.jsonl")
     ap.add_argument("--voice", default="espeak:en-us", help="ENGINE:VOICE of simulator.voices")
     ap.add_argument(
-        "--telephone", action="store_true", help="through a G.711 telephone line first (simulator.channel.telephone)"
+        "--channel",
+        choices=CHANNELS,
+        default="clean",
+        help="what the audio passes first (simulator.channel.CHANNELS: a G.711 telephone line, pink noise at 15 dB)",
     )
+    ap.add_argument("--telephone", dest="channel", action="store_const", const="telephone", help="--channel telephone")
+    ap.add_argument("--seed", type=int, default=0, help="seeds the noise (with the utterance's place in the file)")
     ap.add_argument("--cpu-threads", type=int, default=2)
     args = ap.parse_args(argv)
 
     from tqdm import tqdm
 
     from agent_runtime.speech.whisper import SAMPLE_RATE, load_model, transcribe
-    from simulator.channel import resample, telephone
+    from simulator.channel import resample
     from simulator.voices import speaker
 
     try:
@@ -71,14 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         for index, row in enumerate(tqdm(rows, desc=f"asr {args.voice}", unit="utt")):
             audio, rate = speak(row["text"])
             audio = resample(audio, rate, SAMPLE_RATE)
-            heard = transcribe(model, telephone(audio) if args.telephone else audio)
+            heard = transcribe(model, CHANNELS[args.channel](audio, (args.seed, index)))
             rec = {
                 "id": row.get("id", index),
                 "text": heard.text,
                 "stt_confidence": None if heard.confidence is None else round(heard.confidence, 4),
                 "reference": row["text"],
                 "voice": args.voice,
-                "channel": "telephone" if args.telephone else "clean",
+                "channel": args.channel,
                 "intent": row["intent"],
                 "amount": row.get("amount"),
                 "period": row.get("period"),
