@@ -3,8 +3,8 @@ recall and the time of each stage, on the held-out DST utterances.
 
     python -m benchmarks.hearing [--voices espeak:en-us espeak:en-gb piper:joe flite:slt espeak:mb-us1]
         [--channels clean telephone telephone+noise noisy] [--heldout data/dst/heldout.jsonl] [--sample N]
-        [--seed S] [--vocabulary] [--pre-emphasis] [--recogniser tiny.en|base] [--model INTENT_MODEL] [--cpu-threads T]
-        [--work runs/hearing] [--out results/hearing_voices.json]
+        [--seed S] [--vocabulary] [--pre-emphasis] [--denoise STRENGTH ...] [--recogniser tiny.en|base]
+        [--model INTENT_MODEL] [--cpu-threads T] [--work runs/hearing] [--out results/hearing_voices.json]
 
 Voices: espeak-ng en-us (the voice of the DST's training transcripts and of the agent), espeak-ng en-gb (the
 simulated debtor in audio), Piper en_US-joe-medium (the agent's optional natural voice), flite's slt (a voice
@@ -32,14 +32,16 @@ Recognition is the runtime's; `--vocabulary` prompts it with the call's words
 `--pre-emphasis` also measures each telephone channel with a first-order pre-emphasis (y[n] = x[n] - 0.97 x[n-1])
 before recognition, reported as "CHANNEL + pre-emphasis": what comes off the line lacks everything above 3.4 kHz,
 where synthetic voices carry their consonants, and the filter lifts what is left of them (a receiver knows its
-line, so clean speech is heard as before). Stage times are per utterance: synthesis, the channel (and the filter),
-recognition (tiny.en, the runtime's fitted window) and the DST (cache off); they are only as quiet as the machine.
+line, so clean speech is heard as before). `--denoise S ...` also measures each noisy channel with a noise
+suppressor at the receiver, noisereduce's stationary spectral gating at each strength S (reported as "CHANNEL +
+denoise S"; the package is not a project dependency). Stage times are per utterance: synthesis, the channel (and
+the filter), recognition (tiny.en, the runtime's fitted window) and the DST (cache off); they are only as quiet as
+the machine.
 OUT gets a PNG twin: grouped bars of WER and DST macro-F1 per voice and channel.
 
 The transcripts are kept in WORK, one JSONL file per voice and channel (and noise seed), by utterance id, so a killed
 run continues where it stopped and a sample reuses what the whole set heard; delete WORK to measure again. This
-benchmark reads another set only when told to (`--heldout`): data/dst/heldout_v3.jsonl is kept unread for the next
-final measurement of the DST.
+benchmark reads another set only when told to (`--heldout`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jiwer
@@ -65,6 +68,7 @@ from simulator.voices import speaker
 from training.dst_eval import score
 
 PRE_EMPHASIS = 0.97  # the usual coefficient of speech front ends: +6 dB an octave over most of the band
+DENOISER_VERSION = "3.0.3"  # noisereduce, which the project does not install
 RELATIVE_TOLERANCE = 0.10  # the goal: a channel's WER and DST macro-F1 within 10 % of the voice's clean figures
 DEFAULT_VOICES = ["espeak:en-us", "espeak:en-gb", "piper:joe", "flite:slt"]
 DEFAULT_CHANNELS = ["clean", "telephone", "telephone+noise"]
@@ -75,6 +79,23 @@ TELEPHONE_CHANNELS = {"telephone", "telephone+noise"}
 
 def pre_emphasise(audio: np.ndarray) -> np.ndarray:
     return lfilter([1.0, -PRE_EMPHASIS], [1.0], audio).astype(np.float32)
+
+
+def receiver_filter(receiver: str) -> Callable[[np.ndarray], np.ndarray]:
+    """What the receiving end does to the audio before recognition: "pre-emphasis", or "denoise S": noisereduce's
+    stationary spectral gating at strength S (its `prop_decrease`; 1 removes all the noise it estimates)."""
+    if receiver == "pre-emphasis":
+        return pre_emphasise
+    strength = float(receiver.removeprefix("denoise "))
+    try:
+        import noisereduce
+    except ImportError:
+        raise SystemExit(f"--denoise needs: pip install noisereduce=={DENOISER_VERSION}") from None
+
+    def denoise(audio: np.ndarray) -> np.ndarray:
+        return noisereduce.reduce_noise(y=audio, sr=SAMPLE_RATE, stationary=True, prop_decrease=strength)
+
+    return lambda audio: denoise(audio).astype(np.float32)
 
 
 def normalise(text: str) -> str:
@@ -95,30 +116,30 @@ def transcripts(
     model,
     work: Path,
     vocabulary: str | None,
-    pre_emphasis: bool = False,
+    receiver: str | None = None,
 ) -> list[dict]:
     """One record per chosen utterance (text heard, stage times), from WORK where an earlier run wrote it.
 
     Records are kept by utterance id and the noise is seeded by the utterance's place in the file, so a sample and
     the whole set share their transcripts."""
     noise = f"_seed{seed}" if channel in NOISY_CHANNELS else ""
-    path = work / f"{voice.replace(':', '-')}_{channel}{noise}{'_pre-emphasis' if pre_emphasis else ''}.jsonl"
+    at_receiver = f"_{receiver.replace(' ', '')}" if receiver else ""
+    path = work / f"{voice.replace(':', '-')}_{channel}{noise}{at_receiver}.jsonl"
     done = {record["id"]: record for record in map(json.loads, path.read_text().splitlines())} if path.exists() else {}
     missing = [index for index in indices if utterance_key(rows, index) not in done]
     if missing:
         speak = speaker(voice)
         work.mkdir(parents=True, exist_ok=True)
+        receive = receiver_filter(receiver) if receiver else None
         with path.open("a") as out:
-            for index in tqdm(
-                missing, desc=f"{voice} {channel}{' + pre-emphasis' if pre_emphasis else ''}", unit="utt"
-            ):
+            for index in tqdm(missing, desc=f"{voice} {channel}{f' + {receiver}' if receiver else ''}", unit="utt"):
                 started = time.perf_counter()
                 audio, rate = speak(rows[index]["text"])
                 audio = resample(audio, rate, SAMPLE_RATE)
                 synthesised = time.perf_counter()
                 audio = CHANNELS[channel](audio, (seed, index))
-                if pre_emphasis:
-                    audio = pre_emphasise(audio)
+                if receive:
+                    audio = receive(audio)
                 passed = time.perf_counter()
                 heard = transcribe(model, audio, vocabulary=vocabulary)
                 record = {
@@ -240,6 +261,15 @@ def main() -> None:
         "--pre-emphasis", action="store_true", help="also measure each telephone channel with a pre-emphasis filter"
     )
     parser.add_argument(
+        "--denoise",
+        type=float,
+        nargs="+",
+        default=[],
+        metavar="STRENGTH",
+        help=f"also measure each noisy channel with noisereduce=={DENOISER_VERSION}'s spectral gating at these "
+        "strengths (0-1) before recognition (not installed by the project)",
+    )
+    parser.add_argument(
         "--recogniser",
         choices=("tiny.en", "base"),
         default="tiny.en",
@@ -268,10 +298,12 @@ def main() -> None:
     vocabulary = DOMAIN_VOCABULARY if args.vocabulary else None
     recogniser = "" if args.recogniser == "tiny.en" else f"_{args.recogniser}"
     work = args.work / (args.heldout.stem + ("_vocabulary" if vocabulary else "") + recogniser)
-    # (label, channel, pre-emphasis) per measured condition
-    conditions = [(channel, channel, False) for channel in args.channels]
+    # (label, channel, what the receiver does first) per measured condition
+    conditions: list[tuple[str, str, str | None]] = [(channel, channel, None) for channel in args.channels]
     if args.pre_emphasis:
-        conditions += [(f"{c} + pre-emphasis", c, True) for c in args.channels if c in TELEPHONE_CHANNELS]
+        conditions += [(f"{c} + pre-emphasis", c, "pre-emphasis") for c in args.channels if c in TELEPHONE_CHANNELS]
+    receivers = [f"denoise {strength:g}" for strength in args.denoise]
+    conditions += [(f"{c} + {r}", c, r) for c in args.channels if c in NOISY_CHANNELS for r in receivers]
     if args.recogniser == "base":
         model = load_model(base_model_dir(args.work), expected_sha256=BASE_MODEL_SHA256, cpu_threads=args.cpu_threads)
     else:
@@ -279,8 +311,8 @@ def main() -> None:
     tracker = DialogueStateTracker(IntentClassifier.load(args.model) if args.model else None, cache_size=0)
     results: dict[str, dict[str, dict]] = {}
     for voice in args.voices:
-        for label, channel, pre_emphasis in conditions:
-            heard = transcripts(rows, indices, voice, channel, args.seed, model, work, vocabulary, pre_emphasis)
+        for label, channel, receiver in conditions:
+            heard = transcripts(rows, indices, voice, channel, args.seed, model, work, vocabulary, receiver)
             results.setdefault(voice, {})[label] = measure(chosen, heard, tracker)
         if "clean" in results[voice]:
             for channel, figures in results[voice].items():
@@ -291,6 +323,7 @@ def main() -> None:
         "vocabulary": vocabulary,
         "recogniser": args.recogniser,
         "pre_emphasis": PRE_EMPHASIS if args.pre_emphasis else None,
+        "denoise": {"noisereduce": DENOISER_VERSION, "strengths": args.denoise} if args.denoise else None,
         "noise": {"kind": "pink", "snr_db": NOISE_SNR_DB, "seed": args.seed},
         "results": results,
         "command": "python -m benchmarks.hearing --voices "
@@ -303,6 +336,7 @@ def main() -> None:
         + (" --vocabulary" if vocabulary else "")
         + (f" --recogniser {args.recogniser}" if recogniser else "")
         + (" --pre-emphasis" if args.pre_emphasis else "")
+        + (f" --denoise {' '.join(f'{x:g}' for x in args.denoise)}" if args.denoise else "")
         + (f" --model {args.model}" if args.model else "")
         + f" --out {args.out}",
     }

