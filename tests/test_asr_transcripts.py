@@ -52,7 +52,8 @@ def test_transcripts_through_the_telephone_say_so_and_differ_from_clean_ones(tmp
 
 def test_noisy_transcripts_repeat_for_a_seed_and_change_with_it(tmp_path):
     source = tmp_path / "in.jsonl"
-    source.write_text(json.dumps({"text": "I can pay seventy five a month starting Friday", "intent": "willing"}) + "\n")
+    said = {"text": "I can pay seventy five a month starting Friday", "intent": "willing"}
+    source.write_text(json.dumps(said) + "\n")
     runs = {name: tmp_path / f"{name}.jsonl" for name in ("seed1", "seed1_again", "seed2")}
     for name, seed in (("seed1", "1"), ("seed1_again", "1"), ("seed2", "2")):
         noisy = ["--channel", "telephone+noise", "--seed", seed]
