@@ -52,6 +52,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import jiwer
@@ -86,6 +87,8 @@ def receiver_filter(receiver: str) -> Callable[[np.ndarray], np.ndarray]:
     stationary spectral gating at strength S (its `prop_decrease`; 1 removes all the noise it estimates)."""
     if receiver == "pre-emphasis":
         return pre_emphasise
+    if not receiver.startswith("denoise "):
+        raise ValueError(f"no receiver filter {receiver!r}: 'pre-emphasis' or 'denoise STRENGTH'")
     strength = float(receiver.removeprefix("denoise "))
     try:
         import noisereduce
@@ -93,9 +96,10 @@ def receiver_filter(receiver: str) -> Callable[[np.ndarray], np.ndarray]:
         raise SystemExit(f"--denoise needs: pip install noisereduce=={DENOISER_VERSION}") from None
 
     def denoise(audio: np.ndarray) -> np.ndarray:
-        return noisereduce.reduce_noise(y=audio, sr=SAMPLE_RATE, stationary=True, prop_decrease=strength)
+        quieter = noisereduce.reduce_noise(y=audio, sr=SAMPLE_RATE, stationary=True, prop_decrease=strength)
+        return quieter.astype(np.float32)
 
-    return lambda audio: denoise(audio).astype(np.float32)
+    return denoise
 
 
 def normalise(text: str) -> str:
@@ -283,6 +287,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/hearing"))
     parser.add_argument("--out", type=Path, default=Path("results/hearing_voices.json"))
     args = parser.parse_args()
+    if args.denoise and not NOISY_CHANNELS & set(args.channels):
+        parser.error(f"--denoise measures the noisy channels ({', '.join(sorted(NOISY_CHANNELS))}): name one")
+    if any(not 0 <= strength <= 1 for strength in args.denoise):
+        parser.error("--denoise: strengths lie in [0, 1]")
     for voice in args.voices:
         try:
             speaker(voice)
@@ -323,7 +331,7 @@ def main() -> None:
         "vocabulary": vocabulary,
         "recogniser": args.recogniser,
         "pre_emphasis": PRE_EMPHASIS if args.pre_emphasis else None,
-        "denoise": {"noisereduce": DENOISER_VERSION, "strengths": args.denoise} if args.denoise else None,
+        "denoise": {"noisereduce": version("noisereduce"), "strengths": args.denoise} if args.denoise else None,
         "noise": {"kind": "pink", "snr_db": NOISE_SNR_DB, "seed": args.seed},
         "results": results,
         "command": "python -m benchmarks.hearing --voices "

@@ -2,8 +2,8 @@
 
 Real calls arrive through SIP as G.711 mu-law at 8 kHz, in the 300-3,400 Hz voice band; the recogniser takes 16 kHz
 float32. `telephone` turns 16 kHz speech into what such a line delivers, back at 16 kHz, and `with_noise` adds the
-caller's background at a given SNR. They are used to measure hearing (`benchmarks.hearing`), not on the live path,
-and need scipy (the `train` extra).
+caller's background at a given SNR. They are used to measure hearing (`benchmarks.hearing`) and to make training
+transcripts (`training.asr_transcripts`), not on the live path, and need scipy (the `train` extra).
 """
 
 from __future__ import annotations

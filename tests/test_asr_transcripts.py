@@ -60,6 +60,7 @@ def test_noisy_transcripts_repeat_for_a_seed_and_change_with_it(tmp_path):
         assert asr_transcripts.main(["--input", str(source), "--output", str(runs[name]), *noisy]) == 0
     heard = {name: json.loads(path.read_text()) for name, path in runs.items()}
     assert heard["seed1"]["channel"] == "telephone+noise" and heard["seed1"]["intent"] == "willing"
+    assert heard["seed1"]["noise_seed"] == [1, 0] and heard["seed2"]["noise_seed"] == [2, 0]
     assert heard["seed1"] == heard["seed1_again"]
     assert heard["seed1"]["stt_confidence"] != heard["seed2"]["stt_confidence"]  # other noise, other audio
 

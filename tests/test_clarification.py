@@ -34,6 +34,9 @@ from telemetry.metrics import RuntimeMetrics
         ("i can do seven eighty five a month", 785.0, False),
         ("i can do twelve seventy five to settle", 1275.0, False),
         ("could i do like seventy no eighty eighty five a month", None, True),  # a correction, not 8,085
+        ("i can pay twenty fifty a month", None, True),  # 20.50 or 2,050: asked
+        ("i can pay ten fifty to settle", 1050.0, False),
+        ("i can do $80.5 25 a month", None, True),  # not 80.525
         ("i'll pay my 6-hundred in one go", 600.0, False),
         ("i can pay 100 and 20 cents", None, True),  # cents are not part of the hundreds: asked, not read as 120
         ("i can do $200 now and $100 next month", None, True),  # two sums are not one

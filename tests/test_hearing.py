@@ -51,6 +51,8 @@ def test_the_base_recogniser_without_its_wheels_names_them(tmp_path, monkeypatch
 
 def test_the_denoiser_without_its_package_names_it(monkeypatch):
     assert receiver_filter("pre-emphasis") is pre_emphasise
+    with pytest.raises(ValueError, match="no receiver filter 'pre-emphasise'"):
+        receiver_filter("pre-emphasise")
     monkeypatch.setitem(sys.modules, "noisereduce", None)  # import fails as if not installed
     with pytest.raises(SystemExit, match=r"noisereduce==3\.0\.3"):
         receiver_filter("denoise 0.5")

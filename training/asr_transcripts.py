@@ -11,7 +11,8 @@ Rerun from the repo root with the project installed (`voice` extra; `piper` extr
 
     python -m training.asr_transcripts
 
-Options: --input data/dst/heldout.jsonl --output data/dst/heldout_asr.jsonl --voice espeak:en-us --cpu-threads 2.
+Options: --input data/dst/heldout.jsonl --output data/dst/heldout_asr.jsonl --voice espeak:en-us --channel clean
+--seed 0 --cpu-threads 2.
 
 The training-side transcripts (`data/dst/train_*asr*.jsonl`, which teach the classifier recogniser errors) come
 from the training files only, never from a held-out set, in three voices: espeak-ng en-us and en-gb and Piper joe
@@ -39,7 +40,7 @@ import sys
 import time
 from pathlib import Path
 
-from simulator.channel import CHANNELS
+from simulator.channel import CHANNELS, NOISY_CHANNELS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,13 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--input", default="data/dst/heldout.jsonl")
     ap.add_argument("--output", default="data/dst/heldout_asr.jsonl")
     ap.add_argument("--voice", default="espeak:en-us", help="ENGINE:VOICE of simulator.voices")
-    ap.add_argument(
+    line = ap.add_mutually_exclusive_group()
+    line.add_argument(
         "--channel",
         choices=CHANNELS,
         default="clean",
         help="what the audio passes first (simulator.channel.CHANNELS: a G.711 telephone line, pink noise at 15 dB)",
     )
-    ap.add_argument("--telephone", dest="channel", action="store_const", const="telephone", help="--channel telephone")
+    line.add_argument(
+        "--telephone", dest="channel", action="store_const", const="telephone", help="the same as --channel telephone"
+    )
     ap.add_argument("--seed", type=int, default=0, help="seeds the noise (with the utterance's place in the file)")
     ap.add_argument("--cpu-threads", type=int, default=2)
     args = ap.parse_args(argv)
@@ -86,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 "reference": row["text"],
                 "voice": args.voice,
                 "channel": args.channel,
+                **({"noise_seed": [args.seed, index]} if args.channel in NOISY_CHANNELS else {}),
                 "intent": row["intent"],
                 "amount": row.get("amount"),
                 "period": row.get("period"),

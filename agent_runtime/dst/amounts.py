@@ -93,9 +93,10 @@ _AND_A_HALF_THOUSAND = re.compile(
     r"\b([1-9]|one|two|three|four|five|six|seven|eight|nine) and a half (?:grand|thousand|1000|k)\b"
 )
 _HUNDREDS_AND_REST = re.compile(r"(\$?)\b([1-9]\d?)00\s+and\s+\$?([1-9]\d?)\b(?![.,]\d|\s*cents?\b)")
-# "twelve seventy five" -> "12 75" -> 1275, "one ten" -> "1 10" -> 110, "a buck fifty" -> 150. No sum is said
-# starting with a round ten ("twenty", "eighty"): "no eighty eighty five" is a correction, two sums.
-_HUNDREDS_THEN_TENS = re.compile(r"\b(?![2-9]0\b)([1-9]\d?|one)\s+([1-9]\d)\b(?![.,]\d)")
+# "twelve seventy five" -> "12 75" -> 1275, "one ten" -> "1 10" -> 110, "a buck fifty" -> 150. Twenty to ninety
+# before two more digits are two sums, asked about: "no eighty eighty five" is a correction, "twenty fifty" may be
+# 20.50 or 2,050. Nor is the tail of a decimal ("$80.5 25") the start of a sum.
+_HUNDREDS_THEN_TENS = re.compile(r"(?<![\d.,])\b(?![2-9]0\b)([1-9]\d?|one)\s+([1-9]\d)\b(?![.,]\d)")
 _A_BUCK = re.compile(r"\ba buck (\d\d)\b")
 # "eighty five" -> "8-5", "three twelve" -> "3-12".
 _DASHED_DIGITS = re.compile(r"\b([1-9])-(\d{1,2})\b")
