@@ -311,6 +311,8 @@ def main() -> None:
     if args.pre_emphasis:
         conditions += [(f"{c} + pre-emphasis", c, "pre-emphasis") for c in args.channels if c in TELEPHONE_CHANNELS]
     receivers = [f"denoise {strength:g}" for strength in args.denoise]
+    for receiver in receivers:  # a missing package stops the run now, not after the first voice's other channels
+        receiver_filter(receiver)
     conditions += [(f"{c} + {r}", c, r) for c in args.channels if c in NOISY_CHANNELS for r in receivers]
     if args.recogniser == "base":
         model = load_model(base_model_dir(args.work), expected_sha256=BASE_MODEL_SHA256, cpu_threads=args.cpu_threads)
